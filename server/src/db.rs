@@ -1,0 +1,198 @@
+//! The database: one code base over SQLite and PostgreSQL.
+//!
+//! [`Db`] holds a connection pool of either backend. Queries are written once with diesel and
+//! expanded for each backend by [`with_conn!`]; only SQL that really differs is split by
+//! backend. Migrations live in `migrations/<backend>/` with the same names in both, embedded
+//! in the binary and run at start.
+
+use crate::config::DatabaseUrl;
+use diesel::ConnectionError;
+use diesel::SqliteConnection;
+use diesel::sql_types::BigInt;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{
+    AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
+};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+/// Per-connection SQLite settings: WAL so readers never wait for the writer, NORMAL sync
+/// (durable at checkpoints, safe against corruption), foreign keys enforced, and a busy
+/// timeout so concurrent writers queue instead of failing.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
+
+/// An arbitrary, fixed key: replicas starting together take turns at migrating.
+const MIGRATION_LOCK_KEY: i64 = 0x626f_7477_6972_65;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database connection pool: {0}")]
+    Pool(String),
+    #[error("database query: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("database connection: {0}")]
+    Connect(#[from] ConnectionError),
+    #[error("migrations: {0}")]
+    Migration(String),
+}
+
+#[derive(Clone)]
+pub enum Db {
+    Sqlite(Pool<SqliteConn>),
+    Postgres(Pool<AsyncPgConnection>),
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Db::Sqlite(_) => "Db::Sqlite",
+            Db::Postgres(_) => "Db::Postgres",
+        })
+    }
+}
+
+/// Runs `$body` with `$conn` bound to a pooled connection of whichever backend `$db` is.
+#[macro_export]
+macro_rules! with_conn {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite(pool) => {
+                #[allow(unused_mut)]
+                let mut $conn = pool
+                    .get()
+                    .await
+                    .map_err(|e| $crate::db::DbError::Pool(e.to_string()))?;
+                $body
+            }
+            $crate::db::Db::Postgres(pool) => {
+                #[allow(unused_mut)]
+                let mut $conn = pool
+                    .get()
+                    .await
+                    .map_err(|e| $crate::db::DbError::Pool(e.to_string()))?;
+                $body
+            }
+        }
+    };
+}
+
+fn sqlite_setup(url: &str) -> BoxFuture<'_, diesel::ConnectionResult<SqliteConn>> {
+    async move {
+        let mut conn = SqliteConn::establish(url).await?;
+        conn.batch_execute(SQLITE_PRAGMAS)
+            .await
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+        Ok(conn)
+    }
+    .boxed()
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+impl Db {
+    /// Opens a pool (creating an SQLite file and its directory when missing).
+    pub async fn connect(url: &DatabaseUrl, pool_size: usize) -> Result<Db, DbError> {
+        match url {
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| DbError::Pool(format!("creating {}: {e}", dir.display())))?;
+                }
+                let mut config = ManagerConfig::default();
+                config.custom_setup = Box::new(sqlite_setup);
+                let manager = AsyncDieselConnectionManager::<SqliteConn>::new_with_config(
+                    path.to_string_lossy(),
+                    config,
+                );
+                let pool = Pool::builder(manager)
+                    .max_size(pool_size)
+                    .build()
+                    .map_err(|e| DbError::Pool(e.to_string()))?;
+                Ok(Db::Sqlite(pool))
+            }
+            DatabaseUrl::Postgres(url) => {
+                let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url.as_str());
+                let pool = Pool::builder(manager)
+                    .max_size(pool_size)
+                    .build()
+                    .map_err(|e| DbError::Pool(e.to_string()))?;
+                Ok(Db::Postgres(pool))
+            }
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Applies pending migrations; returns how many were applied now.
+    pub async fn migrate(&self) -> Result<usize, DbError> {
+        // The harness is synchronous (it drives the async connection with block_on), so it
+        // runs on a blocking thread with a connection of its own.
+        match self {
+            Db::Sqlite(pool) => {
+                let conn = pool.get().await.map_err(|e| DbError::Pool(e.to_string()))?;
+                let conn = Object::take(conn);
+                run_harness(conn, SQLITE_MIGRATIONS)
+                    .await
+                    .map(|(_, applied)| applied)
+            }
+            Db::Postgres(pool) => {
+                let mut conn = pool.get().await.map_err(|e| DbError::Pool(e.to_string()))?;
+                conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+                    .await?;
+                let conn = Object::take(conn);
+                let (mut conn, applied) = run_harness(conn, POSTGRES_MIGRATIONS).await?;
+                conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+                    .await?;
+                Ok(applied)
+            }
+        }
+    }
+
+    /// Answers when the database does.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        with_conn!(self, |conn| conn.batch_execute("SELECT 1").await?);
+        Ok(())
+    }
+
+    /// How many migrations the database has applied.
+    pub async fn migrations_applied(&self) -> Result<u64, DbError> {
+        let query = diesel::sql_query("SELECT COUNT(*) AS n FROM __diesel_schema_migrations");
+        let count: Count = with_conn!(self, |conn| query.get_result(&mut conn).await?);
+        Ok(u64::try_from(count.n).unwrap_or(0))
+    }
+}
+
+async fn run_harness<C>(conn: C, migrations: EmbeddedMigrations) -> Result<(C, usize), DbError>
+where
+    C: AsyncConnection + 'static,
+    AsyncMigrationHarness<C>: MigrationHarness<C::Backend>,
+{
+    tokio::task::spawn_blocking(move || {
+        let mut harness = AsyncMigrationHarness::new(conn);
+        let applied = harness
+            .run_pending_migrations(migrations)
+            .map_err(|e| DbError::Migration(e.to_string()))?
+            .len();
+        Ok((harness.into_inner(), applied))
+    })
+    .await
+    .map_err(|e| DbError::Migration(format!("migration task: {e}")))?
+}

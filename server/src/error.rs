@@ -1,0 +1,105 @@
+//! The server's one error type and its one mapping to HTTP.
+//!
+//! Services and the store return [`Error`]; [`Error::to_envelope`] is the only place that
+//! decides a status code and a contract error code. Internal details (database errors) are
+//! logged by the HTTP layer and never sent to the client.
+
+use crate::db::DbError;
+use botwire_api::types::{self, ErrorCode, FieldError};
+use http::StatusCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request could not be read (dropshot's extractors, or our own parsing).
+    #[error("{}", .0.error.message)]
+    Request(types::Error),
+    /// The request parsed but breaks the contract; one entry per offending field.
+    #[error("validation failed: {0:?}")]
+    Validation(Vec<(String, String)>),
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("not found: {code}")]
+    NotFound { code: ErrorCode, message: String },
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("{0} is not implemented yet")]
+    NotImplemented(String),
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<dropshot::HttpError> for Error {
+    fn from(error: dropshot::HttpError) -> Self {
+        Error::Request(types::Error::from_dropshot(&error))
+    }
+}
+
+impl Error {
+    /// Whether this is the server's fault (logged at error level, details withheld).
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Error::Db(_) | Error::Internal(_))
+    }
+
+    /// The contract's error envelope for this error (without the request id).
+    pub fn to_envelope(&self) -> types::Error {
+        use types::Error as Envelope;
+        match self {
+            Error::Request(envelope) => envelope.clone(),
+            Error::Validation(fields) => {
+                let message = fields
+                    .iter()
+                    .map(|(field, message)| format!("{field}: {message}"))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                Envelope::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ErrorCode::ValidationFailed,
+                    message,
+                )
+                .with_fields(
+                    fields
+                        .iter()
+                        .map(|(field, message)| FieldError {
+                            field: field.clone(),
+                            message: message.clone(),
+                        })
+                        .collect(),
+                )
+            }
+            Error::Unauthorized(why) => {
+                Envelope::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, *why)
+            }
+            Error::Forbidden(why) => {
+                Envelope::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, why.clone())
+            }
+            Error::NotFound { code, message } => {
+                Envelope::new(StatusCode::NOT_FOUND, *code, message.clone())
+            }
+            Error::Conflict(why) => {
+                Envelope::new(StatusCode::CONFLICT, ErrorCode::Conflict, why.clone())
+            }
+            Error::NotImplemented(operation_id) => types::Error::not_implemented(operation_id),
+            Error::Unavailable(why) => Envelope::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::ServiceUnavailable,
+                why.clone(),
+            ),
+            Error::Db(DbError::Pool(_) | DbError::Connect(_)) => Envelope::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::ServiceUnavailable,
+                "the database is not reachable",
+            ),
+            Error::Db(_) | Error::Internal(_) => Envelope::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::InternalError,
+                "internal error",
+            ),
+        }
+    }
+}

@@ -1,0 +1,745 @@
+//! The API trait's implementation: one thin method per operation, each handing its inputs
+//! to a service and its result to [`reply`]. Operations not built yet answer 501
+//! `not_implemented` and are listed in `conformance/unimplemented-operations.txt`.
+
+use super::{Ctx, Limited, Operational, not_implemented, raw, reply};
+use crate::app::{App, OPENAPI_YAML};
+use crate::ops;
+use botwire_api::{BotwireApi, Parsed, ParsedBody, types};
+use dropshot::{
+    Body, Header, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
+    HttpResponseUpdatedNoContent, MultipartBody, Path, Query, TypedBody,
+};
+use http::Response;
+
+/// The server's implementation of the generated API trait.
+pub enum ServerImpl {}
+
+impl BotwireApi for ServerImpl {
+    type Context = App;
+
+    async fn account_email_verification_resend(
+        rqctx: Ctx,
+    ) -> Limited<HttpResponseAccepted<types::Accepted>> {
+        not_implemented(&rqctx, ())
+    }
+
+    async fn account_email_verify(
+        rqctx: Ctx,
+        body: ParsedBody<TypedBody<types::AccountEmailVerify>>,
+    ) -> Limited<HttpResponseOk<types::User>> {
+        not_implemented(&rqctx, body)
+    }
+
+    async fn account_get(rqctx: Ctx) -> Limited<HttpResponseOk<types::User>> {
+        not_implemented(&rqctx, ())
+    }
+
+    async fn account_login(
+        rqctx: Ctx,
+        body: ParsedBody<TypedBody<types::AccountLogin>>,
+    ) -> Limited<HttpResponseOk<types::AuthSession>> {
+        not_implemented(&rqctx, body)
+    }
+
+    async fn account_password_forgot(
+        rqctx: Ctx,
+        body: ParsedBody<TypedBody<types::AccountPasswordForgot>>,
+    ) -> Limited<HttpResponseAccepted<types::Accepted>> {
+        not_implemented(&rqctx, body)
+    }
+
+    async fn account_password_reset(
+        rqctx: Ctx,
+        body: ParsedBody<TypedBody<types::AccountPasswordReset>>,
+    ) -> Limited<HttpResponseUpdatedNoContent> {
+        not_implemented(&rqctx, body)
+    }
+
+    async fn account_register(
+        rqctx: Ctx,
+        body: ParsedBody<TypedBody<types::AccountRegister>>,
+    ) -> Limited<HttpResponseCreated<types::AuthSession>> {
+        not_implemented(&rqctx, body)
+    }
+
+    async fn account_token_refresh(rqctx: Ctx) -> Limited<HttpResponseOk<types::AuthSession>> {
+        not_implemented(&rqctx, ())
+    }
+
+    async fn account_totp_setup(rqctx: Ctx) -> Limited<HttpResponseOk<types::TotpSetup>> {
+        not_implemented(&rqctx, ())
+    }
+
+    async fn account_totp_verify(
+        rqctx: Ctx,
+        body: ParsedBody<TypedBody<types::AccountTotpVerify>>,
+    ) -> Limited<HttpResponseOk<types::User>> {
+        not_implemented(&rqctx, body)
+    }
+
+    async fn analytics_conversations_get(
+        rqctx: Ctx,
+        path: Parsed<Path<types::AnalyticsConversationsGetPath>>,
+        query: Parsed<Query<types::AnalyticsConversationsGetQuery>>,
+    ) -> Limited<HttpResponseOk<types::AnalyticsTimeSeries>> {
+        not_implemented(&rqctx, (path, query))
+    }
+
+    async fn analytics_csat_get(
+        rqctx: Ctx,
+        path: Parsed<Path<types::AnalyticsCsatGetPath>>,
+        query: Parsed<Query<types::AnalyticsCsatGetQuery>>,
+    ) -> Limited<HttpResponseOk<types::AnalyticsCsat>> {
+        not_implemented(&rqctx, (path, query))
+    }
+
+    async fn analytics_messages_get(
+        rqctx: Ctx,
+        path: Parsed<Path<types::AnalyticsMessagesGetPath>>,
+        query: Parsed<Query<types::AnalyticsMessagesGetQuery>>,
+    ) -> Limited<HttpResponseOk<types::AnalyticsTimeSeries>> {
+        not_implemented(&rqctx, (path, query))
+    }
+
+    async fn analytics_overview_get(
+        rqctx: Ctx,
+        path: Parsed<Path<types::AnalyticsOverviewGetPath>>,
+        query: Parsed<Query<types::AnalyticsOverviewGetQuery>>,
+    ) -> Limited<HttpResponseOk<types::AnalyticsOverview>> {
+        not_implemented(&rqctx, (path, query))
+    }
+
+    async fn analytics_topics_get(
+        rqctx: Ctx,
+        path: Parsed<Path<types::AnalyticsTopicsGetPath>>,
+        query: Parsed<Query<types::AnalyticsTopicsGetQuery>>,
+    ) -> Limited<HttpResponseOk<types::AnalyticsTopics>> {
+        not_implemented(&rqctx, (path, query))
+    }
+
+    async fn api_key_create(
+        rqctx: Ctx,
+        body: ParsedBody<TypedBody<types::ApiKeyCreate>>,
+    ) -> Limited<HttpResponseCreated<types::ApiKeyWithSecret>> {
+        not_implemented(&rqctx, body)
+    }
+
+    async fn api_key_get(
+        rqctx: Ctx,
+        path: Parsed<Path<types::ApiKeyGetPath>>,
+    ) -> Limited<HttpResponseOk<types::ApiKey>> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn api_key_list(
+        rqctx: Ctx,
+        query: Parsed<Query<types::ApiKeyListQuery>>,
+    ) -> Limited<HttpResponseOk<types::ApiKeyList>> {
+        not_implemented(&rqctx, query)
+    }
+
+    async fn api_key_revoke(
+        rqctx: Ctx,
+        path: Parsed<Path<types::ApiKeyRevokePath>>,
+    ) -> Limited<HttpResponseDeleted> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn api_key_rotate(
+        rqctx: Ctx,
+        path: Parsed<Path<types::ApiKeyRotatePath>>,
+    ) -> Limited<HttpResponseOk<types::ApiKeyWithSecret>> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn api_key_update(
+        rqctx: Ctx,
+        path: Parsed<Path<types::ApiKeyUpdatePath>>,
+        body: ParsedBody<TypedBody<types::ApiKeyUpdate>>,
+    ) -> Limited<HttpResponseOk<types::ApiKey>> {
+        not_implemented(&rqctx, (path, body))
+    }
+
+    async fn bot_activate(
+        rqctx: Ctx,
+        path: Parsed<Path<types::BotActivatePath>>,
+    ) -> Limited<HttpResponseOk<types::Bot>> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn bot_create(
+        rqctx: Ctx,
+        body: ParsedBody<TypedBody<types::BotCreate>>,
+    ) -> Limited<HttpResponseCreated<types::Bot>> {
+        not_implemented(&rqctx, body)
+    }
+
+    async fn bot_deactivate(
+        rqctx: Ctx,
+        path: Parsed<Path<types::BotDeactivatePath>>,
+    ) -> Limited<HttpResponseOk<types::Bot>> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn bot_delete(
+        rqctx: Ctx,
+        path: Parsed<Path<types::BotDeletePath>>,
+    ) -> Limited<HttpResponseDeleted> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn bot_duplicate(
+        rqctx: Ctx,
+        path: Parsed<Path<types::BotDuplicatePath>>,
+        body: ParsedBody<TypedBody<types::BotDuplicate>>,
+    ) -> Limited<HttpResponseCreated<types::Bot>> {
+        not_implemented(&rqctx, (path, body))
+    }
+
+    async fn bot_get(
+        rqctx: Ctx,
+        path: Parsed<Path<types::BotGetPath>>,
+    ) -> Limited<HttpResponseOk<types::Bot>> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn bot_list(
+        rqctx: Ctx,
+        query: Parsed<Query<types::BotListQuery>>,
+    ) -> Limited<HttpResponseOk<types::BotList>> {
+        not_implemented(&rqctx, query)
+    }
+
+    async fn bot_update(
+        rqctx: Ctx,
+        path: Parsed<Path<types::BotUpdatePath>>,
+        body: ParsedBody<TypedBody<types::BotUpdate>>,
+    ) -> Limited<HttpResponseOk<types::Bot>> {
+        not_implemented(&rqctx, (path, body))
+    }
+
+    async fn bot_widget_token_rotate(
+        rqctx: Ctx,
+        path: Parsed<Path<types::BotWidgetTokenRotatePath>>,
+    ) -> Limited<HttpResponseOk<types::Bot>> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn canned_response_create(
+        rqctx: Ctx,
+        path: Parsed<Path<types::CannedResponseCreatePath>>,
+        body: ParsedBody<TypedBody<types::CannedResponseCreate>>,
+    ) -> Limited<HttpResponseCreated<types::CannedResponse>> {
+        not_implemented(&rqctx, (path, body))
+    }
+
+    async fn canned_response_delete(
+        rqctx: Ctx,
+        path: Parsed<Path<types::CannedResponseDeletePath>>,
+    ) -> Limited<HttpResponseDeleted> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn canned_response_list(
+        rqctx: Ctx,
+        path: Parsed<Path<types::CannedResponseListPath>>,
+        query: Parsed<Query<types::CannedResponseListQuery>>,
+    ) -> Limited<HttpResponseOk<types::CannedResponseList>> {
+        not_implemented(&rqctx, (path, query))
+    }
+
+    async fn chat_send(
+        rqctx: Ctx,
+        headers: Parsed<Header<types::ChatSendHeaders>>,
+        body: ParsedBody<TypedBody<types::ChatSend>>,
+    ) -> Limited<HttpResponseOk<types::ChatReply>> {
+        not_implemented(&rqctx, (headers, body))
+    }
+
+    async fn chat_stream(
+        rqctx: Ctx,
+        headers: Parsed<Header<types::ChatStreamHeaders>>,
+        body: ParsedBody<TypedBody<types::ChatSend>>,
+    ) -> Limited<Response<Body>> {
+        not_implemented(&rqctx, (headers, body))
+    }
+
+    async fn contact_create(
+        rqctx: Ctx,
+        body: ParsedBody<TypedBody<types::ContactCreate>>,
+    ) -> Limited<HttpResponseCreated<types::Contact>> {
+        not_implemented(&rqctx, body)
+    }
+
+    async fn contact_delete(
+        rqctx: Ctx,
+        path: Parsed<Path<types::ContactDeletePath>>,
+    ) -> Limited<HttpResponseDeleted> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn contact_get(
+        rqctx: Ctx,
+        path: Parsed<Path<types::ContactGetPath>>,
+    ) -> Limited<HttpResponseOk<types::Contact>> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn contact_list(
+        rqctx: Ctx,
+        query: Parsed<Query<types::ContactListQuery>>,
+    ) -> Limited<HttpResponseOk<types::ContactList>> {
+        not_implemented(&rqctx, query)
+    }
+
+    async fn contact_update(
+        rqctx: Ctx,
+        path: Parsed<Path<types::ContactUpdatePath>>,
+        body: ParsedBody<TypedBody<types::ContactUpdate>>,
+    ) -> Limited<HttpResponseOk<types::Contact>> {
+        not_implemented(&rqctx, (path, body))
+    }
+
+    async fn conversation_assign(
+        rqctx: Ctx,
+        path: Parsed<Path<types::ConversationAssignPath>>,
+        body: ParsedBody<TypedBody<types::ConversationAssign>>,
+    ) -> Limited<HttpResponseOk<types::Conversation>> {
+        not_implemented(&rqctx, (path, body))
+    }
+
+    async fn conversation_escalate(
+        rqctx: Ctx,
+        path: Parsed<Path<types::ConversationEscalatePath>>,
+        body: ParsedBody<TypedBody<types::ConversationEscalate>>,
+    ) -> Limited<HttpResponseOk<types::Conversation>> {
+        not_implemented(&rqctx, (path, body))
+    }
+
+    async fn conversation_get(
+        rqctx: Ctx,
+        path: Parsed<Path<types::ConversationGetPath>>,
+    ) -> Limited<HttpResponseOk<types::ConversationWithMessages>> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn conversation_handback(
+        rqctx: Ctx,
+        path: Parsed<Path<types::ConversationHandbackPath>>,
+    ) -> Limited<HttpResponseOk<types::Conversation>> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn conversation_reply(
+        rqctx: Ctx,
+        path: Parsed<Path<types::ConversationReplyPath>>,
+        body: ParsedBody<TypedBody<types::ConversationReply>>,
+    ) -> Limited<HttpResponseCreated<types::Message>> {
+        not_implemented(&rqctx, (path, body))
+    }
+
+    async fn conversation_status_set(
+        rqctx: Ctx,
+        path: Parsed<Path<types::ConversationStatusSetPath>>,
+        body: ParsedBody<TypedBody<types::ConversationStatusSet>>,
+    ) -> Limited<HttpResponseOk<types::Conversation>> {
+        not_implemented(&rqctx, (path, body))
+    }
+
+    async fn conversation_summary_get(
+        rqctx: Ctx,
+        path: Parsed<Path<types::ConversationSummaryGetPath>>,
+    ) -> Limited<HttpResponseOk<types::ConversationSummary>> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn conversation_tags_set(
+        rqctx: Ctx,
+        path: Parsed<Path<types::ConversationTagsSetPath>>,
+        body: ParsedBody<TypedBody<types::ConversationTagsSet>>,
+    ) -> Limited<HttpResponseOk<types::Conversation>> {
+        not_implemented(&rqctx, (path, body))
+    }
+
+    async fn delivery_get(
+        rqctx: Ctx,
+        path: Parsed<Path<types::DeliveryGetPath>>,
+    ) -> Limited<HttpResponseOk<types::WebhookDelivery>> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn delivery_list(
+        rqctx: Ctx,
+        path: Parsed<Path<types::DeliveryListPath>>,
+        query: Parsed<Query<types::DeliveryListQuery>>,
+    ) -> Limited<HttpResponseOk<types::WebhookDeliveryList>> {
+        not_implemented(&rqctx, (path, query))
+    }
+
+    async fn delivery_redeliver(
+        rqctx: Ctx,
+        path: Parsed<Path<types::DeliveryRedeliverPath>>,
+    ) -> Limited<HttpResponseAccepted<types::WebhookDelivery>> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn docs_get(rqctx: Ctx) -> Operational<Response<Body>> {
+        let html = rqctx.context().docs.html.clone();
+        reply(&rqctx, raw("text/html; charset=utf-8", html))
+    }
+
+    async fn document_create(
+        rqctx: Ctx,
+        path: Parsed<Path<types::DocumentCreatePath>>,
+        body: ParsedBody<MultipartBody>,
+    ) -> Limited<HttpResponseCreated<types::Document>> {
+        not_implemented(&rqctx, (path, body))
+    }
+
+    async fn document_delete(
+        rqctx: Ctx,
+        path: Parsed<Path<types::DocumentDeletePath>>,
+    ) -> Limited<HttpResponseDeleted> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn document_get(
+        rqctx: Ctx,
+        path: Parsed<Path<types::DocumentGetPath>>,
+    ) -> Limited<HttpResponseOk<types::Document>> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn document_list(
+        rqctx: Ctx,
+        path: Parsed<Path<types::DocumentListPath>>,
+        query: Parsed<Query<types::DocumentListQuery>>,
+    ) -> Limited<HttpResponseOk<types::DocumentList>> {
+        not_implemented(&rqctx, (path, query))
+    }
+
+    async fn feedback_create(
+        rqctx: Ctx,
+        path: Parsed<Path<types::FeedbackCreatePath>>,
+        body: ParsedBody<TypedBody<types::FeedbackCreate>>,
+    ) -> Limited<HttpResponseCreated<types::Feedback>> {
+        not_implemented(&rqctx, (path, body))
+    }
+
+    async fn health_get(rqctx: Ctx) -> Operational<HttpResponseOk<types::Health>> {
+        reply(&rqctx, Ok(HttpResponseOk(ops::health())))
+    }
+
+    async fn inbox_auto_assign(
+        rqctx: Ctx,
+        path: Parsed<Path<types::InboxAutoAssignPath>>,
+    ) -> Limited<HttpResponseOk<types::InboxAutoAssignResult>> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn inbox_conversation_list(
+        rqctx: Ctx,
+        path: Parsed<Path<types::InboxConversationListPath>>,
+        query: Parsed<Query<types::InboxConversationListQuery>>,
+    ) -> Limited<HttpResponseOk<types::ConversationList>> {
+        not_implemented(&rqctx, (path, query))
+    }
+
+    async fn inbox_stats_get(
+        rqctx: Ctx,
+        path: Parsed<Path<types::InboxStatsGetPath>>,
+    ) -> Limited<HttpResponseOk<types::InboxStats>> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn inbox_view_create(
+        rqctx: Ctx,
+        body: ParsedBody<TypedBody<types::InboxViewCreate>>,
+    ) -> Limited<HttpResponseCreated<types::InboxView>> {
+        not_implemented(&rqctx, body)
+    }
+
+    async fn inbox_view_delete(
+        rqctx: Ctx,
+        path: Parsed<Path<types::InboxViewDeletePath>>,
+    ) -> Limited<HttpResponseDeleted> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn inbox_view_list(
+        rqctx: Ctx,
+        query: Parsed<Query<types::InboxViewListQuery>>,
+    ) -> Limited<HttpResponseOk<types::InboxViewList>> {
+        not_implemented(&rqctx, query)
+    }
+
+    async fn metrics_get(rqctx: Ctx) -> Operational<Response<Body>> {
+        let body = ops::metrics(rqctx.context());
+        reply(
+            &rqctx,
+            raw("text/plain; version=0.0.4; charset=utf-8", body),
+        )
+    }
+
+    async fn note_create(
+        rqctx: Ctx,
+        path: Parsed<Path<types::NoteCreatePath>>,
+        body: ParsedBody<TypedBody<types::NoteCreate>>,
+    ) -> Limited<HttpResponseCreated<types::Note>> {
+        not_implemented(&rqctx, (path, body))
+    }
+
+    async fn note_list(
+        rqctx: Ctx,
+        path: Parsed<Path<types::NoteListPath>>,
+        query: Parsed<Query<types::NoteListQuery>>,
+    ) -> Limited<HttpResponseOk<types::NoteList>> {
+        not_implemented(&rqctx, (path, query))
+    }
+
+    async fn notification_list(
+        rqctx: Ctx,
+        query: Parsed<Query<types::NotificationListQuery>>,
+    ) -> Limited<HttpResponseOk<types::NotificationList>> {
+        not_implemented(&rqctx, query)
+    }
+
+    async fn notification_mark_all_read(
+        rqctx: Ctx,
+    ) -> Limited<HttpResponseOk<types::NotificationMarkAllRead>> {
+        not_implemented(&rqctx, ())
+    }
+
+    async fn notification_mark_read(
+        rqctx: Ctx,
+        path: Parsed<Path<types::NotificationMarkReadPath>>,
+    ) -> Limited<HttpResponseOk<types::Notification>> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn notification_preferences_get(
+        rqctx: Ctx,
+    ) -> Limited<HttpResponseOk<types::NotificationPreferences>> {
+        not_implemented(&rqctx, ())
+    }
+
+    async fn notification_preferences_update(
+        rqctx: Ctx,
+        body: ParsedBody<TypedBody<types::NotificationPreferencesUpdate>>,
+    ) -> Limited<HttpResponseOk<types::NotificationPreferences>> {
+        not_implemented(&rqctx, body)
+    }
+
+    async fn notification_unread_count_get(
+        rqctx: Ctx,
+    ) -> Limited<HttpResponseOk<types::NotificationUnreadCount>> {
+        not_implemented(&rqctx, ())
+    }
+
+    async fn openapi_get(rqctx: Ctx) -> Operational<Response<Body>> {
+        reply(&rqctx, raw("application/yaml", OPENAPI_YAML.to_string()))
+    }
+
+    async fn presence_available_list(
+        rqctx: Ctx,
+        query: Parsed<Query<types::PresenceAvailableListQuery>>,
+    ) -> Limited<HttpResponseOk<types::PresenceList>> {
+        not_implemented(&rqctx, query)
+    }
+
+    async fn presence_heartbeat(rqctx: Ctx) -> Limited<HttpResponseOk<types::Presence>> {
+        not_implemented(&rqctx, ())
+    }
+
+    async fn presence_status_set(
+        rqctx: Ctx,
+        body: ParsedBody<TypedBody<types::PresenceStatusSet>>,
+    ) -> Limited<HttpResponseOk<types::Presence>> {
+        not_implemented(&rqctx, body)
+    }
+
+    async fn presence_team_get(
+        rqctx: Ctx,
+        query: Parsed<Query<types::PresenceTeamGetQuery>>,
+    ) -> Limited<HttpResponseOk<types::PresenceList>> {
+        not_implemented(&rqctx, query)
+    }
+
+    async fn readiness_get(rqctx: Ctx) -> Operational<HttpResponseOk<types::Readiness>> {
+        let result = ops::readiness(rqctx.context()).await.map(HttpResponseOk);
+        reply(&rqctx, result)
+    }
+
+    async fn session_contact_link(
+        rqctx: Ctx,
+        path: Parsed<Path<types::SessionContactLinkPath>>,
+        body: ParsedBody<TypedBody<types::SessionContactLink>>,
+    ) -> Limited<HttpResponseOk<types::Session>> {
+        not_implemented(&rqctx, (path, body))
+    }
+
+    async fn session_delete(
+        rqctx: Ctx,
+        path: Parsed<Path<types::SessionDeletePath>>,
+    ) -> Limited<HttpResponseDeleted> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn session_history(
+        rqctx: Ctx,
+        path: Parsed<Path<types::SessionHistoryPath>>,
+        query: Parsed<Query<types::SessionHistoryQuery>>,
+    ) -> Limited<HttpResponseOk<types::MessageList>> {
+        not_implemented(&rqctx, (path, query))
+    }
+
+    async fn session_list(
+        rqctx: Ctx,
+        path: Parsed<Path<types::SessionListPath>>,
+        query: Parsed<Query<types::SessionListQuery>>,
+    ) -> Limited<HttpResponseOk<types::SessionList>> {
+        not_implemented(&rqctx, (path, query))
+    }
+
+    async fn team_bot_list(
+        rqctx: Ctx,
+        path: Parsed<Path<types::TeamBotListPath>>,
+        query: Parsed<Query<types::TeamBotListQuery>>,
+    ) -> Limited<HttpResponseOk<types::TeamBotList>> {
+        not_implemented(&rqctx, (path, query))
+    }
+
+    async fn team_bot_share(
+        rqctx: Ctx,
+        path: Parsed<Path<types::TeamBotSharePath>>,
+        body: ParsedBody<TypedBody<types::TeamBotShare>>,
+    ) -> Limited<HttpResponseCreated<types::TeamBot>> {
+        not_implemented(&rqctx, (path, body))
+    }
+
+    async fn team_bot_unshare(
+        rqctx: Ctx,
+        path: Parsed<Path<types::TeamBotUnsharePath>>,
+    ) -> Limited<HttpResponseDeleted> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn team_create(
+        rqctx: Ctx,
+        body: ParsedBody<TypedBody<types::TeamCreate>>,
+    ) -> Limited<HttpResponseCreated<types::Team>> {
+        not_implemented(&rqctx, body)
+    }
+
+    async fn team_delete(
+        rqctx: Ctx,
+        path: Parsed<Path<types::TeamDeletePath>>,
+    ) -> Limited<HttpResponseDeleted> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn team_get(
+        rqctx: Ctx,
+        path: Parsed<Path<types::TeamGetPath>>,
+    ) -> Limited<HttpResponseOk<types::Team>> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn team_invite_accept(
+        rqctx: Ctx,
+        body: ParsedBody<TypedBody<types::TeamInviteAccept>>,
+    ) -> Limited<HttpResponseOk<types::TeamMember>> {
+        not_implemented(&rqctx, body)
+    }
+
+    async fn team_invite_create(
+        rqctx: Ctx,
+        path: Parsed<Path<types::TeamInviteCreatePath>>,
+        body: ParsedBody<TypedBody<types::TeamInviteCreate>>,
+    ) -> Limited<HttpResponseCreated<types::TeamInvite>> {
+        not_implemented(&rqctx, (path, body))
+    }
+
+    async fn team_list(
+        rqctx: Ctx,
+        query: Parsed<Query<types::TeamListQuery>>,
+    ) -> Limited<HttpResponseOk<types::TeamList>> {
+        not_implemented(&rqctx, query)
+    }
+
+    async fn team_member_list(
+        rqctx: Ctx,
+        path: Parsed<Path<types::TeamMemberListPath>>,
+        query: Parsed<Query<types::TeamMemberListQuery>>,
+    ) -> Limited<HttpResponseOk<types::TeamMemberList>> {
+        not_implemented(&rqctx, (path, query))
+    }
+
+    async fn team_member_remove(
+        rqctx: Ctx,
+        path: Parsed<Path<types::TeamMemberRemovePath>>,
+    ) -> Limited<HttpResponseDeleted> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn team_member_update(
+        rqctx: Ctx,
+        path: Parsed<Path<types::TeamMemberUpdatePath>>,
+        body: ParsedBody<TypedBody<types::TeamMemberUpdate>>,
+    ) -> Limited<HttpResponseOk<types::TeamMember>> {
+        not_implemented(&rqctx, (path, body))
+    }
+
+    async fn webhook_create(
+        rqctx: Ctx,
+        path: Parsed<Path<types::WebhookCreatePath>>,
+        body: ParsedBody<TypedBody<types::WebhookCreate>>,
+    ) -> Limited<HttpResponseCreated<types::WebhookWithSecret>> {
+        not_implemented(&rqctx, (path, body))
+    }
+
+    async fn webhook_delete(
+        rqctx: Ctx,
+        path: Parsed<Path<types::WebhookDeletePath>>,
+    ) -> Limited<HttpResponseDeleted> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn webhook_get(
+        rqctx: Ctx,
+        path: Parsed<Path<types::WebhookGetPath>>,
+    ) -> Limited<HttpResponseOk<types::Webhook>> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn webhook_list(
+        rqctx: Ctx,
+        path: Parsed<Path<types::WebhookListPath>>,
+        query: Parsed<Query<types::WebhookListQuery>>,
+    ) -> Limited<HttpResponseOk<types::WebhookList>> {
+        not_implemented(&rqctx, (path, query))
+    }
+
+    async fn webhook_secret_rotate(
+        rqctx: Ctx,
+        path: Parsed<Path<types::WebhookSecretRotatePath>>,
+    ) -> Limited<HttpResponseOk<types::WebhookWithSecret>> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn webhook_test(
+        rqctx: Ctx,
+        path: Parsed<Path<types::WebhookTestPath>>,
+    ) -> Limited<HttpResponseAccepted<types::WebhookDelivery>> {
+        not_implemented(&rqctx, path)
+    }
+
+    async fn webhook_update(
+        rqctx: Ctx,
+        path: Parsed<Path<types::WebhookUpdatePath>>,
+        body: ParsedBody<TypedBody<types::WebhookUpdate>>,
+    ) -> Limited<HttpResponseOk<types::Webhook>> {
+        not_implemented(&rqctx, (path, body))
+    }
+}

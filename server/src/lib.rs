@@ -1,0 +1,81 @@
+//! The Botwire server: implements the generated API trait over a database.
+//!
+//! Layers run one way: `http` (thin handlers) -> services (`ops`, ...) -> `db` (the store).
+//! The API interface crate (`botwire-api`) knows nothing of any of this.
+
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod ops;
+
+use anyhow::{Context, Result};
+use app::App;
+use config::Config;
+use dropshot::{ConfigDropshot, ConfigLogging, ConfigLoggingLevel, HandlerTaskMode, ServerBuilder};
+use std::net::SocketAddr;
+
+/// A server that is listening; dropped or closed, it stops.
+pub struct RunningServer {
+    server: dropshot::HttpServer<App>,
+}
+
+impl RunningServer {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// Stops accepting connections and waits for in-flight requests.
+    pub async fn close(self) -> Result<()> {
+        self.server
+            .close()
+            .await
+            .map_err(|e| anyhow::anyhow!("stopping the server: {e}"))
+    }
+
+    /// Waits until the server stops by itself (it does not, unless it fails).
+    pub async fn wait(self) -> Result<()> {
+        self.server
+            .await
+            .map_err(|e| anyhow::anyhow!("server: {e}"))
+    }
+}
+
+/// A logger at the given level (`BOTWIRE_LOG`: error, warn, info, debug; default info).
+pub fn logger(level: Option<&str>) -> Result<slog::Logger> {
+    let level = match level.unwrap_or("info") {
+        "error" => ConfigLoggingLevel::Error,
+        "warn" => ConfigLoggingLevel::Warn,
+        "info" => ConfigLoggingLevel::Info,
+        "debug" => ConfigLoggingLevel::Debug,
+        other => anyhow::bail!("BOTWIRE_LOG={other}: expected error, warn, info or debug"),
+    };
+    ConfigLogging::StderrTerminal { level }
+        .to_logger("botwire")
+        .context("creating the logger")
+}
+
+/// Opens the database, applies migrations, and starts serving the API.
+pub async fn start(config: Config, log: slog::Logger) -> Result<RunningServer> {
+    let bind = config.bind;
+    let body_limit = config.request_body_max_bytes;
+    let backend = config.database.backend();
+    let app = App::init(config).await?;
+    let api = botwire_api::botwire_api_mod::api_description::<http::ServerImpl>()
+        .map_err(|e| anyhow::anyhow!("building the API description: {e}"))?;
+    let dropshot_config = ConfigDropshot {
+        bind_address: bind,
+        default_request_body_max_bytes: body_limit,
+        // A handler finishes even if its client goes away, so a write is never cut in half.
+        default_handler_task_mode: HandlerTaskMode::Detached,
+        ..Default::default()
+    };
+    let server = ServerBuilder::new(api, app, log.clone())
+        .config(dropshot_config)
+        .start()
+        .map_err(|e| anyhow::anyhow!("starting the HTTP server on {bind}: {e}"))?;
+    slog::info!(log, "listening"; "address" => %server.local_addr(), "database" => backend);
+    Ok(RunningServer { server })
+}

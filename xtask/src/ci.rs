@@ -1,0 +1,171 @@
+//! `cargo xtask ci`: every check, in the order that fails fastest.
+//!
+//! This is the README's test command and exactly what `.ci/run` runs. It installs the spec
+//! linters it needs itself (pinned versions from PyPI and npm, into `target/tools/`), so it
+//! works on a fresh machine.
+
+use crate::regen;
+use anyhow::{Context, Result, bail};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SPEC_VALIDATOR: &str = "openapi-spec-validator==0.7.2";
+const REDOCLY: &str = "@redocly/cli@2.77.0";
+
+fn run_step(name: &str, command: &mut Command) -> Result<()> {
+    println!("\n==> {name}");
+    let status = command
+        .status()
+        .with_context(|| format!("starting {name}"))?;
+    if !status.success() {
+        bail!("{name} failed ({status})");
+    }
+    Ok(())
+}
+
+fn cargo(root: &Path) -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(root);
+    command
+}
+
+pub fn run(root: &Path) -> Result<()> {
+    let started = std::time::Instant::now();
+    println!("==> regen --check");
+    let stale = regen::stale(root)?;
+    if !stale.is_empty() {
+        bail!(
+            "generated files are stale ({stale:?}): run `cargo xtask regen` and commit the result"
+        );
+    }
+    run_step(
+        "rustfmt",
+        cargo(root).args(["fmt", "--all", "--", "--check"]),
+    )?;
+    run_step(
+        "clippy",
+        cargo(root).args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    lint_spec(root)?;
+
+    let references = root.join("target/insta-references.txt");
+    let _ = std::fs::remove_file(&references);
+    run_step(
+        "tests (unit, contract, conformance on SQLite and PostgreSQL)",
+        cargo(root)
+            .args(["test", "--workspace", "--locked"])
+            .env("INSTA_UPDATE", "no")
+            .env("INSTA_FORCE_PASS", "0")
+            .env("INSTA_SNAPSHOT_REFERENCES_FILE", &references),
+    )?;
+    check_unreferenced_snapshots(root, &references)?;
+    println!("\nci: all checks passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+/// openapi-spec-validator and `redocly lint` (recommended rules, see redocly.yaml).
+pub fn lint_spec(root: &Path) -> Result<()> {
+    let tools = root.join("target/tools");
+    let validator = ensure_spec_validator(&tools)?;
+    let redocly = ensure_redocly(&tools)?;
+    run_step(
+        "openapi-spec-validator",
+        Command::new(validator).arg(root.join("openapi.yaml")),
+    )?;
+    run_step(
+        "redocly lint",
+        Command::new(redocly)
+            .current_dir(root)
+            .args([
+                "lint",
+                "--config",
+                "redocly.yaml",
+                "--max-problems",
+                "50",
+                "openapi.yaml",
+            ])
+            .env("REDOCLY_TELEMETRY", "off")
+            .env("REDOCLY_SUPPRESS_UPDATE_NOTICE", "true"),
+    )
+}
+
+fn ensure_spec_validator(tools: &Path) -> Result<PathBuf> {
+    let venv = tools.join("venv");
+    let bin = venv.join("bin/openapi-spec-validator");
+    if !bin.exists() {
+        run_step(
+            "install openapi-spec-validator",
+            Command::new("python3").arg("-m").arg("venv").arg(&venv),
+        )?;
+        run_step(
+            "install openapi-spec-validator",
+            Command::new(venv.join("bin/pip")).args(["install", "--quiet", SPEC_VALIDATOR]),
+        )?;
+    }
+    Ok(bin)
+}
+
+fn ensure_redocly(tools: &Path) -> Result<PathBuf> {
+    let prefix = tools.join("npm");
+    let bin = prefix.join("node_modules/.bin/redocly");
+    if !bin.exists() {
+        std::fs::create_dir_all(&prefix)?;
+        run_step(
+            "install redocly",
+            Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+                .arg(&prefix)
+                .arg(REDOCLY),
+        )?;
+    }
+    Ok(bin)
+}
+
+/// Every `.snap` file in the tree must have been read by the test run: a snapshot that no
+/// test refers to any more is stale and fails, as `cargo insta test --unreferenced=reject`.
+fn check_unreferenced_snapshots(root: &Path, references: &Path) -> Result<()> {
+    println!("\n==> unreferenced snapshots");
+    let referenced: BTreeSet<PathBuf> = std::fs::read_to_string(references)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| std::fs::canonicalize(line).unwrap_or_else(|_| PathBuf::from(line)))
+        .collect();
+    let mut unreferenced = Vec::new();
+    for dir in ["api", "server", "conformance", "generated-client", "xtask"] {
+        collect_snapshots(&root.join(dir), &mut |path| {
+            let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+            if !referenced.contains(&path) {
+                unreferenced.push(path);
+            }
+        })?;
+    }
+    if !unreferenced.is_empty() {
+        bail!("snapshots that no test refers to (delete them): {unreferenced:#?}");
+    }
+    println!("all {} snapshots are referenced", referenced.len());
+    Ok(())
+}
+
+fn collect_snapshots(dir: &Path, found: &mut dyn FnMut(&Path)) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_snapshots(&path, found)?;
+        } else if path.extension().is_some_and(|ext| ext == "snap") {
+            found(&path);
+        }
+    }
+    Ok(())
+}
