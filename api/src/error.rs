@@ -5,9 +5,6 @@ use crate::types::{Error, ErrorCode, ErrorDetail, FieldError};
 use dropshot::{Body, ErrorStatusCode, HttpError, HttpResponseError};
 use http::{Response, StatusCode, header};
 
-/// The parts of an error before it gets its request id.
-pub type ErrorParts = (StatusCode, ErrorCode, String, Vec<FieldError>);
-
 impl Error {
     /// An envelope without a request id yet (the server stamps it before answering).
     pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {

@@ -15,10 +15,11 @@ mod api;
 pub mod types;
 
 mod error;
+mod json_body;
 pub mod reply;
 
 pub use api::*;
-pub use error::ErrorParts;
+pub use json_body::JsonBody;
 pub use reply::{DocumentedHeaders, NoDocumentedHeaders, RateLimitHeaders, RateLimited, Reply};
 
 use async_trait::async_trait;

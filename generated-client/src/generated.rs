@@ -7,7 +7,6 @@
     missing_docs,
     unused_imports,
     irrefutable_let_patterns,
-    elided_named_lifetimes,
     mismatched_lifetime_syntaxes
 )]
 #[allow(unused_imports)]
@@ -24426,9 +24425,6 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 500u16..=599u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                503u16 => Err(Error::ErrorResponse(
                     ResponseValue::from_response(response).await?,
                 )),
                 _ => Err(Error::UnexpectedResponse(response)),

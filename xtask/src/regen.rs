@@ -222,7 +222,7 @@ fn trait_tokens(ops: &[Operation]) -> TokenStream {
         let content_type = match &op.body {
             Some(Body::Json(name)) => {
                 let ty = format_ident!("{name}");
-                params.push(quote! { body: crate::ParsedBody<dropshot::TypedBody<types::#ty>> });
+                params.push(quote! { body: crate::JsonBody<types::#ty> });
                 quote! {}
             }
             Some(Body::Multipart) => {
@@ -276,7 +276,7 @@ fn client_tokens(doc: &Value) -> Result<TokenStream> {
     let mut generator = progenitor::Generator::new(&settings);
     let client = generator.generate_tokens(&spec).context("progenitor")?;
     Ok(quote! {
-        #![allow(clippy::all, clippy::pedantic, missing_docs, unused_imports, irrefutable_let_patterns, elided_named_lifetimes, mismatched_lifetime_syntaxes)]
+        #![allow(clippy::all, clippy::pedantic, missing_docs, unused_imports, irrefutable_let_patterns, mismatched_lifetime_syntaxes)]
         #client
     })
 }

@@ -32,7 +32,7 @@ pub trait BotwireApi {
     }]
     async fn account_email_verify(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::AccountEmailVerify>>,
+        body: crate::JsonBody<types::AccountEmailVerify>,
     ) -> Result<crate::Reply<dropshot::HttpResponseOk<types::User>, crate::RateLimited>, types::Error>;
     /// Get the signed-in user
     ///
@@ -53,7 +53,7 @@ pub trait BotwireApi {
     }]
     async fn account_login(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::AccountLogin>>,
+        body: crate::JsonBody<types::AccountLogin>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::AuthSession>, crate::RateLimited>,
         types::Error,
@@ -67,7 +67,7 @@ pub trait BotwireApi {
     }]
     async fn account_password_forgot(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::AccountPasswordForgot>>,
+        body: crate::JsonBody<types::AccountPasswordForgot>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseAccepted<types::Accepted>, crate::RateLimited>,
         types::Error,
@@ -81,7 +81,7 @@ pub trait BotwireApi {
     }]
     async fn account_password_reset(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::AccountPasswordReset>>,
+        body: crate::JsonBody<types::AccountPasswordReset>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseUpdatedNoContent, crate::RateLimited>,
         types::Error,
@@ -95,7 +95,7 @@ pub trait BotwireApi {
     }]
     async fn account_register(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::AccountRegister>>,
+        body: crate::JsonBody<types::AccountRegister>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::AuthSession>, crate::RateLimited>,
         types::Error,
@@ -135,7 +135,7 @@ pub trait BotwireApi {
     }]
     async fn account_totp_verify(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::AccountTotpVerify>>,
+        body: crate::JsonBody<types::AccountTotpVerify>,
     ) -> Result<crate::Reply<dropshot::HttpResponseOk<types::User>, crate::RateLimited>, types::Error>;
     /// Get a bot's conversations over time
     ///
@@ -240,7 +240,7 @@ pub trait BotwireApi {
     }]
     async fn api_key_create(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::ApiKeyCreate>>,
+        body: crate::JsonBody<types::ApiKeyCreate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::ApiKeyWithSecret>, crate::RateLimited>,
         types::Error,
@@ -308,7 +308,7 @@ pub trait BotwireApi {
     async fn api_key_update(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::ApiKeyUpdatePath>>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::ApiKeyUpdate>>,
+        body: crate::JsonBody<types::ApiKeyUpdate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::ApiKey>, crate::RateLimited>,
         types::Error,
@@ -333,7 +333,7 @@ pub trait BotwireApi {
     }]
     async fn bot_create(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::BotCreate>>,
+        body: crate::JsonBody<types::BotCreate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::Bot>, crate::RateLimited>,
         types::Error,
@@ -370,7 +370,7 @@ pub trait BotwireApi {
     async fn bot_duplicate(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::BotDuplicatePath>>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::BotDuplicate>>,
+        body: crate::JsonBody<types::BotDuplicate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::Bot>, crate::RateLimited>,
         types::Error,
@@ -410,7 +410,7 @@ pub trait BotwireApi {
     async fn bot_update(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::BotUpdatePath>>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::BotUpdate>>,
+        body: crate::JsonBody<types::BotUpdate>,
     ) -> Result<crate::Reply<dropshot::HttpResponseOk<types::Bot>, crate::RateLimited>, types::Error>;
     /// Rotate a bot's widget token
     ///
@@ -435,7 +435,7 @@ pub trait BotwireApi {
     async fn canned_response_create(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::CannedResponseCreatePath>>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::CannedResponseCreate>>,
+        body: crate::JsonBody<types::CannedResponseCreate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::CannedResponse>, crate::RateLimited>,
         types::Error,
@@ -480,7 +480,7 @@ pub trait BotwireApi {
     async fn chat_send(
         rqctx: dropshot::RequestContext<Self::Context>,
         headers: crate::Parsed<dropshot::Header<types::ChatSendHeaders>>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::ChatSend>>,
+        body: crate::JsonBody<types::ChatSend>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::ChatReply>, crate::RateLimited>,
         types::Error,
@@ -495,7 +495,7 @@ pub trait BotwireApi {
     async fn chat_stream(
         rqctx: dropshot::RequestContext<Self::Context>,
         headers: crate::Parsed<dropshot::Header<types::ChatStreamHeaders>>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::ChatSend>>,
+        body: crate::JsonBody<types::ChatSend>,
     ) -> Result<crate::Reply<http::Response<dropshot::Body>, crate::RateLimited>, types::Error>;
     /// Create a contact
     ///
@@ -506,7 +506,7 @@ pub trait BotwireApi {
     }]
     async fn contact_create(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::ContactCreate>>,
+        body: crate::JsonBody<types::ContactCreate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::Contact>, crate::RateLimited>,
         types::Error,
@@ -560,7 +560,7 @@ pub trait BotwireApi {
     async fn contact_update(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::ContactUpdatePath>>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::ContactUpdate>>,
+        body: crate::JsonBody<types::ContactUpdate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::Contact>, crate::RateLimited>,
         types::Error,
@@ -579,7 +579,7 @@ pub trait BotwireApi {
     async fn conversation_assign(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::ConversationAssignPath>>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::ConversationAssign>>,
+        body: crate::JsonBody<types::ConversationAssign>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::Conversation>, crate::RateLimited>,
         types::Error,
@@ -594,7 +594,7 @@ pub trait BotwireApi {
     async fn conversation_escalate(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::ConversationEscalatePath>>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::ConversationEscalate>>,
+        body: crate::JsonBody<types::ConversationEscalate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::Conversation>, crate::RateLimited>,
         types::Error,
@@ -642,7 +642,7 @@ pub trait BotwireApi {
     async fn conversation_reply(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::ConversationReplyPath>>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::ConversationReply>>,
+        body: crate::JsonBody<types::ConversationReply>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::Message>, crate::RateLimited>,
         types::Error,
@@ -660,7 +660,7 @@ pub trait BotwireApi {
     async fn conversation_status_set(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::ConversationStatusSetPath>>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::ConversationStatusSet>>,
+        body: crate::JsonBody<types::ConversationStatusSet>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::Conversation>, crate::RateLimited>,
         types::Error,
@@ -696,7 +696,7 @@ pub trait BotwireApi {
     async fn conversation_tags_set(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::ConversationTagsSetPath>>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::ConversationTagsSet>>,
+        body: crate::JsonBody<types::ConversationTagsSet>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::Conversation>, crate::RateLimited>,
         types::Error,
@@ -828,7 +828,7 @@ pub trait BotwireApi {
     async fn feedback_create(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::FeedbackCreatePath>>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::FeedbackCreate>>,
+        body: crate::JsonBody<types::FeedbackCreate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::Feedback>, crate::RateLimited>,
         types::Error,
@@ -910,7 +910,7 @@ pub trait BotwireApi {
     }]
     async fn inbox_view_create(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::InboxViewCreate>>,
+        body: crate::JsonBody<types::InboxViewCreate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::InboxView>, crate::RateLimited>,
         types::Error,
@@ -967,7 +967,7 @@ pub trait BotwireApi {
     async fn note_create(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::NoteCreatePath>>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::NoteCreate>>,
+        body: crate::JsonBody<types::NoteCreate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::Note>, crate::RateLimited>,
         types::Error,
@@ -1052,7 +1052,7 @@ pub trait BotwireApi {
     }]
     async fn notification_preferences_update(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::NotificationPreferencesUpdate>>,
+        body: crate::JsonBody<types::NotificationPreferencesUpdate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::NotificationPreferences>, crate::RateLimited>,
         types::Error,
@@ -1116,7 +1116,7 @@ pub trait BotwireApi {
     }]
     async fn presence_status_set(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::PresenceStatusSet>>,
+        body: crate::JsonBody<types::PresenceStatusSet>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::Presence>, crate::RateLimited>,
         types::Error,
@@ -1155,7 +1155,7 @@ pub trait BotwireApi {
     async fn session_contact_link(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::SessionContactLinkPath>>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::SessionContactLink>>,
+        body: crate::JsonBody<types::SessionContactLink>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::Session>, crate::RateLimited>,
         types::Error,
@@ -1226,7 +1226,7 @@ pub trait BotwireApi {
     async fn team_bot_share(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::TeamBotSharePath>>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::TeamBotShare>>,
+        body: crate::JsonBody<types::TeamBotShare>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::TeamBot>, crate::RateLimited>,
         types::Error,
@@ -1251,7 +1251,7 @@ pub trait BotwireApi {
     }]
     async fn team_create(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::TeamCreate>>,
+        body: crate::JsonBody<types::TeamCreate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::Team>, crate::RateLimited>,
         types::Error,
@@ -1287,7 +1287,7 @@ pub trait BotwireApi {
     }]
     async fn team_invite_accept(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::TeamInviteAccept>>,
+        body: crate::JsonBody<types::TeamInviteAccept>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::TeamMember>, crate::RateLimited>,
         types::Error,
@@ -1302,7 +1302,7 @@ pub trait BotwireApi {
     async fn team_invite_create(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::TeamInviteCreatePath>>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::TeamInviteCreate>>,
+        body: crate::JsonBody<types::TeamInviteCreate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::TeamInvite>, crate::RateLimited>,
         types::Error,
@@ -1357,7 +1357,7 @@ pub trait BotwireApi {
     async fn team_member_update(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::TeamMemberUpdatePath>>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::TeamMemberUpdate>>,
+        body: crate::JsonBody<types::TeamMemberUpdate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::TeamMember>, crate::RateLimited>,
         types::Error,
@@ -1398,7 +1398,7 @@ pub trait BotwireApi {
     async fn webhook_create(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::WebhookCreatePath>>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::WebhookCreate>>,
+        body: crate::JsonBody<types::WebhookCreate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::WebhookWithSecret>, crate::RateLimited>,
         types::Error,
@@ -1498,7 +1498,7 @@ pub trait BotwireApi {
     async fn webhook_update(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::WebhookUpdatePath>>,
-        body: crate::ParsedBody<dropshot::TypedBody<types::WebhookUpdate>>,
+        body: crate::JsonBody<types::WebhookUpdate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::Webhook>, crate::RateLimited>,
         types::Error,

@@ -15,14 +15,20 @@ pub struct Difference {
 
 impl fmt::Display for Difference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}\n      spec:    {}\n      emitted: {}", self.at, self.spec, self.emitted)
+        write!(
+            f,
+            "{}\n      spec:    {}\n      emitted: {}",
+            self.at, self.spec, self.emitted
+        )
     }
 }
 
 /// A value as the report shows it: compact JSON, cut short when long.
 pub fn shown(value: Option<&Value>) -> String {
     const LIMIT: usize = 240;
-    let Some(value) = value else { return "(absent)".to_string() };
+    let Some(value) = value else {
+        return "(absent)".to_string();
+    };
     let text = value.to_string();
     match text.char_indices().nth(LIMIT) {
         Some((cut, _)) => format!("{} ...", &text[..cut]),
@@ -32,9 +38,10 @@ pub fn shown(value: Option<&Value>) -> String {
 
 #[derive(Debug, Default)]
 pub struct Comparison {
+    /// The differences no rule accepts.
     pub differences: Vec<Difference>,
-    /// How often each rule accepted a difference, by rule name.
-    pub rules_applied: BTreeMap<&'static str, usize>,
+    /// The differences a rule accepted, with the rule's name.
+    pub accepted: Vec<(&'static str, Difference)>,
 }
 
 impl Comparison {
@@ -42,13 +49,54 @@ impl Comparison {
         self.differ_text(at, shown(spec), shown(emitted));
     }
 
-    pub fn differ_text(&mut self, at: impl Into<String>, spec: impl Into<String>, emitted: impl Into<String>) {
-        self.differences.push(Difference { at: at.into(), spec: spec.into(), emitted: emitted.into() });
+    pub fn differ_text(
+        &mut self,
+        at: impl Into<String>,
+        spec: impl Into<String>,
+        emitted: impl Into<String>,
+    ) {
+        self.differences.push(Difference {
+            at: at.into(),
+            spec: spec.into(),
+            emitted: emitted.into(),
+        });
     }
 
     /// Records that `rule` accepted a difference.
-    pub fn accept(&mut self, rule: &Rule) {
-        *self.rules_applied.entry(rule.name).or_default() += 1;
+    pub fn accept(
+        &mut self,
+        rule: &Rule,
+        at: impl Into<String>,
+        spec: Option<&Value>,
+        emitted: Option<&Value>,
+    ) {
+        let difference = Difference {
+            at: at.into(),
+            spec: shown(spec),
+            emitted: shown(emitted),
+        };
+        self.accepted.push((rule.name, difference));
+    }
+
+    /// How often each rule accepted a difference, by rule name.
+    pub fn rules_applied(&self) -> BTreeMap<&'static str, usize> {
+        let mut counts = BTreeMap::new();
+        for (rule, _) in &self.accepted {
+            *counts.entry(*rule).or_default() += 1;
+        }
+        counts
+    }
+
+    /// Every accepted difference, under the rule that accepted it (for auditing the rules).
+    pub fn accepted_report(&self) -> String {
+        let mut out = String::new();
+        for rule in RULES {
+            let _ = writeln!(out, "{}: {}", rule.name, rule.why);
+            for (_, difference) in self.accepted.iter().filter(|(name, _)| *name == rule.name) {
+                let _ = writeln!(out, "  {difference}");
+            }
+        }
+        out
     }
 
     /// The differences, one per entry, and the rules that were applied.
@@ -60,9 +108,13 @@ impl Comparison {
         for difference in &self.differences {
             let _ = writeln!(out, "  {difference}");
         }
-        out.push_str("\nDifferences accepted by normalisation rules (see tests/contract/rules.rs):\n");
+        out.push_str(
+            "\nDifferences accepted by normalisation rules (tests/contract/rules.rs; set \
+             CONTRACT_SHOW_ACCEPTED=1 to list them):\n",
+        );
+        let applied = self.rules_applied();
         for rule in RULES {
-            let times = self.rules_applied.get(rule.name).copied().unwrap_or(0);
+            let times = applied.get(rule.name).copied().unwrap_or(0);
             let _ = writeln!(out, "  {:<36} {times:>5}x", rule.name);
         }
         out

@@ -5,8 +5,9 @@
 //! Normal-form equivalences are not rules: they change how a schema is written, not what it
 //! says (`$ref`s inlined, `type: [T, 'null']` = `nullable: true` = `anyOf [T, {type: null}]`,
 //! a one-schema `allOf`/`anyOf`/`oneOf` = that schema, `additionalProperties: true` = absent,
-//! `required`/`enum` compared as sets, `required: false` and `style: simple` = absent,
-//! whitespace in prose collapsed, header names case-insensitive).
+//! `required`/`enum` compared as sets, `required: false` or a default `style` = absent,
+//! whitespace in prose collapsed, header names case-insensitive, dropshot's `default` response
+//! taken as the success response when there is no 2XX one).
 
 /// A named, documented reason to accept a difference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,8 +116,14 @@ pub const OPTIONAL_IS_NULLABLE: Rule = Rule {
 pub const TYPIFY_STRING_FORMATS: &[&str] = &["uuid", "date", "date-time", "ip", "ipv4", "ipv6"];
 
 /// Schema keywords of [`SCHEMA_ANNOTATIONS`].
-pub const ANNOTATION_KEYWORDS: &[&str] =
-    &["description", "title", "example", "examples", "readOnly", "writeOnly"];
+pub const ANNOTATION_KEYWORDS: &[&str] = &[
+    "description",
+    "title",
+    "example",
+    "examples",
+    "readOnly",
+    "writeOnly",
+];
 
 /// Schema keywords of [`SCHEMA_CONSTRAINTS`].
 pub const CONSTRAINT_KEYWORDS: &[&str] = &[

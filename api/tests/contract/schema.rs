@@ -19,7 +19,11 @@ pub fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
     let mut current = value;
     // A bound instead of a visited set: a reference loop outside schemas is a broken document.
     for _ in 0..16 {
-        match current.get("$ref").and_then(Value::as_str).and_then(|r| lookup(doc, r)) {
+        match current
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| lookup(doc, r))
+        {
             Some(target) => current = target,
             None => break,
         }
@@ -38,7 +42,11 @@ pub fn normal_form(doc: &Value, schema: &Value) -> Value {
 fn normalise(doc: &Value, schema: &Value, expanding: &mut Vec<String>) -> Value {
     let Some(map) = schema.as_object() else {
         // The schema `true` allows anything, as `{}` does.
-        return if schema == &Value::Bool(true) { json!({}) } else { schema.clone() };
+        return if schema == &Value::Bool(true) {
+            json!({})
+        } else {
+            schema.clone()
+        };
     };
     if let Some(reference) = map.get("$ref").and_then(Value::as_str) {
         return inline_reference(doc, map, reference, expanding);
@@ -64,9 +72,12 @@ fn normalise(doc: &Value, schema: &Value, expanding: &mut Vec<String>) -> Value 
                 schema => normalise(doc, schema, expanding),
             },
             "allOf" | "anyOf" | "oneOf" => match value.as_array() {
-                Some(branches) => {
-                    Value::Array(branches.iter().map(|b| normalise(doc, b, expanding)).collect())
-                }
+                Some(branches) => Value::Array(
+                    branches
+                        .iter()
+                        .map(|b| normalise(doc, b, expanding))
+                        .collect(),
+                ),
                 None => value.clone(),
             },
             "required" => sorted_set(value.as_array().cloned().unwrap_or_default()),
@@ -79,8 +90,11 @@ fn normalise(doc: &Value, schema: &Value, expanding: &mut Vec<String>) -> Value 
             }
             "type" => match value {
                 Value::Array(types) => {
-                    let mut kept: Vec<Value> =
-                        types.iter().filter(|t| t.as_str() != Some("null")).cloned().collect();
+                    let mut kept: Vec<Value> = types
+                        .iter()
+                        .filter(|t| t.as_str() != Some("null"))
+                        .cloned()
+                        .collect();
                     nullable |= kept.len() != types.len();
                     match kept.len() {
                         1 => kept.remove(0),
@@ -110,11 +124,12 @@ fn normalise(doc: &Value, schema: &Value, expanding: &mut Vec<String>) -> Value 
     // `allOf` to give it a description or `nullable`.
     for key in ["allOf", "anyOf", "oneOf"] {
         let single = matches!(out.get(key), Some(Value::Array(branches)) if branches.len() == 1);
-        if let (true, Some(Value::Array(mut branches))) = (single, out.remove(key)) {
-            if let Some(branch) = branches.pop() {
-                nullable |= branch.get("nullable") == Some(&Value::Bool(true));
-                merge_under(&mut out, branch);
-            }
+        if single
+            && let Some(Value::Array(mut branches)) = out.remove(key)
+            && let Some(branch) = branches.pop()
+        {
+            nullable |= branch.get("nullable") == Some(&Value::Bool(true));
+            merge_under(&mut out, branch);
         }
     }
     if nullable {
@@ -138,13 +153,16 @@ fn inline_reference(
     expanding.push(reference.to_string());
     let mut resolved = normalise(doc, target, expanding);
     // OpenAPI 3.1 allows keywords next to a `$ref` (a description, say); they apply too.
-    let siblings: Map<String, Value> =
-        map.iter().filter(|(key, _)| *key != "$ref").map(|(k, v)| (k.clone(), v.clone())).collect();
-    if !siblings.is_empty() {
-        if let Value::Object(mut wrapper) = normalise(doc, &Value::Object(siblings), expanding) {
-            merge_under(&mut wrapper, resolved);
-            resolved = Value::Object(wrapper);
-        }
+    let siblings: Map<String, Value> = map
+        .iter()
+        .filter(|(key, _)| *key != "$ref")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !siblings.is_empty()
+        && let Value::Object(mut wrapper) = normalise(doc, &Value::Object(siblings), expanding)
+    {
+        merge_under(&mut wrapper, resolved);
+        resolved = Value::Object(wrapper);
     }
     expanding.pop();
     resolved
@@ -218,10 +236,16 @@ pub fn diff_schema(cmp: &mut Comparison, at: &str, spec: &Value, emitted: &Value
                 _ => cmp.differ(here, spec_value, emitted_value),
             },
             "required" | "enum" => diff_set(cmp, &here, spec_value, emitted_value),
-            "nullable" if optional && spec_value.is_none() => cmp.accept(&OPTIONAL_IS_NULLABLE),
+            "nullable" if optional && spec_value.is_none() => {
+                cmp.accept(&OPTIONAL_IS_NULLABLE, here, spec_value, emitted_value)
+            }
             "format" => diff_format(cmp, &here, spec_map, emitted_map),
-            k if ANNOTATION_KEYWORDS.contains(&k) => cmp.accept(&SCHEMA_ANNOTATIONS),
-            k if CONSTRAINT_KEYWORDS.contains(&k) => cmp.accept(&SCHEMA_CONSTRAINTS),
+            k if ANNOTATION_KEYWORDS.contains(&k) => {
+                cmp.accept(&SCHEMA_ANNOTATIONS, here, spec_value, emitted_value)
+            }
+            k if CONSTRAINT_KEYWORDS.contains(&k) => {
+                cmp.accept(&SCHEMA_CONSTRAINTS, here, spec_value, emitted_value)
+            }
             _ => cmp.differ(here, spec_value, emitted_value),
         }
     }
@@ -235,8 +259,11 @@ fn diff_properties(
 ) {
     let spec_properties = spec.get("properties").and_then(Value::as_object);
     let emitted_properties = emitted.get("properties").and_then(Value::as_object);
-    let names: BTreeSet<&String> =
-        spec_properties.into_iter().chain(emitted_properties).flat_map(Map::keys).collect();
+    let names: BTreeSet<&String> = spec_properties
+        .into_iter()
+        .chain(emitted_properties)
+        .flat_map(Map::keys)
+        .collect();
     for name in names {
         let here = format!("{at}.{name}");
         let spec_property = spec_properties.and_then(|properties| properties.get(name));
@@ -261,14 +288,23 @@ fn is_required(schema: &Map<String, Value>, name: &str) -> bool {
 /// Reports the elements only one side has.
 fn diff_set(cmp: &mut Comparison, at: &str, spec: Option<&Value>, emitted: Option<&Value>) {
     let elements = |value: Option<&Value>| -> BTreeSet<String> {
-        value.and_then(Value::as_array).into_iter().flatten().map(Value::to_string).collect()
+        value
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(Value::to_string)
+            .collect()
     };
     let (spec_set, emitted_set) = (elements(spec), elements(emitted));
     let only = |a: &BTreeSet<String>, b: &BTreeSet<String>| -> String {
         let only: Vec<&str> = a.difference(b).map(String::as_str).collect();
         format!("[{}] (only here)", only.join(", "))
     };
-    cmp.differ_text(at, only(&spec_set, &emitted_set), only(&emitted_set, &spec_set));
+    cmp.differ_text(
+        at,
+        only(&spec_set, &emitted_set),
+        only(&emitted_set, &spec_set),
+    );
 }
 
 fn diff_format(
@@ -277,19 +313,26 @@ fn diff_format(
     spec: &Map<String, Value>,
     emitted: &Map<String, Value>,
 ) {
-    let type_of = |map: &Map<String, Value>| map.get("type").and_then(Value::as_str).map(str::to_string);
-    let numeric = |map: &Map<String, Value>| matches!(type_of(map).as_deref(), Some("integer" | "number"));
+    let type_of =
+        |map: &Map<String, Value>| map.get("type").and_then(Value::as_str).map(str::to_string);
+    let numeric =
+        |map: &Map<String, Value>| matches!(type_of(map).as_deref(), Some("integer" | "number"));
     let spec_format = spec.get("format").and_then(Value::as_str);
     let emitted_format = emitted.get("format");
     if numeric(spec) && numeric(emitted) {
-        cmp.accept(&NUMERIC_FORMATS);
+        cmp.accept(&NUMERIC_FORMATS, at, spec.get("format"), emitted_format);
         return;
     }
     if let (Some(format), None) = (spec_format, emitted_format) {
         let plain_string = type_of(spec).as_deref() == Some("string")
             && type_of(emitted).as_deref() == Some("string");
         if plain_string && !TYPIFY_STRING_FORMATS.contains(&format) {
-            cmp.accept(&UNMAPPED_STRING_FORMATS);
+            cmp.accept(
+                &UNMAPPED_STRING_FORMATS,
+                at,
+                spec.get("format"),
+                emitted_format,
+            );
             return;
         }
     }

@@ -5,10 +5,10 @@
 use super::{Ctx, Limited, Operational, not_implemented, raw, reply};
 use crate::app::{App, OPENAPI_YAML};
 use crate::ops;
-use botwire_api::{BotwireApi, Parsed, ParsedBody, types};
+use botwire_api::{BotwireApi, JsonBody, Parsed, ParsedBody, types};
 use dropshot::{
     Body, Header, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
-    HttpResponseUpdatedNoContent, MultipartBody, Path, Query, TypedBody,
+    HttpResponseUpdatedNoContent, MultipartBody, Path, Query,
 };
 use http::Response;
 
@@ -26,7 +26,7 @@ impl BotwireApi for ServerImpl {
 
     async fn account_email_verify(
         rqctx: Ctx,
-        body: ParsedBody<TypedBody<types::AccountEmailVerify>>,
+        body: JsonBody<types::AccountEmailVerify>,
     ) -> Limited<HttpResponseOk<types::User>> {
         not_implemented(&rqctx, body)
     }
@@ -37,28 +37,28 @@ impl BotwireApi for ServerImpl {
 
     async fn account_login(
         rqctx: Ctx,
-        body: ParsedBody<TypedBody<types::AccountLogin>>,
+        body: JsonBody<types::AccountLogin>,
     ) -> Limited<HttpResponseOk<types::AuthSession>> {
         not_implemented(&rqctx, body)
     }
 
     async fn account_password_forgot(
         rqctx: Ctx,
-        body: ParsedBody<TypedBody<types::AccountPasswordForgot>>,
+        body: JsonBody<types::AccountPasswordForgot>,
     ) -> Limited<HttpResponseAccepted<types::Accepted>> {
         not_implemented(&rqctx, body)
     }
 
     async fn account_password_reset(
         rqctx: Ctx,
-        body: ParsedBody<TypedBody<types::AccountPasswordReset>>,
+        body: JsonBody<types::AccountPasswordReset>,
     ) -> Limited<HttpResponseUpdatedNoContent> {
         not_implemented(&rqctx, body)
     }
 
     async fn account_register(
         rqctx: Ctx,
-        body: ParsedBody<TypedBody<types::AccountRegister>>,
+        body: JsonBody<types::AccountRegister>,
     ) -> Limited<HttpResponseCreated<types::AuthSession>> {
         not_implemented(&rqctx, body)
     }
@@ -73,7 +73,7 @@ impl BotwireApi for ServerImpl {
 
     async fn account_totp_verify(
         rqctx: Ctx,
-        body: ParsedBody<TypedBody<types::AccountTotpVerify>>,
+        body: JsonBody<types::AccountTotpVerify>,
     ) -> Limited<HttpResponseOk<types::User>> {
         not_implemented(&rqctx, body)
     }
@@ -120,7 +120,7 @@ impl BotwireApi for ServerImpl {
 
     async fn api_key_create(
         rqctx: Ctx,
-        body: ParsedBody<TypedBody<types::ApiKeyCreate>>,
+        body: JsonBody<types::ApiKeyCreate>,
     ) -> Limited<HttpResponseCreated<types::ApiKeyWithSecret>> {
         not_implemented(&rqctx, body)
     }
@@ -156,7 +156,7 @@ impl BotwireApi for ServerImpl {
     async fn api_key_update(
         rqctx: Ctx,
         path: Parsed<Path<types::ApiKeyUpdatePath>>,
-        body: ParsedBody<TypedBody<types::ApiKeyUpdate>>,
+        body: JsonBody<types::ApiKeyUpdate>,
     ) -> Limited<HttpResponseOk<types::ApiKey>> {
         not_implemented(&rqctx, (path, body))
     }
@@ -170,7 +170,7 @@ impl BotwireApi for ServerImpl {
 
     async fn bot_create(
         rqctx: Ctx,
-        body: ParsedBody<TypedBody<types::BotCreate>>,
+        body: JsonBody<types::BotCreate>,
     ) -> Limited<HttpResponseCreated<types::Bot>> {
         not_implemented(&rqctx, body)
     }
@@ -192,7 +192,7 @@ impl BotwireApi for ServerImpl {
     async fn bot_duplicate(
         rqctx: Ctx,
         path: Parsed<Path<types::BotDuplicatePath>>,
-        body: ParsedBody<TypedBody<types::BotDuplicate>>,
+        body: JsonBody<types::BotDuplicate>,
     ) -> Limited<HttpResponseCreated<types::Bot>> {
         not_implemented(&rqctx, (path, body))
     }
@@ -214,7 +214,7 @@ impl BotwireApi for ServerImpl {
     async fn bot_update(
         rqctx: Ctx,
         path: Parsed<Path<types::BotUpdatePath>>,
-        body: ParsedBody<TypedBody<types::BotUpdate>>,
+        body: JsonBody<types::BotUpdate>,
     ) -> Limited<HttpResponseOk<types::Bot>> {
         not_implemented(&rqctx, (path, body))
     }
@@ -229,7 +229,7 @@ impl BotwireApi for ServerImpl {
     async fn canned_response_create(
         rqctx: Ctx,
         path: Parsed<Path<types::CannedResponseCreatePath>>,
-        body: ParsedBody<TypedBody<types::CannedResponseCreate>>,
+        body: JsonBody<types::CannedResponseCreate>,
     ) -> Limited<HttpResponseCreated<types::CannedResponse>> {
         not_implemented(&rqctx, (path, body))
     }
@@ -252,7 +252,7 @@ impl BotwireApi for ServerImpl {
     async fn chat_send(
         rqctx: Ctx,
         headers: Parsed<Header<types::ChatSendHeaders>>,
-        body: ParsedBody<TypedBody<types::ChatSend>>,
+        body: JsonBody<types::ChatSend>,
     ) -> Limited<HttpResponseOk<types::ChatReply>> {
         not_implemented(&rqctx, (headers, body))
     }
@@ -260,14 +260,14 @@ impl BotwireApi for ServerImpl {
     async fn chat_stream(
         rqctx: Ctx,
         headers: Parsed<Header<types::ChatStreamHeaders>>,
-        body: ParsedBody<TypedBody<types::ChatSend>>,
+        body: JsonBody<types::ChatSend>,
     ) -> Limited<Response<Body>> {
         not_implemented(&rqctx, (headers, body))
     }
 
     async fn contact_create(
         rqctx: Ctx,
-        body: ParsedBody<TypedBody<types::ContactCreate>>,
+        body: JsonBody<types::ContactCreate>,
     ) -> Limited<HttpResponseCreated<types::Contact>> {
         not_implemented(&rqctx, body)
     }
@@ -296,7 +296,7 @@ impl BotwireApi for ServerImpl {
     async fn contact_update(
         rqctx: Ctx,
         path: Parsed<Path<types::ContactUpdatePath>>,
-        body: ParsedBody<TypedBody<types::ContactUpdate>>,
+        body: JsonBody<types::ContactUpdate>,
     ) -> Limited<HttpResponseOk<types::Contact>> {
         not_implemented(&rqctx, (path, body))
     }
@@ -304,7 +304,7 @@ impl BotwireApi for ServerImpl {
     async fn conversation_assign(
         rqctx: Ctx,
         path: Parsed<Path<types::ConversationAssignPath>>,
-        body: ParsedBody<TypedBody<types::ConversationAssign>>,
+        body: JsonBody<types::ConversationAssign>,
     ) -> Limited<HttpResponseOk<types::Conversation>> {
         not_implemented(&rqctx, (path, body))
     }
@@ -312,7 +312,7 @@ impl BotwireApi for ServerImpl {
     async fn conversation_escalate(
         rqctx: Ctx,
         path: Parsed<Path<types::ConversationEscalatePath>>,
-        body: ParsedBody<TypedBody<types::ConversationEscalate>>,
+        body: JsonBody<types::ConversationEscalate>,
     ) -> Limited<HttpResponseOk<types::Conversation>> {
         not_implemented(&rqctx, (path, body))
     }
@@ -334,7 +334,7 @@ impl BotwireApi for ServerImpl {
     async fn conversation_reply(
         rqctx: Ctx,
         path: Parsed<Path<types::ConversationReplyPath>>,
-        body: ParsedBody<TypedBody<types::ConversationReply>>,
+        body: JsonBody<types::ConversationReply>,
     ) -> Limited<HttpResponseCreated<types::Message>> {
         not_implemented(&rqctx, (path, body))
     }
@@ -342,7 +342,7 @@ impl BotwireApi for ServerImpl {
     async fn conversation_status_set(
         rqctx: Ctx,
         path: Parsed<Path<types::ConversationStatusSetPath>>,
-        body: ParsedBody<TypedBody<types::ConversationStatusSet>>,
+        body: JsonBody<types::ConversationStatusSet>,
     ) -> Limited<HttpResponseOk<types::Conversation>> {
         not_implemented(&rqctx, (path, body))
     }
@@ -357,7 +357,7 @@ impl BotwireApi for ServerImpl {
     async fn conversation_tags_set(
         rqctx: Ctx,
         path: Parsed<Path<types::ConversationTagsSetPath>>,
-        body: ParsedBody<TypedBody<types::ConversationTagsSet>>,
+        body: JsonBody<types::ConversationTagsSet>,
     ) -> Limited<HttpResponseOk<types::Conversation>> {
         not_implemented(&rqctx, (path, body))
     }
@@ -422,7 +422,7 @@ impl BotwireApi for ServerImpl {
     async fn feedback_create(
         rqctx: Ctx,
         path: Parsed<Path<types::FeedbackCreatePath>>,
-        body: ParsedBody<TypedBody<types::FeedbackCreate>>,
+        body: JsonBody<types::FeedbackCreate>,
     ) -> Limited<HttpResponseCreated<types::Feedback>> {
         not_implemented(&rqctx, (path, body))
     }
@@ -455,7 +455,7 @@ impl BotwireApi for ServerImpl {
 
     async fn inbox_view_create(
         rqctx: Ctx,
-        body: ParsedBody<TypedBody<types::InboxViewCreate>>,
+        body: JsonBody<types::InboxViewCreate>,
     ) -> Limited<HttpResponseCreated<types::InboxView>> {
         not_implemented(&rqctx, body)
     }
@@ -485,7 +485,7 @@ impl BotwireApi for ServerImpl {
     async fn note_create(
         rqctx: Ctx,
         path: Parsed<Path<types::NoteCreatePath>>,
-        body: ParsedBody<TypedBody<types::NoteCreate>>,
+        body: JsonBody<types::NoteCreate>,
     ) -> Limited<HttpResponseCreated<types::Note>> {
         not_implemented(&rqctx, (path, body))
     }
@@ -526,7 +526,7 @@ impl BotwireApi for ServerImpl {
 
     async fn notification_preferences_update(
         rqctx: Ctx,
-        body: ParsedBody<TypedBody<types::NotificationPreferencesUpdate>>,
+        body: JsonBody<types::NotificationPreferencesUpdate>,
     ) -> Limited<HttpResponseOk<types::NotificationPreferences>> {
         not_implemented(&rqctx, body)
     }
@@ -554,7 +554,7 @@ impl BotwireApi for ServerImpl {
 
     async fn presence_status_set(
         rqctx: Ctx,
-        body: ParsedBody<TypedBody<types::PresenceStatusSet>>,
+        body: JsonBody<types::PresenceStatusSet>,
     ) -> Limited<HttpResponseOk<types::Presence>> {
         not_implemented(&rqctx, body)
     }
@@ -574,7 +574,7 @@ impl BotwireApi for ServerImpl {
     async fn session_contact_link(
         rqctx: Ctx,
         path: Parsed<Path<types::SessionContactLinkPath>>,
-        body: ParsedBody<TypedBody<types::SessionContactLink>>,
+        body: JsonBody<types::SessionContactLink>,
     ) -> Limited<HttpResponseOk<types::Session>> {
         not_implemented(&rqctx, (path, body))
     }
@@ -613,7 +613,7 @@ impl BotwireApi for ServerImpl {
     async fn team_bot_share(
         rqctx: Ctx,
         path: Parsed<Path<types::TeamBotSharePath>>,
-        body: ParsedBody<TypedBody<types::TeamBotShare>>,
+        body: JsonBody<types::TeamBotShare>,
     ) -> Limited<HttpResponseCreated<types::TeamBot>> {
         not_implemented(&rqctx, (path, body))
     }
@@ -627,7 +627,7 @@ impl BotwireApi for ServerImpl {
 
     async fn team_create(
         rqctx: Ctx,
-        body: ParsedBody<TypedBody<types::TeamCreate>>,
+        body: JsonBody<types::TeamCreate>,
     ) -> Limited<HttpResponseCreated<types::Team>> {
         not_implemented(&rqctx, body)
     }
@@ -648,7 +648,7 @@ impl BotwireApi for ServerImpl {
 
     async fn team_invite_accept(
         rqctx: Ctx,
-        body: ParsedBody<TypedBody<types::TeamInviteAccept>>,
+        body: JsonBody<types::TeamInviteAccept>,
     ) -> Limited<HttpResponseOk<types::TeamMember>> {
         not_implemented(&rqctx, body)
     }
@@ -656,7 +656,7 @@ impl BotwireApi for ServerImpl {
     async fn team_invite_create(
         rqctx: Ctx,
         path: Parsed<Path<types::TeamInviteCreatePath>>,
-        body: ParsedBody<TypedBody<types::TeamInviteCreate>>,
+        body: JsonBody<types::TeamInviteCreate>,
     ) -> Limited<HttpResponseCreated<types::TeamInvite>> {
         not_implemented(&rqctx, (path, body))
     }
@@ -686,7 +686,7 @@ impl BotwireApi for ServerImpl {
     async fn team_member_update(
         rqctx: Ctx,
         path: Parsed<Path<types::TeamMemberUpdatePath>>,
-        body: ParsedBody<TypedBody<types::TeamMemberUpdate>>,
+        body: JsonBody<types::TeamMemberUpdate>,
     ) -> Limited<HttpResponseOk<types::TeamMember>> {
         not_implemented(&rqctx, (path, body))
     }
@@ -694,7 +694,7 @@ impl BotwireApi for ServerImpl {
     async fn webhook_create(
         rqctx: Ctx,
         path: Parsed<Path<types::WebhookCreatePath>>,
-        body: ParsedBody<TypedBody<types::WebhookCreate>>,
+        body: JsonBody<types::WebhookCreate>,
     ) -> Limited<HttpResponseCreated<types::WebhookWithSecret>> {
         not_implemented(&rqctx, (path, body))
     }
@@ -738,7 +738,7 @@ impl BotwireApi for ServerImpl {
     async fn webhook_update(
         rqctx: Ctx,
         path: Parsed<Path<types::WebhookUpdatePath>>,
-        body: ParsedBody<TypedBody<types::WebhookUpdate>>,
+        body: JsonBody<types::WebhookUpdate>,
     ) -> Limited<HttpResponseOk<types::Webhook>> {
         not_implemented(&rqctx, (path, body))
     }

@@ -10,7 +10,7 @@ pub use api::ServerImpl;
 
 use crate::app::App;
 use crate::error::Error;
-use botwire_api::{Parsed, ParsedBody, RateLimited, Reply, types};
+use botwire_api::{JsonBody, Parsed, ParsedBody, RateLimited, Reply, types};
 use dropshot::{Body, HttpResponse, RequestContext};
 use http::{Response, header};
 
@@ -86,6 +86,12 @@ impl<E> Inputs for Parsed<E> {
 impl<E> Inputs for ParsedBody<E> {
     fn check(self) -> Result<(), Error> {
         self.into_result().map(drop).map_err(Error::from)
+    }
+}
+
+impl<T> Inputs for JsonBody<T> {
+    fn check(self) -> Result<(), Error> {
+        self.into_result().map(drop).map_err(Error::Request)
     }
 }
 

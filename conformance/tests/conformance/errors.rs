@@ -1,0 +1,168 @@
+//! The error envelope on every error the server produces, extractor failures included.
+//!
+//! Malformed, oversize and mistyped requests cannot be sent through a typed client, so these
+//! use plain HTTP; the last test reads an error through the generated client.
+
+use botwire_conformance::{TestContext, on_both_databases, spec};
+use serde_json::{Value, json};
+
+/// Asserts the envelope of an error response and returns its `error` object.
+async fn envelope(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let body: Value = response.json().await.expect("a JSON error body");
+    let error = body["error"].clone();
+    assert_eq!(error["code"], code, "{body}");
+    assert_eq!(error["status"], status, "{body}");
+    assert_eq!(error["request_id"], request_id.as_str(), "{body}");
+    assert!(
+        error["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["error"], "nothing but the envelope: {body}");
+    error
+}
+
+async fn malformed_json_is_400_invalid_request(ctx: &TestContext) {
+    let response = ctx
+        .http
+        .post(ctx.url("/v1/bots"))
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
+    envelope(response, 400, "invalid_request").await;
+}
+
+async fn a_missing_field_is_422_naming_it(ctx: &TestContext) {
+    let response = ctx
+        .http
+        .post(ctx.url("/v1/auth/login"))
+        .json(&json!({"password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    let error = envelope(response, 422, "validation_failed").await;
+    assert_eq!(error["fields"][0]["field"], "email", "{error}");
+}
+
+async fn a_wrong_type_and_an_unknown_field_are_422(ctx: &TestContext) {
+    let wrong_type = ctx
+        .http
+        .post(ctx.url("/v1/auth/login"))
+        .json(&json!({"email": 42, "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    envelope(wrong_type, 422, "validation_failed").await;
+    let unknown = ctx
+        .http
+        .post(ctx.url("/v1/auth/login"))
+        .json(
+            &json!({"email": "a@example.com", "password": "correct horse battery", "admin": true}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let error = envelope(unknown, 422, "validation_failed").await;
+    assert_eq!(error["fields"][0]["field"], "admin", "{error}");
+}
+
+async fn a_body_over_10_mb_is_413(ctx: &TestContext) {
+    let body = format!("{{\"name\": \"{}\"}}", "x".repeat(10 * 1024 * 1024));
+    let response = ctx
+        .http
+        .post(ctx.url("/v1/bots"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    envelope(response, 413, "payload_too_large").await;
+}
+
+async fn a_malformed_id_in_the_path_is_400(ctx: &TestContext) {
+    let response = ctx
+        .http
+        .get(ctx.url("/v1/bots/not-a-uuid"))
+        .send()
+        .await
+        .unwrap();
+    envelope(response, 400, "invalid_request").await;
+}
+
+async fn a_wrong_content_type_is_400(ctx: &TestContext) {
+    let response = ctx
+        .http
+        .post(ctx.url("/v1/bots"))
+        .header("content-type", "text/plain")
+        .body("name=x")
+        .send()
+        .await
+        .unwrap();
+    envelope(response, 400, "invalid_request").await;
+}
+
+/// A path or method that matches no operation is answered by dropshot's router before any
+/// handler runs, with its own body (`request_id`, `message`); see ARCHITECTURE.md.
+async fn an_unknown_route_is_404_with_a_request_id(ctx: &TestContext) {
+    let response = ctx
+        .http
+        .get(ctx.url("/v1/no-such-thing"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["request_id"], request_id.as_str());
+}
+
+async fn errors_decode_as_typed_envelopes_in_the_generated_client(ctx: &TestContext) {
+    let bot_id = uuid::Uuid::new_v4();
+    let error = ctx
+        .client
+        .bot_get()
+        .bot_id(bot_id)
+        .send()
+        .await
+        .expect_err("an unknown bot");
+    let botwire_client::Error::ErrorResponse(response) = error else {
+        panic!("expected a typed error envelope, got {error:?}");
+    };
+    let (status, code) = if spec::unimplemented().contains("bot_get") {
+        (501, botwire_client::types::ErrorCode::NotImplemented)
+    } else {
+        (404, botwire_client::types::ErrorCode::BotNotFound)
+    };
+    assert_eq!(response.status().as_u16(), status);
+    assert_eq!(response.error.code, code);
+    assert_eq!(
+        response.error.request_id,
+        response.headers()["x-request-id"].to_str().unwrap()
+    );
+}
+
+on_both_databases!(
+    malformed_json_is_400_invalid_request,
+    a_missing_field_is_422_naming_it,
+    a_wrong_type_and_an_unknown_field_are_422,
+    a_body_over_10_mb_is_413,
+    a_malformed_id_in_the_path_is_400,
+    a_wrong_content_type_is_400,
+    an_unknown_route_is_404_with_a_request_id,
+    errors_decode_as_typed_envelopes_in_the_generated_client,
+);

@@ -1,0 +1,1 @@
+//! Placeholder: proptest over request bodies (being written).
