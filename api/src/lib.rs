@@ -17,10 +17,14 @@ pub mod types;
 mod error;
 mod json_body;
 pub mod reply;
+mod schema;
 
 pub use api::*;
 pub use json_body::JsonBody;
-pub use reply::{DocumentedHeaders, NoDocumentedHeaders, RateLimitHeaders, RateLimited, Reply};
+pub use reply::{
+    DocumentedHeaders, NoDocumentedHeaders, RateLimitHeaders, RateLimited, Raw, Reply,
+};
+pub use schema::Nullable;
 
 use async_trait::async_trait;
 use dropshot::{

@@ -135,3 +135,26 @@ where
         }
     }
 }
+
+/// A success response whose body is not JSON (SSE, YAML, HTML, Prometheus text): documented
+/// as a 200 of any media type, which is as much as dropshot can say of a raw body.
+pub struct Raw(pub Response<Body>);
+
+impl HttpResponse for Raw {
+    fn to_result(self) -> Result<Response<Body>, HttpError> {
+        Ok(self.0)
+    }
+
+    fn response_metadata() -> ApiEndpointResponse {
+        ApiEndpointResponse {
+            schema: None,
+            headers: Vec::new(),
+            success: Some(StatusCode::OK),
+            description: None,
+        }
+    }
+
+    fn status_code(&self) -> StatusCode {
+        self.0.status()
+    }
+}

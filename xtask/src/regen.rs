@@ -152,12 +152,53 @@ fn types_tokens(doc: &Value, ops: &[Operation]) -> Result<TokenStream> {
         })
         .collect::<Result<Vec<_>>>()?;
     space.add_ref_types(schemas).context("typify")?;
-    let types = space.to_stream();
+    let mut types: syn::File = syn::parse2(space.to_stream()).context("typify output")?;
+    document_required_nullable_fields(&mut types);
     Ok(quote! {
         //! Types of the contract's `components/schemas` and of each operation's parameters.
         #![allow(clippy::all, clippy::pedantic, missing_docs, unused_imports, irrefutable_let_patterns)]
         #types
     })
+}
+
+/// A property that is required but nullable (`type: [T, 'null']` listed in `required`)
+/// becomes `Option<T>` that typify makes mandatory with
+/// `#[serde(deserialize_with = "Option::deserialize")]`; but schemars documents every
+/// `Option` field as optional. `#[schemars(with = "crate::Nullable<T>")]` documents it as the
+/// contract says: required, and nullable.
+fn document_required_nullable_fields(file: &mut syn::File) {
+    use syn::visit_mut::VisitMut;
+    struct Visitor;
+    impl VisitMut for Visitor {
+        fn visit_field_mut(&mut self, field: &mut syn::Field) {
+            let required_option = field.attrs.iter().any(|attr| {
+                attr.path().is_ident("serde")
+                    && quote!(#attr)
+                        .to_string()
+                        .contains("deserialize_with = \"::std::option::Option::deserialize\"")
+            });
+            if !required_option {
+                return;
+            }
+            let syn::Type::Path(path) = &field.ty else {
+                return;
+            };
+            let Some(last) = path.path.segments.last() else {
+                return;
+            };
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                return;
+            };
+            let Some(syn::GenericArgument::Type(inner)) = args.args.first() else {
+                return;
+            };
+            let with = format!("crate::Nullable<{}>", quote!(#inner));
+            field
+                .attrs
+                .push(syn::parse_quote!(#[schemars(with = #with)]));
+        }
+    }
+    Visitor.visit_file_mut(file);
 }
 
 fn doc_attrs(op: &Operation) -> TokenStream {
@@ -189,7 +230,7 @@ fn response_type(op: &Operation) -> TokenStream {
             quote! { dropshot::HttpResponseDeleted }
         }
         (SuccessBody::Empty, _) => quote! { dropshot::HttpResponseUpdatedNoContent },
-        (SuccessBody::Raw(_), _) => quote! { http::Response<dropshot::Body> },
+        (SuccessBody::Raw(_), _) => quote! { crate::Raw },
     };
     if op.rate_limit_class == "none" {
         quote! { crate::Reply<#inner> }

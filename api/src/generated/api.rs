@@ -496,7 +496,7 @@ pub trait BotwireApi {
         rqctx: dropshot::RequestContext<Self::Context>,
         headers: crate::Parsed<dropshot::Header<types::ChatStreamHeaders>>,
         body: crate::JsonBody<types::ChatSend>,
-    ) -> Result<crate::Reply<http::Response<dropshot::Body>, crate::RateLimited>, types::Error>;
+    ) -> Result<crate::Reply<crate::Raw, crate::RateLimited>, types::Error>;
     /// Create a contact
     ///
     /// Creates a contact in the account; at least one of `name`, `email`, `phone` or `external_id` must be given (422 `validation_failed` otherwise). `email` and `external_id` are unique within the account: a duplicate answers 409 `conflict`. Emits `contact.updated` to the account's webhooks subscribed to it.
@@ -761,7 +761,7 @@ pub trait BotwireApi {
     }]
     async fn docs_get(
         rqctx: dropshot::RequestContext<Self::Context>,
-    ) -> Result<crate::Reply<http::Response<dropshot::Body>>, types::Error>;
+    ) -> Result<crate::Reply<crate::Raw>, types::Error>;
     /// Upload a document
     ///
     /// Uploads a file to the bot's knowledge base: PDF, DOCX, HTML, Markdown, plain text, or FAQ pairs as CSV or JSON (the kind is detected from the content and file name). The text is extracted, split and indexed before the response, so the bot answers from it at once. An unsupported, empty or corrupt file answers 422; a file over 10 MB answers 413.
@@ -951,7 +951,7 @@ pub trait BotwireApi {
     }]
     async fn metrics_get(
         rqctx: dropshot::RequestContext<Self::Context>,
-    ) -> Result<crate::Reply<http::Response<dropshot::Body>>, types::Error>;
+    ) -> Result<crate::Reply<crate::Raw>, types::Error>;
     /// Add an internal note to a conversation
     ///
     /// Adds an internal note, never shown to the visitor; the author is the signed-in user (the
@@ -1079,7 +1079,7 @@ pub trait BotwireApi {
     }]
     async fn openapi_get(
         rqctx: dropshot::RequestContext<Self::Context>,
-    ) -> Result<crate::Reply<http::Response<dropshot::Body>>, types::Error>;
+    ) -> Result<crate::Reply<crate::Raw>, types::Error>;
     /// List available agents
     ///
     /// Lists the users available for assignment: members (any role) of the caller's teams whose heartbeat is under 60 seconds old and whose status is `online`, ordered by name. With `bot_id`, only the members of the teams that bot is shared with, plus its owner; this is the pool `inbox_auto_assign` draws from. A bot the caller neither owns nor sees through a team answers 404 `bot_not_found`.

@@ -895,6 +895,7 @@ impl ::std::default::Default for AnalyticsConversationsGetQueryInterval {
 pub struct AnalyticsCsat {
     ///Mean score; null without ratings.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<f64>")]
     pub average: ::std::option::Option<f64>,
     ///Ratings per score, always five entries, score 1 to 5.
     pub distribution: ::std::vec::Vec<AnalyticsCsatBucket>,
@@ -1025,6 +1026,7 @@ impl ::std::default::Default for AnalyticsMessagesGetQueryInterval {
 pub struct AnalyticsOverview {
     ///Mean milliseconds from a user's message to the bot's reply; null without replies.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<f64>")]
     pub average_response_ms: ::std::option::Option<f64>,
     ///Start of the range used, inclusive.
     pub from: ::chrono::DateTime<::chrono::offset::Utc>,
@@ -1032,6 +1034,7 @@ pub struct AnalyticsOverview {
     pub handoff_rate: f64,
     ///Mean CSAT score (1-5); null without ratings.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<f64>")]
     pub satisfaction: ::std::option::Option<f64>,
     pub thumbs_down: u64,
     pub thumbs_up: u64,
@@ -1201,6 +1204,7 @@ impl ::std::default::Default for AnalyticsTopicsGetQuery {
 pub struct ApiKey {
     ///The one bot this key may act on; null means every bot of the account.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: uuid :: Uuid>")]
     pub bot_id: ::std::option::Option<::uuid::Uuid>,
     ///The client id for `Authorization: Basic base64(client_id:client_secret)`.
     pub client_id: ::std::string::String,
@@ -1208,6 +1212,7 @@ pub struct ApiKey {
     pub id: ::uuid::Uuid,
     ///When a request last authenticated with this key; null if never.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: chrono :: DateTime < :: chrono :: offset :: Utc >>")]
     pub last_used_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     ///A label for the key.
     pub name: ::std::string::String,
@@ -1216,6 +1221,7 @@ pub struct ApiKey {
     pub rate_limits: ApiKeyRateLimits,
     ///When the key was revoked; null while it is active.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: chrono :: DateTime < :: chrono :: offset :: Utc >>")]
     pub revoked_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///Body of `api_key_create`.
@@ -1372,12 +1378,15 @@ impl<'de> ::serde::Deserialize<'de> for ApiKeyListQueryCursor {
 pub struct ApiKeyRateLimits {
     ///Requests per minute allowed to this key in the `auth` class; null uses the server's default for the class.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: num :: NonZeroU64>")]
     pub auth: ::std::option::Option<::std::num::NonZeroU64>,
     ///Requests per minute allowed to this key in the `chat` class; null uses the server's default for the class.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: num :: NonZeroU64>")]
     pub chat: ::std::option::Option<::std::num::NonZeroU64>,
     ///Requests per minute allowed to this key in the `standard` class; null uses the server's default for the class.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: num :: NonZeroU64>")]
     pub standard: ::std::option::Option<::std::num::NonZeroU64>,
 }
 ///Per-class rate-limit overrides in requests per minute. A class left out uses the server's default; `{}` removes every override.
@@ -1486,6 +1495,7 @@ pub struct ApiKeyUpdatePath {
 pub struct ApiKeyWithSecret {
     ///The one bot this key may act on; null means every bot of the account.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: uuid :: Uuid>")]
     pub bot_id: ::std::option::Option<::uuid::Uuid>,
     ///The client id for `Authorization: Basic base64(client_id:client_secret)`.
     pub client_id: ::std::string::String,
@@ -1497,6 +1507,7 @@ pub struct ApiKeyWithSecret {
     pub key: ::std::string::String,
     ///When a request last authenticated with this key; null if never.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: chrono :: DateTime < :: chrono :: offset :: Utc >>")]
     pub last_used_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     ///A label for the key.
     pub name: ::std::string::String,
@@ -1505,6 +1516,7 @@ pub struct ApiKeyWithSecret {
     pub rate_limits: ApiKeyRateLimits,
     ///When the key was revoked; null while it is active.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: chrono :: DateTime < :: chrono :: offset :: Utc >>")]
     pub revoked_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
 ///A signed-in session: a JWT to send as `Authorization: Bearer <token>` (the `userJwt` scheme).
@@ -1522,6 +1534,7 @@ pub struct Bot {
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
     ///Free text for the owner; null when not set.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub description: ::std::option::Option<::std::string::String>,
     pub id: ::uuid::Uuid,
     ///Display name.
@@ -1802,14 +1815,17 @@ pub struct BotEngineSettings {
     pub llm_api_key_set: bool,
     ///Base URL of the OpenAI-compatible API (ending before `/chat/completions`); null when none is configured.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub llm_base_url: ::std::option::Option<::std::string::String>,
     ///Model name sent to the LLM API; null when none is configured.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub llm_model: ::std::option::Option<::std::string::String>,
     ///Upper bound of tokens in one LLM reply.
     pub max_tokens: ::std::num::NonZeroU64,
     ///Instructions prepended to every LLM request; null uses the built-in prompt.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub system_prompt: ::std::option::Option<::std::string::String>,
     ///Sampling temperature for the LLM.
     pub temperature: f64,
@@ -2208,6 +2224,7 @@ pub struct BotSettings {
     pub fallback_message: ::std::string::String,
     ///First message the widget shows; null shows none.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub greeting: ::std::option::Option<::std::string::String>,
     ///Longest user message accepted, in characters; longer ones get 422.
     pub message_max_length: ::std::num::NonZeroU64,
@@ -3202,9 +3219,11 @@ pub struct ChatReply {
     pub language: ::std::string::String,
     ///Id of the stored assistant message; null when `reply` is null.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: uuid :: Uuid>")]
     pub message_id: ::std::option::Option<::uuid::Uuid>,
     ///The answer; null when a human has taken over the conversation (the message was stored for the agent).
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub reply: ::std::option::Option<::std::string::String>,
     ///The session id, generated when a visitor sent none.
     pub session_id: ::std::string::String,
@@ -3623,14 +3642,18 @@ pub struct Contact {
     pub attributes: Metadata,
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub email: ::std::option::Option<::std::string::String>,
     ///The contact's id in your own system.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub external_id: ::std::option::Option<::std::string::String>,
     pub id: ::uuid::Uuid,
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub name: ::std::option::Option<::std::string::String>,
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub phone: ::std::option::Option<::std::string::String>,
     ///Chat sessions linked to this contact.
     pub session_count: u64,
@@ -4470,13 +4493,17 @@ pub struct ContactUpdatedEventData {
     pub changed_fields: ::std::vec::Vec<::std::string::String>,
     pub contact_id: ::uuid::Uuid,
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub email: ::std::option::Option<::std::string::String>,
     ///The contact's id in the caller's own system.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub external_id: ::std::option::Option<::std::string::String>,
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub name: ::std::option::Option<::std::string::String>,
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub phone: ::std::option::Option<::std::string::String>,
     pub tags: ::std::vec::Vec<::std::string::String>,
 }
@@ -4589,10 +4616,12 @@ impl ::std::convert::TryFrom<::std::string::String> for ContactUpdatedEventType 
 pub struct Conversation {
     ///The user id of the assigned agent; null when unassigned.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: uuid :: Uuid>")]
     pub assignee_id: ::std::option::Option<::uuid::Uuid>,
     pub bot_id: ::uuid::Uuid,
     ///The contact linked to the session; null when none.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: uuid :: Uuid>")]
     pub contact_id: ::std::option::Option<::uuid::Uuid>,
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
     ///Whether a human has taken over: while true the bot stores user messages but does not answer them.
@@ -4600,6 +4629,7 @@ pub struct Conversation {
     pub id: ::uuid::Uuid,
     ///Time of the latest message; null before the first.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: chrono :: DateTime < :: chrono :: offset :: Utc >>")]
     pub last_message_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     ///Messages in the conversation.
     pub message_count: u64,
@@ -4616,6 +4646,7 @@ pub struct Conversation {
 pub struct ConversationAssign {
     ///A user who can see the bot (its owner or a member of a team it is shared with); null unassigns.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: uuid :: Uuid>")]
     pub assignee_id: ::std::option::Option<::uuid::Uuid>,
 }
 ///path parameters of `conversation_assign`.
@@ -5284,6 +5315,7 @@ pub struct Document {
     pub bot_id: ::uuid::Uuid,
     ///Category from the `metadata` part; null when none.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub category: ::std::option::Option<::std::string::String>,
     ///Passages the text was split into (0 for FAQ files).
     pub chunk_count: u64,
@@ -5862,15 +5894,18 @@ pub struct ErrorDetail {
 pub struct Feedback {
     ///Comment; null when not given.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub comment: ::std::option::Option<::std::string::String>,
     pub conversation_id: ::uuid::Uuid,
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
     ///CSAT score 1-5; null when not given.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: num :: NonZeroU64>")]
     pub csat: ::std::option::Option<::std::num::NonZeroU64>,
     pub id: ::uuid::Uuid,
     ///The rated message; null for the whole conversation.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: uuid :: Uuid>")]
     pub message_id: ::std::option::Option<::uuid::Uuid>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub rating: ::std::option::Option<FeedbackRating>,
@@ -6022,15 +6057,18 @@ pub struct FeedbackReceivedEventData {
     pub bot_id: ::uuid::Uuid,
     ///The visitor's comment; null when none.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub comment: ::std::option::Option<::std::string::String>,
     pub conversation_id: ::uuid::Uuid,
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
     ///The CSAT score; null when the feedback gave none.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: num :: NonZeroU64>")]
     pub csat: ::std::option::Option<::std::num::NonZeroU64>,
     pub feedback_id: ::uuid::Uuid,
     ///The message rated; null when the feedback is about the whole conversation.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: uuid :: Uuid>")]
     pub message_id: ::std::option::Option<::uuid::Uuid>,
     ///Thumbs up or down; absent when the feedback gave none.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6163,6 +6201,7 @@ pub struct HandoffRequestedEventData {
     pub conversation_id: ::uuid::Uuid,
     ///The reason given to `conversation_escalate`, or the engine's; null when none.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub reason: ::std::option::Option<::std::string::String>,
     /**Who caused it: `visitor` (the "talk to a human" action), `bot` (the answer engine chose
     to hand off), `owner` (`conversation_escalate` with the account's credential) or `agent`
@@ -6572,6 +6611,7 @@ impl<'de> ::serde::Deserialize<'de> for InboxConversationListQueryTag {
 pub struct InboxStats {
     ///Mean seconds from a handoff to the first agent reply, over the last 30 days; null when there was none.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<f64>")]
     pub average_first_response_seconds: ::std::option::Option<f64>,
     ///Conversations in status `closed`.
     pub closed: u64,
@@ -6597,6 +6637,7 @@ pub struct InboxStatsGetPath {
 pub struct InboxView {
     ///The bot the view is bound to; null for every bot the user can see.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: uuid :: Uuid>")]
     pub bot_id: ::std::option::Option<::uuid::Uuid>,
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
     pub filters: InboxViewFilters,
@@ -7038,6 +7079,7 @@ impl ::std::convert::TryFrom<::std::string::String> for MentionEventType {
 pub struct Message {
     ///The user id of the human agent who wrote an `agent` message; null otherwise.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: uuid :: Uuid>")]
     pub agent_id: ::std::option::Option<::uuid::Uuid>,
     ///The text.
     pub content: ::std::string::String,
@@ -7048,6 +7090,7 @@ pub struct Message {
     pub id: ::uuid::Uuid,
     ///ISO 639-1 code, given or detected; null when unknown.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub language: ::std::option::Option<::std::string::String>,
     pub role: MessageRole,
     ///Knowledge-base passages an assistant message was drawn from; empty otherwise.
@@ -7081,6 +7124,7 @@ pub struct MessageReceivedEventData {
     pub session_id: ::std::string::String,
     ///The `user_id` the chat caller gave, if any.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub user_id: ::std::option::Option<::std::string::String>,
 }
 ///The event type.
@@ -7211,6 +7255,7 @@ pub struct MessageSentEventData {
     pub session_id: ::std::string::String,
     ///The `user_id` the chat caller gave, if any.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub user_id: ::std::option::Option<::std::string::String>,
 }
 ///The event type.
@@ -7458,6 +7503,7 @@ pub struct Notification {
     pub id: ::uuid::Uuid,
     ///When it was marked read; null while unread.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: chrono :: DateTime < :: chrono :: offset :: Utc >>")]
     pub read_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     ///A one-line headline.
     pub title: ::std::string::String,
@@ -7690,6 +7736,7 @@ pub struct PageInfo {
     pub has_more: bool,
     ///Pass as `cursor` to get the next page; null on the last page.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub next_cursor: ::std::option::Option<::std::string::String>,
     ///Number of items matching the query, over all pages.
     pub total: u64,
@@ -7699,6 +7746,7 @@ pub struct PageInfo {
 pub struct Presence {
     ///The last heartbeat; null if the user never sent one.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: chrono :: DateTime < :: chrono :: offset :: Utc >>")]
     pub last_seen_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     ///Whether the last heartbeat is under 60 seconds old.
     pub online: bool,
@@ -8114,6 +8162,7 @@ pub struct Session {
     pub bot_id: ::uuid::Uuid,
     ///The linked contact; null when none.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: uuid :: Uuid>")]
     pub contact_id: ::std::option::Option<::uuid::Uuid>,
     ///The session's current (latest) conversation.
     pub conversation_id: ::uuid::Uuid,
@@ -8126,6 +8175,7 @@ pub struct Session {
     pub session_id: ::std::string::String,
     ///The caller's own user id given with `chat_send`; null when none.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub user_id: ::std::option::Option<::std::string::String>,
 }
 ///The body of a `session.assigned` delivery (Standard Webhooks envelope). A conversation was assigned to an agent.
@@ -8143,6 +8193,7 @@ pub struct SessionAssignedEvent {
 pub struct SessionAssignedEventData {
     ///The user who assigned it; null for auto-assignment or an API key.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: uuid :: Uuid>")]
     pub assigned_by: ::std::option::Option<::uuid::Uuid>,
     ///The agent who now has the conversation.
     pub assignee_id: ::uuid::Uuid,
@@ -8152,6 +8203,7 @@ pub struct SessionAssignedEventData {
     pub method: SessionAssignedEventDataMethod,
     ///The agent who had it before; null when it was unassigned.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: uuid :: Uuid>")]
     pub previous_assignee_id: ::std::option::Option<::uuid::Uuid>,
     pub session_id: ::std::string::String,
 }
@@ -8261,6 +8313,7 @@ impl ::std::convert::TryFrom<::std::string::String> for SessionAssignedEventType
 pub struct SessionContactLink {
     ///A contact of the account; null unlinks the session.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: uuid :: Uuid>")]
     pub contact_id: ::std::option::Option<::uuid::Uuid>,
 }
 ///path parameters of `session_contact_link`.
@@ -9141,6 +9194,7 @@ pub struct TeamGetPath {
 pub struct TeamInvite {
     ///When the invitation was accepted; null while pending.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: chrono :: DateTime < :: chrono :: offset :: Utc >>")]
     pub accepted_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
     pub email: ::std::string::String,
@@ -9536,6 +9590,7 @@ pub struct TeamPresence {
     pub email: ::std::string::String,
     ///The last heartbeat; null if the user never sent one.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: chrono :: DateTime < :: chrono :: offset :: Utc >>")]
     pub last_seen_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     pub name: ::std::string::String,
     ///Whether the last heartbeat is under 60 seconds old.
@@ -9631,12 +9686,14 @@ pub struct Webhook {
     pub consecutive_failures: u64,
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub description: ::std::option::Option<::std::string::String>,
     /**Why the webhook is off: `consecutive_failures` when the server disabled it after 10
     failed deliveries in a row, `manual` when it was turned off with `webhook_update`; null
     while enabled.
     */
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub disabled_reason: ::std::option::Option<::std::string::String>,
     ///Whether events are delivered.
     pub enabled: bool,
@@ -9653,14 +9710,17 @@ pub struct WebhookAttempt {
     pub attempted_at: ::chrono::DateTime<::chrono::offset::Utc>,
     ///Why the attempt failed when it was not a plain non-2xx status; null otherwise.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub error: ::std::option::Option<::std::string::String>,
     ///Milliseconds from sending the request to the answer (or to the failure).
     pub latency_ms: u64,
     ///The first 1024 characters of the receiver's answer body; null when there was none.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<WebhookAttemptResponseSnippet>")]
     pub response_snippet: ::std::option::Option<WebhookAttemptResponseSnippet>,
     ///The receiver's HTTP status; null when no answer came (timeout, connection error, refused target).
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<i64>")]
     pub status_code: ::std::option::Option<i64>,
 }
 ///The first 1024 characters of the receiver's answer body; null when there was none.
@@ -9874,6 +9934,7 @@ pub struct WebhookDelivery {
     pub id: ::uuid::Uuid,
     ///When the next attempt is due; null unless `pending`.
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: chrono :: DateTime < :: chrono :: offset :: Utc >>")]
     pub next_attempt_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     ///`pending` while an attempt is due, `succeeded` after a 2xx, `failed` once the attempts are spent.
     pub status: WebhookDeliveryStatus,
@@ -10347,9 +10408,11 @@ pub struct WebhookWithSecret {
     pub consecutive_failures: u64,
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub description: ::std::option::Option<::std::string::String>,
     ///`consecutive_failures`, `manual`, or null while enabled (see `Webhook`).
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub disabled_reason: ::std::option::Option<::std::string::String>,
     ///Whether events are delivered.
     pub enabled: bool,

@@ -5,12 +5,11 @@
 use super::{Ctx, Limited, Operational, not_implemented, raw, reply};
 use crate::app::{App, OPENAPI_YAML};
 use crate::ops;
-use botwire_api::{BotwireApi, JsonBody, Parsed, ParsedBody, types};
+use botwire_api::{BotwireApi, JsonBody, Parsed, ParsedBody, Raw, types};
 use dropshot::{
-    Body, Header, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
+    Header, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
     HttpResponseUpdatedNoContent, MultipartBody, Path, Query,
 };
-use http::Response;
 
 /// The server's implementation of the generated API trait.
 pub enum ServerImpl {}
@@ -261,7 +260,7 @@ impl BotwireApi for ServerImpl {
         rqctx: Ctx,
         headers: Parsed<Header<types::ChatStreamHeaders>>,
         body: JsonBody<types::ChatSend>,
-    ) -> Limited<Response<Body>> {
+    ) -> Limited<Raw> {
         not_implemented(&rqctx, (headers, body))
     }
 
@@ -384,7 +383,7 @@ impl BotwireApi for ServerImpl {
         not_implemented(&rqctx, path)
     }
 
-    async fn docs_get(rqctx: Ctx) -> Operational<Response<Body>> {
+    async fn docs_get(rqctx: Ctx) -> Operational<Raw> {
         let html = rqctx.context().docs.html.clone();
         reply(&rqctx, raw("text/html; charset=utf-8", html))
     }
@@ -474,7 +473,7 @@ impl BotwireApi for ServerImpl {
         not_implemented(&rqctx, query)
     }
 
-    async fn metrics_get(rqctx: Ctx) -> Operational<Response<Body>> {
+    async fn metrics_get(rqctx: Ctx) -> Operational<Raw> {
         let body = ops::metrics(rqctx.context());
         reply(
             &rqctx,
@@ -537,7 +536,7 @@ impl BotwireApi for ServerImpl {
         not_implemented(&rqctx, ())
     }
 
-    async fn openapi_get(rqctx: Ctx) -> Operational<Response<Body>> {
+    async fn openapi_get(rqctx: Ctx) -> Operational<Raw> {
         reply(&rqctx, raw("application/yaml", OPENAPI_YAML.to_string()))
     }
 

@@ -10,7 +10,7 @@ pub use api::ServerImpl;
 
 use crate::app::App;
 use crate::error::Error;
-use botwire_api::{JsonBody, Parsed, ParsedBody, RateLimited, Reply, types};
+use botwire_api::{JsonBody, Parsed, ParsedBody, RateLimited, Raw, Reply, types};
 use dropshot::{Body, HttpResponse, RequestContext};
 use http::{Response, header};
 
@@ -108,9 +108,10 @@ impl<A: Inputs, B: Inputs, C: Inputs> Inputs for (A, B, C) {
 }
 
 /// A non-JSON success body (YAML, HTML, Prometheus text).
-pub fn raw(content_type: &'static str, body: String) -> Result<Response<Body>, Error> {
+pub fn raw(content_type: &'static str, body: String) -> Result<Raw, Error> {
     Response::builder()
         .header(header::CONTENT_TYPE, content_type)
         .body(Body::from(body))
+        .map(Raw)
         .map_err(|e| Error::Internal(format!("building a response: {e}")))
 }
