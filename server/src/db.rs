@@ -31,7 +31,7 @@ const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NO
      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
 
 /// An arbitrary, fixed key: replicas starting together take turns at migrating.
-const MIGRATION_LOCK_KEY: i64 = 0x626f_7477_6972_65;
+const MIGRATION_LOCK_KEY: i64 = 0x0062_6f74_7769_7265;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

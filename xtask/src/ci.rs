@@ -68,6 +68,8 @@ pub fn run(root: &Path) -> Result<()> {
             .env("INSTA_SNAPSHOT_REFERENCES_FILE", &references),
     )?;
     check_unreferenced_snapshots(root, &references)?;
+    println!("\n==> drift-demo");
+    crate::drift::run(root)?;
     println!("\nci: all checks passed in {:.0?}", started.elapsed());
     Ok(())
 }

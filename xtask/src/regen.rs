@@ -82,10 +82,10 @@ fn rustfmt(source: &str) -> Result<String> {
 fn rewrite_refs(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            if let Some(Value::String(reference)) = map.get_mut("$ref") {
-                if let Some(name) = reference.strip_prefix("#/components/schemas/") {
-                    *reference = format!("#/definitions/{name}");
-                }
+            if let Some(Value::String(reference)) = map.get_mut("$ref")
+                && let Some(name) = reference.strip_prefix("#/components/schemas/")
+            {
+                *reference = format!("#/definitions/{name}");
             }
             map.values_mut().for_each(rewrite_refs);
         }

@@ -259,7 +259,7 @@ fn operation(doc: &Value, path: &str, method: &str, op: &Value) -> Result<Operat
         Some(_) => bail!("{id}: a success response has exactly one media type"),
     };
     match (success_status, &success) {
-        (204, SuccessBody::Empty) | (200 | 201 | 202, SuccessBody::Json(_)) => {}
+        (204, SuccessBody::Empty) | (200..=202, SuccessBody::Json(_)) => {}
         (200, SuccessBody::Raw(_)) => {}
         (status, _) => bail!("{id}: status {status} with this body is not supported"),
     }
