@@ -7,6 +7,7 @@
 
 pub mod postgres;
 pub mod spec;
+pub mod strategies;
 
 use anyhow::{Context, Result};
 use botwire_server::RunningServer;
