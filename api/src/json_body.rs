@@ -79,37 +79,45 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let field = if path == "." {
-                    field_of_message(&inner)
-                } else {
-                    path
-                };
-                let message = strip_position(&inner.to_string());
-                Error::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    ErrorCode::ValidationFailed,
-                    format!("{field}: {message}"),
-                )
-                .with_fields(vec![FieldError { field, message }])
-            }
-            _ => Error::new(
+        // serde_json calls some type mismatches syntax errors (a number where an enum's
+        // string belongs); the JSON is only malformed if it does not parse as any value.
+        let well_formed = inner.classify() == serde_json::error::Category::Data
+            || serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
+        if well_formed {
+            violation(&path, &inner.to_string())
+        } else {
+            Error::new(
                 StatusCode::BAD_REQUEST,
                 ErrorCode::InvalidRequest,
                 format!("request body is not valid JSON: {inner}"),
-            ),
+            )
         }
     })
 }
 
+/// 422 `validation_failed` for input that parsed but breaks the contract at `path` (as
+/// `serde_path_to_error` writes it: `settings.greeting`, `tags[2]`, `.` for the root).
+pub(crate) fn violation(path: &str, message: &str) -> Error {
+    let field = if path == "." || path.is_empty() {
+        field_of_message(message)
+    } else {
+        path.to_string()
+    };
+    let message = strip_position(message);
+    Error::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::ValidationFailed,
+        format!("{field}: {message}"),
+    )
+    .with_fields(vec![FieldError { field, message }])
+}
+
 /// serde reports a missing or unknown field at the object's own path, naming the field in
 /// backticks: `missing field `email``. The field is the useful part.
-fn field_of_message(error: &serde_json::Error) -> String {
-    let message = error.to_string();
+fn field_of_message(message: &str) -> String {
     let named = ["missing field `", "unknown field `"]
         .iter()
-        .find_map(|prefix| message.split_once(prefix))
+        .find_map(|prefix| message.split_once(*prefix))
         .and_then(|(_, rest)| rest.split_once('`'))
         .map(|(field, _)| field.to_string());
     named.unwrap_or_else(|| "body".to_string())
@@ -150,6 +158,22 @@ mod tests {
         let error = error_of("{\"email\": ");
         assert_eq!(error.status(), StatusCode::BAD_REQUEST);
         assert_eq!(error.code(), ErrorCode::InvalidRequest);
+    }
+
+    #[test]
+    fn a_mistyped_enum_is_422_not_a_syntax_error() {
+        #[derive(Debug, serde::Deserialize)]
+        enum Status {
+            Open,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[expect(dead_code, reason = "only parsed")]
+        struct Body {
+            status: Status,
+        }
+        let error = parse::<Body>(br#"{"status": 7}"#).expect_err("invalid");
+        assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error.error.fields[0].field, "status");
     }
 
     #[test]

@@ -16,11 +16,13 @@ pub mod types;
 
 mod error;
 mod json_body;
+mod query;
 pub mod reply;
 mod schema;
 
 pub use api::*;
 pub use json_body::JsonBody;
+pub use query::QueryParams;
 pub use reply::{
     DocumentedHeaders, NoDocumentedHeaders, RateLimitHeaders, RateLimited, Raw, Reply,
 };

@@ -254,7 +254,7 @@ fn trait_tokens(ops: &[Operation]) -> TokenStream {
         }
         if !op.query_params.is_empty() {
             let ty = format_ident!("{pascal}Query");
-            params.push(quote! { query: crate::Parsed<dropshot::Query<types::#ty>> });
+            params.push(quote! { query: crate::QueryParams<types::#ty> });
         }
         if !op.header_params.is_empty() {
             let ty = format_ident!("{pascal}Headers");

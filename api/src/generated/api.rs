@@ -151,7 +151,7 @@ pub trait BotwireApi {
     async fn analytics_conversations_get(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::AnalyticsConversationsGetPath>>,
-        query: crate::Parsed<dropshot::Query<types::AnalyticsConversationsGetQuery>>,
+        query: crate::QueryParams<types::AnalyticsConversationsGetQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::AnalyticsTimeSeries>, crate::RateLimited>,
         types::Error,
@@ -170,7 +170,7 @@ pub trait BotwireApi {
     async fn analytics_csat_get(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::AnalyticsCsatGetPath>>,
-        query: crate::Parsed<dropshot::Query<types::AnalyticsCsatGetQuery>>,
+        query: crate::QueryParams<types::AnalyticsCsatGetQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::AnalyticsCsat>, crate::RateLimited>,
         types::Error,
@@ -188,7 +188,7 @@ pub trait BotwireApi {
     async fn analytics_messages_get(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::AnalyticsMessagesGetPath>>,
-        query: crate::Parsed<dropshot::Query<types::AnalyticsMessagesGetQuery>>,
+        query: crate::QueryParams<types::AnalyticsMessagesGetQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::AnalyticsTimeSeries>, crate::RateLimited>,
         types::Error,
@@ -207,7 +207,7 @@ pub trait BotwireApi {
     async fn analytics_overview_get(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::AnalyticsOverviewGetPath>>,
-        query: crate::Parsed<dropshot::Query<types::AnalyticsOverviewGetQuery>>,
+        query: crate::QueryParams<types::AnalyticsOverviewGetQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::AnalyticsOverview>, crate::RateLimited>,
         types::Error,
@@ -226,7 +226,7 @@ pub trait BotwireApi {
     async fn analytics_topics_get(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::AnalyticsTopicsGetPath>>,
-        query: crate::Parsed<dropshot::Query<types::AnalyticsTopicsGetQuery>>,
+        query: crate::QueryParams<types::AnalyticsTopicsGetQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::AnalyticsTopics>, crate::RateLimited>,
         types::Error,
@@ -268,7 +268,7 @@ pub trait BotwireApi {
     }]
     async fn api_key_list(
         rqctx: dropshot::RequestContext<Self::Context>,
-        query: crate::Parsed<dropshot::Query<types::ApiKeyListQuery>>,
+        query: crate::QueryParams<types::ApiKeyListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::ApiKeyList>, crate::RateLimited>,
         types::Error,
@@ -395,7 +395,7 @@ pub trait BotwireApi {
     }]
     async fn bot_list(
         rqctx: dropshot::RequestContext<Self::Context>,
-        query: crate::Parsed<dropshot::Query<types::BotListQuery>>,
+        query: crate::QueryParams<types::BotListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::BotList>, crate::RateLimited>,
         types::Error,
@@ -465,7 +465,7 @@ pub trait BotwireApi {
     async fn canned_response_list(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::CannedResponseListPath>>,
-        query: crate::Parsed<dropshot::Query<types::CannedResponseListQuery>>,
+        query: crate::QueryParams<types::CannedResponseListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::CannedResponseList>, crate::RateLimited>,
         types::Error,
@@ -545,7 +545,7 @@ pub trait BotwireApi {
     }]
     async fn contact_list(
         rqctx: dropshot::RequestContext<Self::Context>,
-        query: crate::Parsed<dropshot::Query<types::ContactListQuery>>,
+        query: crate::QueryParams<types::ContactListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::ContactList>, crate::RateLimited>,
         types::Error,
@@ -729,7 +729,7 @@ pub trait BotwireApi {
     async fn delivery_list(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::DeliveryListPath>>,
-        query: crate::Parsed<dropshot::Query<types::DeliveryListQuery>>,
+        query: crate::QueryParams<types::DeliveryListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::WebhookDeliveryList>, crate::RateLimited>,
         types::Error,
@@ -813,7 +813,7 @@ pub trait BotwireApi {
     async fn document_list(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::DocumentListPath>>,
-        query: crate::Parsed<dropshot::Query<types::DocumentListQuery>>,
+        query: crate::QueryParams<types::DocumentListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::DocumentList>, crate::RateLimited>,
         types::Error,
@@ -876,7 +876,7 @@ pub trait BotwireApi {
     async fn inbox_conversation_list(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::InboxConversationListPath>>,
-        query: crate::Parsed<dropshot::Query<types::InboxConversationListQuery>>,
+        query: crate::QueryParams<types::InboxConversationListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::ConversationList>, crate::RateLimited>,
         types::Error,
@@ -937,7 +937,7 @@ pub trait BotwireApi {
     }]
     async fn inbox_view_list(
         rqctx: dropshot::RequestContext<Self::Context>,
-        query: crate::Parsed<dropshot::Query<types::InboxViewListQuery>>,
+        query: crate::QueryParams<types::InboxViewListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::InboxViewList>, crate::RateLimited>,
         types::Error,
@@ -984,7 +984,7 @@ pub trait BotwireApi {
     async fn note_list(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::NoteListPath>>,
-        query: crate::Parsed<dropshot::Query<types::NoteListQuery>>,
+        query: crate::QueryParams<types::NoteListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::NoteList>, crate::RateLimited>,
         types::Error,
@@ -998,7 +998,7 @@ pub trait BotwireApi {
     }]
     async fn notification_list(
         rqctx: dropshot::RequestContext<Self::Context>,
-        query: crate::Parsed<dropshot::Query<types::NotificationListQuery>>,
+        query: crate::QueryParams<types::NotificationListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::NotificationList>, crate::RateLimited>,
         types::Error,
@@ -1089,7 +1089,7 @@ pub trait BotwireApi {
     }]
     async fn presence_available_list(
         rqctx: dropshot::RequestContext<Self::Context>,
-        query: crate::Parsed<dropshot::Query<types::PresenceAvailableListQuery>>,
+        query: crate::QueryParams<types::PresenceAvailableListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::PresenceList>, crate::RateLimited>,
         types::Error,
@@ -1130,7 +1130,7 @@ pub trait BotwireApi {
     }]
     async fn presence_team_get(
         rqctx: dropshot::RequestContext<Self::Context>,
-        query: crate::Parsed<dropshot::Query<types::PresenceTeamGetQuery>>,
+        query: crate::QueryParams<types::PresenceTeamGetQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::PresenceList>, crate::RateLimited>,
         types::Error,
@@ -1181,7 +1181,7 @@ pub trait BotwireApi {
     async fn session_history(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::SessionHistoryPath>>,
-        query: crate::Parsed<dropshot::Query<types::SessionHistoryQuery>>,
+        query: crate::QueryParams<types::SessionHistoryQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::MessageList>, crate::RateLimited>,
         types::Error,
@@ -1196,7 +1196,7 @@ pub trait BotwireApi {
     async fn session_list(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::SessionListPath>>,
-        query: crate::Parsed<dropshot::Query<types::SessionListQuery>>,
+        query: crate::QueryParams<types::SessionListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::SessionList>, crate::RateLimited>,
         types::Error,
@@ -1211,7 +1211,7 @@ pub trait BotwireApi {
     async fn team_bot_list(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::TeamBotListPath>>,
-        query: crate::Parsed<dropshot::Query<types::TeamBotListQuery>>,
+        query: crate::QueryParams<types::TeamBotListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::TeamBotList>, crate::RateLimited>,
         types::Error,
@@ -1316,7 +1316,7 @@ pub trait BotwireApi {
     }]
     async fn team_list(
         rqctx: dropshot::RequestContext<Self::Context>,
-        query: crate::Parsed<dropshot::Query<types::TeamListQuery>>,
+        query: crate::QueryParams<types::TeamListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::TeamList>, crate::RateLimited>,
         types::Error,
@@ -1331,7 +1331,7 @@ pub trait BotwireApi {
     async fn team_member_list(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::TeamMemberListPath>>,
-        query: crate::Parsed<dropshot::Query<types::TeamMemberListQuery>>,
+        query: crate::QueryParams<types::TeamMemberListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::TeamMemberList>, crate::RateLimited>,
         types::Error,
@@ -1442,7 +1442,7 @@ pub trait BotwireApi {
     async fn webhook_list(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::Parsed<dropshot::Path<types::WebhookListPath>>,
-        query: crate::Parsed<dropshot::Query<types::WebhookListQuery>>,
+        query: crate::QueryParams<types::WebhookListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::WebhookList>, crate::RateLimited>,
         types::Error,

@@ -32,62 +32,74 @@ async fn envelope(response: reqwest::Response, status: u16, code: &str) -> Value
     error
 }
 
-async fn malformed_json_is_400_invalid_request(ctx: &TestContext) {
-    let response = ctx
+/// POSTs `body` as it is, with the given content type.
+async fn post_raw(
+    ctx: &TestContext,
+    path: &str,
+    content_type: &str,
+    body: String,
+) -> reqwest::Response {
+    let request = ctx
         .http
-        .post(ctx.url("/v1/bots"))
-        .header("content-type", "application/json")
-        .body("{\"name\": ")
+        .post(ctx.url(path))
+        .header("content-type", content_type)
+        .body(body);
+    request.send().await.expect("the server answers")
+}
+
+/// POSTs `body` as JSON.
+async fn post_json(ctx: &TestContext, path: &str, body: Value) -> reqwest::Response {
+    ctx.http
+        .post(ctx.url(path))
+        .json(&body)
         .send()
         .await
-        .unwrap();
+        .expect("the server answers")
+}
+
+async fn malformed_json_is_400_invalid_request(ctx: &TestContext) {
+    let response = post_raw(
+        ctx,
+        "/v1/bots",
+        "application/json",
+        "{\"name\": ".to_string(),
+    )
+    .await;
     envelope(response, 400, "invalid_request").await;
 }
 
 async fn a_missing_field_is_422_naming_it(ctx: &TestContext) {
-    let response = ctx
-        .http
-        .post(ctx.url("/v1/auth/login"))
-        .json(&json!({"password": "correct horse battery"}))
-        .send()
-        .await
-        .unwrap();
+    let response = post_json(
+        ctx,
+        "/v1/auth/login",
+        json!({"password": "correct horse battery"}),
+    )
+    .await;
     let error = envelope(response, 422, "validation_failed").await;
     assert_eq!(error["fields"][0]["field"], "email", "{error}");
 }
 
 async fn a_wrong_type_and_an_unknown_field_are_422(ctx: &TestContext) {
-    let wrong_type = ctx
-        .http
-        .post(ctx.url("/v1/auth/login"))
-        .json(&json!({"email": 42, "password": "correct horse battery"}))
-        .send()
-        .await
-        .unwrap();
+    let wrong_type = post_json(
+        ctx,
+        "/v1/auth/login",
+        json!({"email": 42, "password": "correct horse battery"}),
+    )
+    .await;
     envelope(wrong_type, 422, "validation_failed").await;
-    let unknown = ctx
-        .http
-        .post(ctx.url("/v1/auth/login"))
-        .json(
-            &json!({"email": "a@example.com", "password": "correct horse battery", "admin": true}),
-        )
-        .send()
-        .await
-        .unwrap();
+    let unknown = post_json(
+        ctx,
+        "/v1/auth/login",
+        json!({"email": "a@example.com", "password": "correct horse battery", "admin": true}),
+    )
+    .await;
     let error = envelope(unknown, 422, "validation_failed").await;
     assert_eq!(error["fields"][0]["field"], "admin", "{error}");
 }
 
 async fn a_body_over_10_mb_is_413(ctx: &TestContext) {
     let body = format!("{{\"name\": \"{}\"}}", "x".repeat(10 * 1024 * 1024));
-    let response = ctx
-        .http
-        .post(ctx.url("/v1/bots"))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let response = post_raw(ctx, "/v1/bots", "application/json", body).await;
     envelope(response, 413, "payload_too_large").await;
 }
 
@@ -102,14 +114,7 @@ async fn a_malformed_id_in_the_path_is_400(ctx: &TestContext) {
 }
 
 async fn a_wrong_content_type_is_400(ctx: &TestContext) {
-    let response = ctx
-        .http
-        .post(ctx.url("/v1/bots"))
-        .header("content-type", "text/plain")
-        .body("name=x")
-        .send()
-        .await
-        .unwrap();
+    let response = post_raw(ctx, "/v1/bots", "text/plain", "name=x".to_string()).await;
     envelope(response, 400, "invalid_request").await;
 }
 

@@ -5,10 +5,10 @@
 use super::{Ctx, Limited, Operational, not_implemented, raw, reply};
 use crate::app::{App, OPENAPI_YAML};
 use crate::ops;
-use botwire_api::{BotwireApi, JsonBody, Parsed, ParsedBody, Raw, types};
+use botwire_api::{BotwireApi, JsonBody, Parsed, ParsedBody, QueryParams, Raw, types};
 use dropshot::{
     Header, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
-    HttpResponseUpdatedNoContent, MultipartBody, Path, Query,
+    HttpResponseUpdatedNoContent, MultipartBody, Path,
 };
 
 /// The server's implementation of the generated API trait.
@@ -80,7 +80,7 @@ impl BotwireApi for ServerImpl {
     async fn analytics_conversations_get(
         rqctx: Ctx,
         path: Parsed<Path<types::AnalyticsConversationsGetPath>>,
-        query: Parsed<Query<types::AnalyticsConversationsGetQuery>>,
+        query: QueryParams<types::AnalyticsConversationsGetQuery>,
     ) -> Limited<HttpResponseOk<types::AnalyticsTimeSeries>> {
         not_implemented(&rqctx, (path, query))
     }
@@ -88,7 +88,7 @@ impl BotwireApi for ServerImpl {
     async fn analytics_csat_get(
         rqctx: Ctx,
         path: Parsed<Path<types::AnalyticsCsatGetPath>>,
-        query: Parsed<Query<types::AnalyticsCsatGetQuery>>,
+        query: QueryParams<types::AnalyticsCsatGetQuery>,
     ) -> Limited<HttpResponseOk<types::AnalyticsCsat>> {
         not_implemented(&rqctx, (path, query))
     }
@@ -96,7 +96,7 @@ impl BotwireApi for ServerImpl {
     async fn analytics_messages_get(
         rqctx: Ctx,
         path: Parsed<Path<types::AnalyticsMessagesGetPath>>,
-        query: Parsed<Query<types::AnalyticsMessagesGetQuery>>,
+        query: QueryParams<types::AnalyticsMessagesGetQuery>,
     ) -> Limited<HttpResponseOk<types::AnalyticsTimeSeries>> {
         not_implemented(&rqctx, (path, query))
     }
@@ -104,7 +104,7 @@ impl BotwireApi for ServerImpl {
     async fn analytics_overview_get(
         rqctx: Ctx,
         path: Parsed<Path<types::AnalyticsOverviewGetPath>>,
-        query: Parsed<Query<types::AnalyticsOverviewGetQuery>>,
+        query: QueryParams<types::AnalyticsOverviewGetQuery>,
     ) -> Limited<HttpResponseOk<types::AnalyticsOverview>> {
         not_implemented(&rqctx, (path, query))
     }
@@ -112,7 +112,7 @@ impl BotwireApi for ServerImpl {
     async fn analytics_topics_get(
         rqctx: Ctx,
         path: Parsed<Path<types::AnalyticsTopicsGetPath>>,
-        query: Parsed<Query<types::AnalyticsTopicsGetQuery>>,
+        query: QueryParams<types::AnalyticsTopicsGetQuery>,
     ) -> Limited<HttpResponseOk<types::AnalyticsTopics>> {
         not_implemented(&rqctx, (path, query))
     }
@@ -133,7 +133,7 @@ impl BotwireApi for ServerImpl {
 
     async fn api_key_list(
         rqctx: Ctx,
-        query: Parsed<Query<types::ApiKeyListQuery>>,
+        query: QueryParams<types::ApiKeyListQuery>,
     ) -> Limited<HttpResponseOk<types::ApiKeyList>> {
         not_implemented(&rqctx, query)
     }
@@ -205,7 +205,7 @@ impl BotwireApi for ServerImpl {
 
     async fn bot_list(
         rqctx: Ctx,
-        query: Parsed<Query<types::BotListQuery>>,
+        query: QueryParams<types::BotListQuery>,
     ) -> Limited<HttpResponseOk<types::BotList>> {
         not_implemented(&rqctx, query)
     }
@@ -243,7 +243,7 @@ impl BotwireApi for ServerImpl {
     async fn canned_response_list(
         rqctx: Ctx,
         path: Parsed<Path<types::CannedResponseListPath>>,
-        query: Parsed<Query<types::CannedResponseListQuery>>,
+        query: QueryParams<types::CannedResponseListQuery>,
     ) -> Limited<HttpResponseOk<types::CannedResponseList>> {
         not_implemented(&rqctx, (path, query))
     }
@@ -287,7 +287,7 @@ impl BotwireApi for ServerImpl {
 
     async fn contact_list(
         rqctx: Ctx,
-        query: Parsed<Query<types::ContactListQuery>>,
+        query: QueryParams<types::ContactListQuery>,
     ) -> Limited<HttpResponseOk<types::ContactList>> {
         not_implemented(&rqctx, query)
     }
@@ -371,7 +371,7 @@ impl BotwireApi for ServerImpl {
     async fn delivery_list(
         rqctx: Ctx,
         path: Parsed<Path<types::DeliveryListPath>>,
-        query: Parsed<Query<types::DeliveryListQuery>>,
+        query: QueryParams<types::DeliveryListQuery>,
     ) -> Limited<HttpResponseOk<types::WebhookDeliveryList>> {
         not_implemented(&rqctx, (path, query))
     }
@@ -413,7 +413,7 @@ impl BotwireApi for ServerImpl {
     async fn document_list(
         rqctx: Ctx,
         path: Parsed<Path<types::DocumentListPath>>,
-        query: Parsed<Query<types::DocumentListQuery>>,
+        query: QueryParams<types::DocumentListQuery>,
     ) -> Limited<HttpResponseOk<types::DocumentList>> {
         not_implemented(&rqctx, (path, query))
     }
@@ -440,7 +440,7 @@ impl BotwireApi for ServerImpl {
     async fn inbox_conversation_list(
         rqctx: Ctx,
         path: Parsed<Path<types::InboxConversationListPath>>,
-        query: Parsed<Query<types::InboxConversationListQuery>>,
+        query: QueryParams<types::InboxConversationListQuery>,
     ) -> Limited<HttpResponseOk<types::ConversationList>> {
         not_implemented(&rqctx, (path, query))
     }
@@ -468,7 +468,7 @@ impl BotwireApi for ServerImpl {
 
     async fn inbox_view_list(
         rqctx: Ctx,
-        query: Parsed<Query<types::InboxViewListQuery>>,
+        query: QueryParams<types::InboxViewListQuery>,
     ) -> Limited<HttpResponseOk<types::InboxViewList>> {
         not_implemented(&rqctx, query)
     }
@@ -492,14 +492,14 @@ impl BotwireApi for ServerImpl {
     async fn note_list(
         rqctx: Ctx,
         path: Parsed<Path<types::NoteListPath>>,
-        query: Parsed<Query<types::NoteListQuery>>,
+        query: QueryParams<types::NoteListQuery>,
     ) -> Limited<HttpResponseOk<types::NoteList>> {
         not_implemented(&rqctx, (path, query))
     }
 
     async fn notification_list(
         rqctx: Ctx,
-        query: Parsed<Query<types::NotificationListQuery>>,
+        query: QueryParams<types::NotificationListQuery>,
     ) -> Limited<HttpResponseOk<types::NotificationList>> {
         not_implemented(&rqctx, query)
     }
@@ -542,7 +542,7 @@ impl BotwireApi for ServerImpl {
 
     async fn presence_available_list(
         rqctx: Ctx,
-        query: Parsed<Query<types::PresenceAvailableListQuery>>,
+        query: QueryParams<types::PresenceAvailableListQuery>,
     ) -> Limited<HttpResponseOk<types::PresenceList>> {
         not_implemented(&rqctx, query)
     }
@@ -560,7 +560,7 @@ impl BotwireApi for ServerImpl {
 
     async fn presence_team_get(
         rqctx: Ctx,
-        query: Parsed<Query<types::PresenceTeamGetQuery>>,
+        query: QueryParams<types::PresenceTeamGetQuery>,
     ) -> Limited<HttpResponseOk<types::PresenceList>> {
         not_implemented(&rqctx, query)
     }
@@ -588,7 +588,7 @@ impl BotwireApi for ServerImpl {
     async fn session_history(
         rqctx: Ctx,
         path: Parsed<Path<types::SessionHistoryPath>>,
-        query: Parsed<Query<types::SessionHistoryQuery>>,
+        query: QueryParams<types::SessionHistoryQuery>,
     ) -> Limited<HttpResponseOk<types::MessageList>> {
         not_implemented(&rqctx, (path, query))
     }
@@ -596,7 +596,7 @@ impl BotwireApi for ServerImpl {
     async fn session_list(
         rqctx: Ctx,
         path: Parsed<Path<types::SessionListPath>>,
-        query: Parsed<Query<types::SessionListQuery>>,
+        query: QueryParams<types::SessionListQuery>,
     ) -> Limited<HttpResponseOk<types::SessionList>> {
         not_implemented(&rqctx, (path, query))
     }
@@ -604,7 +604,7 @@ impl BotwireApi for ServerImpl {
     async fn team_bot_list(
         rqctx: Ctx,
         path: Parsed<Path<types::TeamBotListPath>>,
-        query: Parsed<Query<types::TeamBotListQuery>>,
+        query: QueryParams<types::TeamBotListQuery>,
     ) -> Limited<HttpResponseOk<types::TeamBotList>> {
         not_implemented(&rqctx, (path, query))
     }
@@ -662,7 +662,7 @@ impl BotwireApi for ServerImpl {
 
     async fn team_list(
         rqctx: Ctx,
-        query: Parsed<Query<types::TeamListQuery>>,
+        query: QueryParams<types::TeamListQuery>,
     ) -> Limited<HttpResponseOk<types::TeamList>> {
         not_implemented(&rqctx, query)
     }
@@ -670,7 +670,7 @@ impl BotwireApi for ServerImpl {
     async fn team_member_list(
         rqctx: Ctx,
         path: Parsed<Path<types::TeamMemberListPath>>,
-        query: Parsed<Query<types::TeamMemberListQuery>>,
+        query: QueryParams<types::TeamMemberListQuery>,
     ) -> Limited<HttpResponseOk<types::TeamMemberList>> {
         not_implemented(&rqctx, (path, query))
     }
@@ -715,7 +715,7 @@ impl BotwireApi for ServerImpl {
     async fn webhook_list(
         rqctx: Ctx,
         path: Parsed<Path<types::WebhookListPath>>,
-        query: Parsed<Query<types::WebhookListQuery>>,
+        query: QueryParams<types::WebhookListQuery>,
     ) -> Limited<HttpResponseOk<types::WebhookList>> {
         not_implemented(&rqctx, (path, query))
     }

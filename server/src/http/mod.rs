@@ -10,7 +10,7 @@ pub use api::ServerImpl;
 
 use crate::app::App;
 use crate::error::Error;
-use botwire_api::{JsonBody, Parsed, ParsedBody, RateLimited, Raw, Reply, types};
+use botwire_api::{JsonBody, Parsed, ParsedBody, QueryParams, RateLimited, Raw, Reply, types};
 use dropshot::{Body, HttpResponse, RequestContext};
 use http::{Response, header};
 
@@ -90,6 +90,12 @@ impl<E> Inputs for ParsedBody<E> {
 }
 
 impl<T> Inputs for JsonBody<T> {
+    fn check(self) -> Result<(), Error> {
+        self.into_result().map(drop).map_err(Error::Request)
+    }
+}
+
+impl<T> Inputs for QueryParams<T> {
     fn check(self) -> Result<(), Error> {
         self.into_result().map(drop).map_err(Error::Request)
     }
