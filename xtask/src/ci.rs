@@ -105,7 +105,7 @@ fn ensure_spec_validator(tools: &Path) -> Result<PathBuf> {
     let bin = venv.join("bin/openapi-spec-validator");
     if !bin.exists() {
         run_step(
-            "install openapi-spec-validator",
+            "create target/tools/venv",
             Command::new("python3").arg("-m").arg("venv").arg(&venv),
         )?;
         run_step(
