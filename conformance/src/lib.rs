@@ -41,7 +41,8 @@ impl TestContext {
             Backend::Postgres => DatabaseUrl::Postgres(postgres::cluster()?.create_database()?),
         };
         let log = botwire_server::logger(Some("error"))?;
-        let server = botwire_server::start(Config::for_database(database), log).await?;
+        let config = Config::for_database(database, data_dir.path().join("outbox"));
+        let server = botwire_server::start(config, log).await?;
         let base_url = format!("http://{}", server.local_addr());
         Ok(TestContext {
             backend,

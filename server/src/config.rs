@@ -3,6 +3,7 @@
 use anyhow::{Context, Result, bail};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Where the data lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +39,41 @@ impl DatabaseUrl {
     }
 }
 
-#[derive(Debug, Clone)]
+/// Requests per minute per credential, by rate-limit class (`BOTWIRE_RATE_LIMIT_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    pub standard: u32,
+    pub chat: u32,
+    pub auth: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            standard: 100,
+            chat: 30,
+            auth: 5,
+        }
+    }
+}
+
+/// Outgoing email over SMTP (`BOTWIRE_SMTP_URL`, e.g. `smtp://user:pass@host:587?tls=required`).
+#[derive(Clone)]
+pub struct SmtpConfig {
+    pub url: String,
+    pub from: String,
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password.
+        f.debug_struct("SmtpConfig")
+            .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
 pub struct Config {
     /// `BOTWIRE_BIND`, default 127.0.0.1:8080.
     pub bind: SocketAddr,
@@ -48,6 +83,36 @@ pub struct Config {
     pub db_pool_size: usize,
     /// Largest accepted request body (the contract says 10 MB).
     pub request_body_max_bytes: usize,
+    /// `BOTWIRE_JWT_SECRET`; when absent, one is generated and kept in the database, so every
+    /// replica and every restart shares it.
+    pub jwt_secret: Option<String>,
+    /// `BOTWIRE_JWT_TTL_SECONDS`, default one day.
+    pub jwt_ttl: Duration,
+    pub rate_limits: RateLimits,
+    /// `BOTWIRE_MONTHLY_MESSAGE_QUOTA`: messages per account per month; unlimited if unset.
+    pub monthly_message_quota: Option<u64>,
+    /// SMTP, when `BOTWIRE_SMTP_URL` is set (with `BOTWIRE_EMAIL_FROM`).
+    pub smtp: Option<SmtpConfig>,
+    /// `BOTWIRE_OUTBOX_DIR`: where email goes as `.eml` files when there is no SMTP
+    /// (default `<BOTWIRE_DATA_DIR>/outbox`).
+    pub outbox_dir: PathBuf,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print secrets (the JWT secret, the database or SMTP password).
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("database", &self.database.backend())
+            .field("db_pool_size", &self.db_pool_size)
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "[set]"))
+            .field("jwt_ttl", &self.jwt_ttl)
+            .field("rate_limits", &self.rate_limits)
+            .field("monthly_message_quota", &self.monthly_message_quota)
+            .field("smtp", &self.smtp)
+            .field("outbox_dir", &self.outbox_dir)
+            .finish_non_exhaustive()
+    }
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -60,12 +125,11 @@ impl Config {
         let bind: SocketAddr = bind
             .parse()
             .with_context(|| format!("BOTWIRE_BIND={bind} is not an address:port"))?;
+        let data_dir =
+            PathBuf::from(var("BOTWIRE_DATA_DIR").unwrap_or_else(|| "botwire-data".into()));
         let database = match var("DATABASE_URL") {
             Some(url) => DatabaseUrl::parse(&url)?,
-            None => {
-                let dir = var("BOTWIRE_DATA_DIR").unwrap_or_else(|| "botwire-data".to_string());
-                DatabaseUrl::Sqlite(PathBuf::from(dir).join("botwire.sqlite3"))
-            }
+            None => DatabaseUrl::Sqlite(data_dir.join("botwire.sqlite3")),
         };
         let db_pool_size =
             match var("BOTWIRE_DB_POOL_SIZE") {
@@ -74,21 +138,66 @@ impl Config {
                 })?,
                 None => 8,
             };
+        let positive = |name: &str| -> Result<Option<u64>> {
+            var(name)
+                .map(|v| {
+                    v.parse::<u64>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .with_context(|| format!("{name}={v} is not a positive whole number"))
+                })
+                .transpose()
+        };
+        let per_minute = |name: &str, default: u32| -> Result<u32> {
+            match positive(name)? {
+                Some(n) => u32::try_from(n).with_context(|| format!("{name}={n} is too large")),
+                None => Ok(default),
+            }
+        };
+        let defaults = RateLimits::default();
+        let rate_limits = RateLimits {
+            standard: per_minute("BOTWIRE_RATE_LIMIT_STANDARD", defaults.standard)?,
+            chat: per_minute("BOTWIRE_RATE_LIMIT_CHAT", defaults.chat)?,
+            auth: per_minute("BOTWIRE_RATE_LIMIT_AUTH", defaults.auth)?,
+        };
+        let smtp = match var("BOTWIRE_SMTP_URL") {
+            Some(url) => Some(SmtpConfig {
+                url,
+                from: var("BOTWIRE_EMAIL_FROM")
+                    .context("BOTWIRE_SMTP_URL is set: BOTWIRE_EMAIL_FROM must name the sender")?,
+            }),
+            None => None,
+        };
+        let outbox_dir =
+            var("BOTWIRE_OUTBOX_DIR").map_or_else(|| data_dir.join("outbox"), PathBuf::from);
         Ok(Config {
             bind,
             database,
             db_pool_size,
             request_body_max_bytes: REQUEST_BODY_MAX_BYTES,
+            jwt_secret: var("BOTWIRE_JWT_SECRET"),
+            jwt_ttl: Duration::from_secs(positive("BOTWIRE_JWT_TTL_SECONDS")?.unwrap_or(86_400)),
+            rate_limits,
+            monthly_message_quota: positive("BOTWIRE_MONTHLY_MESSAGE_QUOTA")?,
+            smtp,
+            outbox_dir,
         })
     }
 
-    /// A configuration for tests and embedding: the given database, any free loopback port.
-    pub fn for_database(database: DatabaseUrl) -> Self {
+    /// A configuration for tests and embedding: the given database, any free loopback port,
+    /// email to `outbox_dir`, default limits.
+    pub fn for_database(database: DatabaseUrl, outbox_dir: PathBuf) -> Self {
         Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             database,
             db_pool_size: 4,
             request_body_max_bytes: REQUEST_BODY_MAX_BYTES,
+            jwt_secret: None,
+            jwt_ttl: Duration::from_secs(86_400),
+            rate_limits: RateLimits::default(),
+            monthly_message_quota: None,
+            smtp: None,
+            outbox_dir,
         }
     }
 }

@@ -6,10 +6,12 @@
 pub mod app;
 pub mod config;
 pub mod db;
+pub mod email;
 pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod ops;
+pub mod ratelimit;
 
 use anyhow::{Context, Result};
 use app::App;

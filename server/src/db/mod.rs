@@ -21,8 +21,11 @@ use futures::future::BoxFuture;
 
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+pub mod introspect;
+pub mod schema;
+
+pub(crate) const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+pub(crate) const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 
 /// Per-connection SQLite settings: WAL so readers never wait for the writer, NORMAL sync
 /// (durable at checkpoints, safe against corruption), foreign keys enforced, and a busy

@@ -1,0 +1,123 @@
+//! The diesel schema, one for both backends (ids are text UUIDs, times UTC timestamps).
+//! Keep it equal to what `migrations/*` create: a conformance test compares both databases'
+//! schemas after migrating.
+
+diesel::table! {
+    server_settings (key) {
+        key -> Text,
+        value -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        monthly_message_quota -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        account_id -> Text,
+        email -> Text,
+        name -> Text,
+        password_hash -> Text,
+        email_verified_at -> Nullable<Timestamp>,
+        totp_secret -> Nullable<Text>,
+        totp_enabled_at -> Nullable<Timestamp>,
+        totp_last_step -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    one_time_codes (id) {
+        id -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        code_hash -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    bots (id) {
+        id -> Text,
+        account_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        status -> Text,
+        settings -> Text,
+        widget_token -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        account_id -> Text,
+        bot_id -> Nullable<Text>,
+        name -> Text,
+        key_prefix -> Text,
+        secret_hash -> Text,
+        rate_limit_standard -> Nullable<BigInt>,
+        rate_limit_chat -> Nullable<BigInt>,
+        rate_limit_auth -> Nullable<BigInt>,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rate_limits (key) {
+        key -> Text,
+        tat_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    usage_counters (account_id, month) {
+        account_id -> Text,
+        month -> Text,
+        messages -> BigInt,
+        warned_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> Text,
+        account_id -> Text,
+        bot_id -> Nullable<Text>,
+        event_type -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(users -> accounts (account_id));
+diesel::joinable!(one_time_codes -> users (user_id));
+diesel::joinable!(bots -> accounts (account_id));
+diesel::joinable!(api_keys -> accounts (account_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    server_settings,
+    accounts,
+    users,
+    one_time_codes,
+    bots,
+    api_keys,
+    rate_limits,
+    usage_counters,
+    events,
+);
