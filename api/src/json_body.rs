@@ -2,10 +2,18 @@
 //!
 //! It documents exactly what dropshot's `TypedBody` documents, but parses the body itself so
 //! that a failure becomes the contract's envelope with structure instead of a message string:
-//! unparseable JSON is 400 `invalid_request`; JSON that breaks the schema (a missing field, a
-//! wrong type, a length, a pattern, an enum, an unknown field) is 422 `validation_failed`
-//! naming the field by its path (`settings.greeting`, `tags[2]`); an oversize body is 413.
+//! unparseable JSON is 400 `invalid_request`; JSON that breaks the schema is 422
+//! `validation_failed` naming every offending field by its path (`settings.greeting`,
+//! `tags[2]`); an oversize body is 413.
+//!
+//! The body is read as JSON first, then checked against the contract's schema of `T` (named
+//! by `T::schema_name()`, see [`crate::contract`]): that check covers what the generated
+//! types do not enforce while deserializing (numeric bounds, array and object sizes,
+//! `uniqueItems`, the `email`/`uri` formats, `null` for an optional property), and reports
+//! every violation at once. Only then is `T` deserialized from the value. An object with a
+//! repeated key is refused (422, naming the key), as a typed parse refuses it.
 
+use crate::contract::{self, Violation};
 use crate::types::{Error, ErrorCode, FieldError};
 use async_trait::async_trait;
 use dropshot::{
@@ -14,7 +22,9 @@ use dropshot::{
 };
 use http::{StatusCode, header};
 use schemars::JsonSchema;
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+use std::fmt;
 
 /// A JSON body of type `T`, or the envelope saying why the request did not carry one.
 #[derive(Debug)]
@@ -43,7 +53,7 @@ where
             Ok(body) => body,
             Err(error) => return Ok(JsonBody(Err(Error::from_dropshot(&error)))),
         };
-        Ok(JsonBody(parse(bytes.as_bytes())))
+        Ok(JsonBody(parse(bytes.as_bytes(), &T::schema_name())))
     }
 
     fn metadata(body_content_type: ApiEndpointBodyContentType) -> ExtractorMetadata {
@@ -74,25 +84,160 @@ fn check_content_type(headers: &http::HeaderMap) -> Result<(), Error> {
     ))
 }
 
-pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        // serde_json calls some type mismatches syntax errors (a number where an enum's
-        // string belongs); the JSON is only malformed if it does not parse as any value.
-        let well_formed = inner.classify() == serde_json::error::Category::Data
-            || serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
-        if well_formed {
-            violation(&path, &inner.to_string())
-        } else {
-            Error::new(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::InvalidRequest,
-                format!("request body is not valid JSON: {inner}"),
-            )
+/// Parses a body of type `T`, checking it first against the contract's schema named
+/// `schema_name` (no check if the contract has no schema of that name).
+pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8], schema_name: &str) -> Result<T, Error> {
+    let value = parse_value(bytes)?;
+    let found = contract::violations_of(schema_name, &value);
+    if !found.is_empty() {
+        return Err(contract_violations(&found, "body"));
+    }
+    serde_path_to_error::deserialize(value)
+        .map_err(|error| violation(&error.path().to_string(), &error.into_inner().to_string()))
+}
+
+/// The body as a JSON value: 400 if it is not JSON, 422 if an object repeats a key.
+fn parse_value(bytes: &[u8]) -> Result<Value, Error> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed = deserializer
+        .deserialize_any(StrictVisitor)
+        .and_then(|value| deserializer.end().map(|()| value));
+    match parsed {
+        Ok(value) => Ok(value),
+        // The visitor's only data error: a repeated key. Parse again to learn where (rare).
+        Err(error) if error.classify() == serde_json::error::Category::Data => {
+            let message = error.to_string();
+            let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+            let path = match serde_path_to_error::deserialize::<_, Strict>(&mut deserializer) {
+                Err(error) => error.path().to_string(),
+                Ok(_) => String::new(),
+            };
+            let parent = if path == "." { "" } else { path.as_str() };
+            let key = backticked(&message).unwrap_or_default();
+            Err(violation(&contract::join_path(parent, key), &message))
         }
-    })
+        Err(error) => Err(Error::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest,
+            format!("request body is not valid JSON: {error}"),
+        )),
+    }
+}
+
+/// The first word in backticks (`duplicate field `name``).
+fn backticked(message: &str) -> Option<&str> {
+    let (_, rest) = message.split_once('`')?;
+    Some(rest.split_once('`')?.0)
+}
+
+/// A JSON value, refusing an object that repeats a key (serde_json's `Value` silently keeps
+/// the last one).
+struct Strict(Value);
+
+impl<'de> de::Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(StrictVisitor)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(Strict(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(de::Error::custom(format_args!("duplicate field `{key}`")));
+            }
+            let Strict(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+/// At most this many fields are named: a huge body of bad items must not make a huge answer.
+const MAX_FIELDS: usize = 100;
+
+/// 422 `validation_failed` naming every field `found` breaks (`whole`, such as `body`, for a
+/// violation of the value as a whole), the first hundred of them.
+pub(crate) fn contract_violations(found: &[Violation], whole: &str) -> Error {
+    let fields: Vec<FieldError> = found
+        .iter()
+        .take(MAX_FIELDS)
+        .map(|v| FieldError {
+            field: if v.path.is_empty() {
+                whole.to_string()
+            } else {
+                v.path.clone()
+            },
+            message: v.detail.clone(),
+        })
+        .collect();
+    let mut message = fields
+        .iter()
+        .map(|f| format!("{}: {}", f.field, f.message))
+        .collect::<Vec<_>>()
+        .join("; ");
+    if found.len() > MAX_FIELDS {
+        message.push_str(&format!("; and {} more", found.len() - MAX_FIELDS));
+    }
+    Error::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::ValidationFailed,
+        message,
+    )
+    .with_fields(fields)
 }
 
 /// 422 `validation_failed` for input that parsed but breaks the contract at `path` (as
@@ -149,8 +294,11 @@ mod tests {
         greeting: u32,
     }
 
+    /// Not a schema of the contract: only the typed parse checks.
+    const NO_SCHEMA: &str = "NotAContractSchema";
+
     fn error_of(body: &str) -> Error {
-        parse::<Login>(body.as_bytes()).expect_err("invalid")
+        parse::<Login>(body.as_bytes(), NO_SCHEMA).expect_err("invalid")
     }
 
     #[test]
@@ -171,9 +319,29 @@ mod tests {
         struct Body {
             status: Status,
         }
-        let error = parse::<Body>(br#"{"status": 7}"#).expect_err("invalid");
+        let error = parse::<Body>(br#"{"status": 7}"#, NO_SCHEMA).expect_err("invalid");
         assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(error.error.fields[0].field, "status");
+    }
+
+    #[test]
+    fn trailing_garbage_is_400() {
+        for body in [r#"{"email": "a", "settings": {"greeting": 1}} x"#, "", "  "] {
+            let error = error_of(body);
+            assert_eq!(error.status(), StatusCode::BAD_REQUEST, "{body:?}");
+            assert_eq!(error.code(), ErrorCode::InvalidRequest, "{body:?}");
+        }
+    }
+
+    #[test]
+    fn a_repeated_key_is_422_naming_it() {
+        let top = error_of(r#"{"email": "a", "email": "b", "settings": {"greeting": 1}}"#);
+        assert_eq!(top.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(top.error.fields[0].field, "email");
+
+        let nested = error_of(r#"{"email": "a", "settings": {"greeting": 1, "greeting": 2}}"#);
+        assert_eq!(nested.error.fields[0].field, "settings.greeting");
+        assert!(!nested.error.fields[0].message.contains("line"), "{nested}");
     }
 
     #[test]

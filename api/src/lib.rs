@@ -14,8 +14,10 @@ mod api;
 #[path = "generated/types.rs"]
 pub mod types;
 
+pub mod contract;
 mod error;
 mod json_body;
+pub mod policy;
 mod query;
 pub mod reply;
 mod schema;

@@ -6,12 +6,13 @@
 //! [`on_both_databases!`].
 
 pub mod postgres;
+pub mod smtp;
 pub mod spec;
 pub mod strategies;
 
 use anyhow::{Context, Result};
 use botwire_server::RunningServer;
-use botwire_server::config::{Config, DatabaseUrl};
+use botwire_server::config::{Config, DatabaseUrl, RateLimits};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -29,19 +30,42 @@ pub struct TestContext {
     /// bodies, unknown routes) and for sweeps over every operation of the contract.
     pub http: reqwest::Client,
     server: RunningServer,
+    database: DatabaseUrl,
+    owner_token: tokio::sync::OnceCell<String>,
     _data_dir: tempfile::TempDir,
 }
 
 impl TestContext {
-    /// Starts a server on a fresh database of the given backend.
+    /// Starts a server on a fresh database of the given backend, with rate limits high enough
+    /// that tests do not trip them (rate-limit tests set their own with [`TestContext::with`]).
     pub async fn new(backend: Backend) -> Result<TestContext> {
+        TestContext::with(backend, |_| {}).await
+    }
+
+    /// Like [`TestContext::new`], with the configuration adjusted first.
+    pub async fn with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Result<TestContext> {
+        TestContext::with_logger(backend, adjust, botwire_server::logger(Some("error"))?).await
+    }
+
+    /// Like [`TestContext::with`], logging to `log` (tests that read the server's log).
+    pub async fn with_logger(
+        backend: Backend,
+        adjust: impl FnOnce(&mut Config),
+        log: slog::Logger,
+    ) -> Result<TestContext> {
         let data_dir = tempfile::tempdir().context("creating a temp dir")?;
         let database = match backend {
             Backend::Sqlite => DatabaseUrl::Sqlite(data_dir.path().join("botwire.sqlite3")),
             Backend::Postgres => DatabaseUrl::Postgres(postgres::cluster()?.create_database()?),
         };
-        let log = botwire_server::logger(Some("error"))?;
-        let config = Config::for_database(database, data_dir.path().join("outbox"));
+        let mut config = Config::for_database(database, data_dir.path().join("outbox"));
+        config.rate_limits = RateLimits {
+            standard: 1_000_000,
+            chat: 1_000_000,
+            auth: 1_000_000,
+        };
+        adjust(&mut config);
+        let database_url = config.database.clone();
         let server = botwire_server::start(config, log).await?;
         let base_url = format!("http://{}", server.local_addr());
         Ok(TestContext {
@@ -50,8 +74,57 @@ impl TestContext {
             base_url,
             http: reqwest::Client::new(),
             server,
+            database: database_url,
+            owner_token: tokio::sync::OnceCell::new(),
             _data_dir: data_dir,
         })
+    }
+
+    /// A second server ("replica") on this context's database, configured the same way.
+    pub async fn replica(&self, adjust: impl FnOnce(&mut Config)) -> Result<RunningServer> {
+        let mut config = Config::for_database(self.database.clone(), self.outbox_dir());
+        config.rate_limits = RateLimits {
+            standard: 1_000_000,
+            chat: 1_000_000,
+            auth: 1_000_000,
+        };
+        adjust(&mut config);
+        botwire_server::start(config, botwire_server::logger(Some("error"))?).await
+    }
+
+    /// A session token of a user registered on first use (`owner@example.test`): the owner
+    /// of whatever the sweeps create.
+    pub async fn owner_token(&self) -> &str {
+        self.owner_token
+            .get_or_init(|| async {
+                let body = botwire_client::types::AccountRegister {
+                    email: "owner@example.test".parse().expect("an email"),
+                    name: "Owner".parse().expect("a name"),
+                    password: "correct horse battery staple".parse().expect("a password"),
+                };
+                let session = self.client.account_register().body(body).send().await;
+                session
+                    .expect("registering the sweeps' owner")
+                    .into_inner()
+                    .token
+            })
+            .await
+    }
+
+    /// A plain request carrying the owner's session token.
+    pub async fn authed(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let token = self.owner_token().await;
+        self.http.request(method, self.url(path)).bearer_auth(token)
+    }
+
+    /// The database the server runs on (to open a second pool on it, as a replica would).
+    pub fn database_url(&self) -> &DatabaseUrl {
+        &self.database
+    }
+
+    /// Where the server writes email when no SMTP relay is configured.
+    pub fn outbox_dir(&self) -> std::path::PathBuf {
+        self._data_dir.path().join("outbox")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -5,10 +5,12 @@
 //! - [`invalid`] / [`invalid_for`]: a valid value with exactly one contract violation, and a
 //!   [`Violation`] saying what was broken (`settings.theme.primary_color: does not match
 //!   pattern ...`).
-//! - [`violations`]: a small checker for the subset of JSON Schema the contract uses. The
-//!   strategies use it to keep only values that break exactly the one rule they claim to break
-//!   (so a "too long" string for a field with a pattern that caps its length is simply not
-//!   offered: the schema has no room for it), and the tests use it to check the strategies.
+//! - [`violations`]: the server's own checker (`botwire_api::contract`, which `JsonBody` and
+//!   `QueryParams` run on every input), here strict: a schema keyword it does not know is a
+//!   panic. The strategies use it to keep only values that break exactly the one rule they
+//!   claim to break (so a "too long" string for a field with a pattern that caps its length is
+//!   simply not offered: the schema has no room for it), and the tests use it to check the
+//!   strategies.
 //!
 //! Every schema keyword that constrains a value is either handled or refused with a panic
 //! (see [`ASSERTION_KEYWORDS`]): a strategy never silently ignores a constraint.
@@ -19,185 +21,56 @@
 //! most 4 keys.
 
 use crate::spec;
+use botwire_api::contract::{
+    self, Pattern, additional_schema, allows_null, enum_values, f64_keyword, properties, required,
+    type_matches, types_of, usize_keyword,
+};
 use proptest::prelude::*;
 use proptest::sample::{Index, select, subsequence};
 use proptest::strategy::Union;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{Map, Number, Value};
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, LazyLock, Mutex};
 
-/// What one generated violation breaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ViolationKind {
-    /// A `required` property removed.
-    MissingRequired,
-    /// A property added to an object with `additionalProperties: false`.
-    UnknownProperty,
-    /// A value of a JSON type the schema does not allow (including `null` where a value is
-    /// required: at the top, in an array, or as a required property).
-    WrongType,
-    /// `null` given for an optional property whose schema does not allow `null`.
-    NullForOptionalProperty,
-    /// A string over `maxLength` characters.
-    TooLong,
-    /// A string under `minLength` characters.
-    TooShort,
-    /// A value outside `enum` (or other than `const`).
-    NotInEnum,
-    /// A string that does not match `pattern`.
-    PatternMismatch,
-    /// A string that is not a hyphenated RFC 4122 UUID (`format: uuid`).
-    NotAUuid,
-    /// A string that is not an RFC 3339 date-time (`format: date-time`).
-    NotADateTime,
-    /// A string that is not an email address (`format: email`).
-    NotAnEmail,
-    /// A string that is not an absolute URI (`format: uri`).
-    NotAUri,
-    /// An integer under `minimum` (or not over `exclusiveMinimum`).
-    IntegerBelowMinimum,
-    /// An integer over `maximum` (or not under `exclusiveMaximum`).
-    IntegerAboveMaximum,
-    /// A number under `minimum` (or not over `exclusiveMinimum`).
-    NumberBelowMinimum,
-    /// A number over `maximum` (or not under `exclusiveMaximum`).
-    NumberAboveMaximum,
-    /// An array with more than `maxItems` items.
-    TooManyItems,
-    /// An array with fewer than `minItems` items.
-    TooFewItems,
-    /// An array with `uniqueItems: true` and a repeated item.
-    DuplicateItems,
-    /// An object with more than `maxProperties` properties.
-    TooManyProperties,
-    /// An object with fewer than `minProperties` properties.
-    TooFewProperties,
-}
-
-impl ViolationKind {
-    pub const ALL: &'static [ViolationKind] = &[
-        ViolationKind::MissingRequired,
-        ViolationKind::UnknownProperty,
-        ViolationKind::WrongType,
-        ViolationKind::NullForOptionalProperty,
-        ViolationKind::TooLong,
-        ViolationKind::TooShort,
-        ViolationKind::NotInEnum,
-        ViolationKind::PatternMismatch,
-        ViolationKind::NotAUuid,
-        ViolationKind::NotADateTime,
-        ViolationKind::NotAnEmail,
-        ViolationKind::NotAUri,
-        ViolationKind::IntegerBelowMinimum,
-        ViolationKind::IntegerAboveMaximum,
-        ViolationKind::NumberBelowMinimum,
-        ViolationKind::NumberAboveMaximum,
-        ViolationKind::TooManyItems,
-        ViolationKind::TooFewItems,
-        ViolationKind::DuplicateItems,
-        ViolationKind::TooManyProperties,
-        ViolationKind::TooFewProperties,
-    ];
-}
+pub use botwire_api::contract::{ASSERTION_KEYWORDS, Violation, ViolationKind};
 
 /// Violations the server does NOT catch today, so [`invalid`] does not generate them.
 ///
-/// Today every operation checks its inputs only by parsing them into the typify-generated
-/// types (`botwire_api::types`). That parse enforces types, `required`,
-/// `additionalProperties: false`, string `minLength`/`maxLength`/`pattern`, enums, `format:
-/// uuid`/`date-time`, and an integer `minimum` of 0 or 1 (typify maps those to `u64` /
-/// `NonZeroU64`, the only integer minimums in the contract today). It does not enforce what
-/// is listed here; the services will, and **each issue that implements an operation must
-/// make its service enforce these and remove the entries** (the `inputs` conformance test
-/// `not_enforced_list_is_exact` fails once a kind listed here is rejected everywhere its
-/// sweep tries it, so the list cannot go stale):
-///
-/// - `IntegerAboveMaximum`: typify emits no check for `maximum` (`limit=101`,
-///   `rate_limits.chat: 100001`, `csat: 6`, `max_tokens: 9000` are accepted).
-/// - `NumberBelowMinimum`, `NumberAboveMaximum`: `type: number` becomes a bare `f64`
-///   (`settings.engine.temperature: -1` and `3` are accepted).
-/// - `TooManyItems`, `TooFewItems`, `DuplicateItems`: arrays become `Vec` with no
-///   `maxItems`/`minItems`/`uniqueItems` check (`events: []`, `tags: ["a","a"]`).
-/// - `TooManyProperties`, `TooFewProperties`: no `maxProperties`/`minProperties` check
-///   (`Metadata` with 51 keys, `{}` for every `*Update` schema with `minProperties: 1`).
-/// - `NotAnEmail`, `NotAUri`: `format: email`/`uri` become plain strings (only their length
-///   and pattern are checked: `email: "no-at-sign"` is accepted).
-/// - `NullForOptionalProperty`: serde reads `null` as "absent" for an optional `Option<T>`
-///   property (`{"name": "x", "settings": null}` is accepted), though the contract's schema
-///   does not allow `null` there (properties with a default, e.g.
-///   `settings.message_max_length`, do reject it).
-pub const NOT_ENFORCED_BY_PARSING: &[ViolationKind] = &[
-    ViolationKind::IntegerAboveMaximum,
-    ViolationKind::NumberBelowMinimum,
-    ViolationKind::NumberAboveMaximum,
-    ViolationKind::TooManyItems,
-    ViolationKind::TooFewItems,
-    ViolationKind::DuplicateItems,
-    ViolationKind::TooManyProperties,
-    ViolationKind::TooFewProperties,
-    ViolationKind::NotAnEmail,
-    ViolationKind::NotAUri,
-    ViolationKind::NullForOptionalProperty,
-];
+/// Empty: every operation checks its JSON body and its query parameters against the
+/// contract's schema when it parses them (`botwire_api::contract`, run by `JsonBody` and
+/// `QueryParams` before the typed parse), so every kind of violation the strategies generate
+/// is refused with 422 `validation_failed` naming the field. A kind goes here only if the
+/// server cannot refuse it while parsing, with the reason; the `inputs` conformance test
+/// `not_enforced_list_is_exact` fails once a listed kind is rejected everywhere its sweep
+/// tries it, so the list cannot go stale.
+pub const NOT_ENFORCED_BY_PARSING: &[ViolationKind] = &[];
 
 /// Whether the server is expected to reject a violation of this kind today.
 pub fn is_enforced(kind: ViolationKind) -> bool {
     !NOT_ENFORCED_BY_PARSING.contains(&kind)
 }
 
-/// One contract violation: what was broken, and where (a dotted path such as
-/// `settings.suggested_actions[1].label`; empty for the value as a whole).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    pub kind: ViolationKind,
-    pub path: String,
-    pub detail: String,
+/// Every way `value` breaks `schema` (the subset of JSON Schema 2020-12 the contract uses),
+/// as the server checks it (`botwire_api::contract`). A value of the wrong type is reported
+/// once, without looking inside it. Strict: panics on a keyword the checker does not know.
+pub fn violations(schema: &Value, value: &Value) -> Vec<Violation> {
+    checker(schema).violations(value)
 }
 
-impl Violation {
-    fn new(kind: ViolationKind, path: impl Into<String>, detail: impl Into<String>) -> Self {
-        Violation {
-            kind,
-            path: path.into(),
-            detail: detail.into(),
-        }
-    }
-
-    fn under_key(mut self, key: &str) -> Self {
-        self.path = join_path(key, &self.path);
-        self
-    }
-
-    fn under_index(mut self, index: usize) -> Self {
-        self.path = join_path(&format!("[{index}]"), &self.path);
-        self
-    }
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = if self.path.is_empty() {
-            "(the whole value)"
-        } else {
-            &self.path
-        };
-        write!(f, "{path}: {}", self.detail)
-    }
-}
-
-/// `parent` and `child` as one dotted path (`a` + `b` = `a.b`, `a` + `[0]` = `a[0]`).
-fn join_path(parent: &str, child: &str) -> String {
-    if parent.is_empty() {
-        child.to_string()
-    } else if child.is_empty() {
-        parent.to_string()
-    } else if child.starts_with('[') {
-        format!("{parent}{child}")
-    } else {
-        format!("{parent}.{child}")
-    }
+/// `schema` compiled by the server's checker; panics on what the checker would ignore.
+fn checker(schema: &Value) -> contract::Schema {
+    let compiled = contract::Schema::new(schema);
+    let ignored: Vec<&String> = compiled
+        .unsupported()
+        .iter()
+        .chain(contract::unsupported())
+        .collect();
+    assert!(
+        ignored.is_empty(),
+        "strategies: the checker does not support {ignored:?}; teach api/src/contract.rs \
+         (and conformance/src/strategies.rs) about it: {schema}"
+    );
+    compiled
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -303,77 +176,17 @@ fn query_text(value: &Value) -> Option<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reading schemas
+// Reading schemas (as the server's checker reads them: `botwire_api::contract`)
 // ---------------------------------------------------------------------------------------------
 
-/// Keywords that constrain a value; each one is handled by the strategies and the checker.
-pub const ASSERTION_KEYWORDS: &[&str] = &[
-    "$ref",
-    "type",
-    "enum",
-    "const",
-    "format",
-    "pattern",
-    "minLength",
-    "maxLength",
-    "minimum",
-    "maximum",
-    "exclusiveMinimum",
-    "exclusiveMaximum",
-    "items",
-    "minItems",
-    "maxItems",
-    "uniqueItems",
-    "properties",
-    "required",
-    "additionalProperties",
-    "minProperties",
-    "maxProperties",
-];
-
-/// Keywords that do not constrain a value.
-const ANNOTATION_KEYWORDS: &[&str] = &[
-    "description",
-    "title",
-    "default",
-    "example",
-    "examples",
-    "readOnly",
-    "writeOnly",
-    "deprecated",
-    "externalDocs",
-];
-
-const FORMATS: &[&str] = &["uuid", "date-time", "email", "uri"];
-
 fn check_supported(schema: &Value) {
-    let Some(object) = schema.as_object() else {
-        panic!("strategies: a schema must be an object, not {schema}");
-    };
-    for key in object.keys() {
-        assert!(
-            ASSERTION_KEYWORDS.contains(&key.as_str())
-                || ANNOTATION_KEYWORDS.contains(&key.as_str())
-                || key.starts_with("x-"),
-            "strategies: schema keyword `{key}` is not supported; teach \
-             conformance/src/strategies.rs (and its checker) about it: {schema}"
-        );
-    }
-    if let Some(format) = schema.get("format").and_then(Value::as_str) {
-        assert!(
-            FORMATS.contains(&format),
-            "strategies: format `{format}` is not supported; teach conformance/src/strategies.rs"
-        );
-    }
-}
-
-/// The schema's `type`s (empty when it has none).
-fn types_of(schema: &Value) -> Vec<&str> {
-    match schema.get("type") {
-        Some(Value::String(t)) => vec![t.as_str()],
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    }
+    let problems = contract::unsupported_keywords(schema);
+    assert!(
+        problems.is_empty(),
+        "strategies: {} not supported; teach api/src/contract.rs (the checker) and \
+         conformance/src/strategies.rs about it: {schema}",
+        problems.join(", ")
+    );
 }
 
 /// The types a non-null value may have; inferred from the keywords when there is no `type`.
@@ -394,120 +207,8 @@ fn non_null_types(schema: &Value) -> Vec<&str> {
     }
 }
 
-fn enum_values(schema: &Value) -> Option<Vec<Value>> {
-    if let Some(value) = schema.get("const") {
-        return Some(vec![value.clone()]);
-    }
-    schema.get("enum").and_then(Value::as_array).cloned()
-}
-
-fn allows_null(schema: &Value) -> bool {
-    if let Some(values) = enum_values(schema) {
-        return values.contains(&Value::Null);
-    }
-    let types = types_of(schema);
-    types.is_empty() && schema.get("type").is_none() || types.contains(&"null")
-}
-
-fn type_matches(t: &str, value: &Value) -> bool {
-    match t {
-        "null" => value.is_null(),
-        "boolean" => value.is_boolean(),
-        "string" => value.is_string(),
-        "number" => value.is_number(),
-        "integer" => is_integer(value),
-        "array" => value.is_array(),
-        "object" => value.is_object(),
-        other => panic!("strategies: unknown type `{other}`"),
-    }
-}
-
-/// JSON Schema's integer: any number with no fractional part.
-fn is_integer(value: &Value) -> bool {
-    value.is_i64() || value.is_u64() || value.as_f64().is_some_and(|f| f.fract() == 0.0)
-}
-
-fn usize_keyword(schema: &Value, key: &str) -> Option<usize> {
-    schema
-        .get(key)
-        .and_then(Value::as_u64)
-        .map(|n| usize::try_from(n).expect("a small bound"))
-}
-
-fn f64_keyword(schema: &Value, key: &str) -> Option<f64> {
-    schema.get(key).and_then(Value::as_f64)
-}
-
-fn properties(schema: &Value) -> Map<String, Value> {
-    schema
-        .get("properties")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default()
-}
-
-fn required(schema: &Value) -> Vec<String> {
-    schema
-        .get("required")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect()
-}
-
-/// `additionalProperties`: `None` when extra keys are refused, else their schema (`true` or
-/// absent: anything).
-fn additional_schema(schema: &Value) -> Option<Value> {
-    match schema.get("additionalProperties") {
-        Some(Value::Bool(false)) => None,
-        None | Some(Value::Bool(true)) => Some(Value::Object(Map::new())),
-        Some(other) => Some(other.clone()),
-    }
-}
-
 fn json_f64(value: f64) -> Value {
     Value::Number(Number::from_f64(value).expect("a finite number"))
-}
-
-/// A compiled `pattern`, with the semantics the server uses (`regress`, ECMA-262, unanchored
-/// search: `^`/`$` in the pattern are what anchor it).
-#[derive(Clone)]
-struct Pattern {
-    source: String,
-    regex: Arc<regress::Regex>,
-}
-
-impl fmt::Debug for Pattern {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "/{}/", self.source)
-    }
-}
-
-impl Pattern {
-    fn new(source: &str) -> Pattern {
-        static CACHE: LazyLock<Mutex<HashMap<String, Arc<regress::Regex>>>> =
-            LazyLock::new(Default::default);
-        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-        let regex = cache
-            .entry(source.to_string())
-            .or_insert_with(|| {
-                Arc::new(
-                    regress::Regex::new(source)
-                        .unwrap_or_else(|e| panic!("pattern {source:?} does not compile: {e}")),
-                )
-            })
-            .clone();
-        Pattern {
-            source: source.to_string(),
-            regex,
-        }
-    }
-
-    fn matches(&self, text: &str) -> bool {
-        self.regex.find(text).is_some()
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -589,10 +290,10 @@ fn valid_string(schema: &Value) -> BoxedStrategy<String> {
     let pattern = schema
         .get("pattern")
         .and_then(Value::as_str)
-        .map(Pattern::new);
+        .map(|source| Pattern::new(source).unwrap_or_else(|e| panic!("strategies: {e}")));
     let base = match (schema.get("format").and_then(Value::as_str), &pattern) {
         (Some(format), _) => format_string(format),
-        (None, Some(pattern)) => pattern_string(&pattern.source),
+        (None, Some(pattern)) => pattern_string(pattern.source()),
         (None, None) => text_of_len(length_within(min, max)),
     };
     base.prop_filter("within the schema's length and pattern", move |s| {
@@ -934,11 +635,11 @@ fn sites(schema: &Value, position: Position, allow: &dyn Fn(ViolationKind) -> bo
 /// A violation at `schema` itself, kept only if `strategy` really yields values with
 /// exactly that one violation (and can yield one at all: "room" is decided by trying).
 fn leaf_site(schema: &Value, kind: ViolationKind, strategy: BoxedStrategy<Value>) -> Option<Site> {
-    let checked = schema.clone();
+    let checked = checker(schema);
     let strategy = strategy
         .prop_filter_map(
             "exactly the one intended violation",
-            move |value| match violations(&checked, &value).as_slice() {
+            move |value| match checked.violations(&value).as_slice() {
                 [only] if only.kind == kind => {
                     let violation = only.clone();
                     Some((value, violation))
@@ -1361,285 +1062,6 @@ fn property_sites(schema: &Value, allow: &dyn Fn(ViolationKind) -> bool) -> Vec<
     out
 }
 
-// ---------------------------------------------------------------------------------------------
-// The checker
-// ---------------------------------------------------------------------------------------------
-
-/// Every way `value` breaks `schema` (the subset of JSON Schema 2020-12 the contract uses).
-/// A value of the wrong type is reported once, without looking inside it.
-pub fn violations(schema: &Value, value: &Value) -> Vec<Violation> {
-    let mut out = Vec::new();
-    check(schema, value, "", Position::Top, &mut out);
-    out
-}
-
-fn check(schema: &Value, value: &Value, path: &str, position: Position, out: &mut Vec<Violation>) {
-    use ViolationKind::*;
-    let schema = spec::resolve(schema);
-    check_supported(schema);
-    let mut report = |kind, detail: String| out.push(Violation::new(kind, path, detail));
-    let types = types_of(schema);
-    if value.is_null() && position == Position::OptionalProperty && !allows_null(schema) {
-        report(
-            NullForOptionalProperty,
-            "null for an optional, non-nullable property".into(),
-        );
-        return;
-    }
-    if !types.is_empty() && !types.iter().any(|t| type_matches(t, value)) {
-        report(
-            WrongType,
-            format!(
-                "wrong type: {} where the schema wants {}",
-                type_name(value),
-                types.join(" or ")
-            ),
-        );
-        return;
-    }
-    if let Some(values) = enum_values(schema)
-        && !values.contains(value)
-    {
-        report(
-            NotInEnum,
-            format!("{value} is not one of {}", Value::Array(values)),
-        );
-    }
-    match value {
-        Value::String(s) => {
-            let n = s.chars().count();
-            if let Some(max) = usize_keyword(schema, "maxLength").filter(|&m| n > m) {
-                report(
-                    TooLong,
-                    format!("longer than maxLength {max} ({n} characters)"),
-                );
-            }
-            if let Some(min) = usize_keyword(schema, "minLength").filter(|&m| n < m) {
-                report(
-                    TooShort,
-                    format!("shorter than minLength {min} ({n} characters)"),
-                );
-            }
-            if let Some(pattern) = schema.get("pattern").and_then(Value::as_str)
-                && !Pattern::new(pattern).matches(s)
-            {
-                report(
-                    PatternMismatch,
-                    format!("does not match pattern {pattern:?}"),
-                );
-            }
-            match schema.get("format").and_then(Value::as_str) {
-                Some("uuid") if !is_uuid(s) => report(NotAUuid, format!("{s:?} is not a uuid")),
-                Some("date-time") if !is_date_time(s) => {
-                    report(NotADateTime, format!("{s:?} is not an RFC 3339 date-time"));
-                }
-                Some("email") if !is_email(s) => {
-                    report(NotAnEmail, format!("{s:?} is not an email address"));
-                }
-                Some("uri") if !is_uri(s) => report(NotAUri, format!("{s:?} is not a URI")),
-                _ => {}
-            }
-        }
-        Value::Number(n) => {
-            let x = n.as_f64().expect("a JSON number");
-            let integer = types.contains(&"integer") && !types.contains(&"number");
-            let (below, above) = if integer {
-                (IntegerBelowMinimum, IntegerAboveMaximum)
-            } else {
-                (NumberBelowMinimum, NumberAboveMaximum)
-            };
-            if let Some(m) = f64_keyword(schema, "minimum").filter(|&m| x < m) {
-                report(below, format!("{n} is under minimum {m}"));
-            }
-            if let Some(m) = f64_keyword(schema, "exclusiveMinimum").filter(|&m| x <= m) {
-                report(below, format!("{n} is not over exclusiveMinimum {m}"));
-            }
-            if let Some(m) = f64_keyword(schema, "maximum").filter(|&m| x > m) {
-                report(above, format!("{n} is over maximum {m}"));
-            }
-            if let Some(m) = f64_keyword(schema, "exclusiveMaximum").filter(|&m| x >= m) {
-                report(above, format!("{n} is not under exclusiveMaximum {m}"));
-            }
-        }
-        Value::Array(items) => {
-            let n = items.len();
-            if let Some(max) = usize_keyword(schema, "maxItems").filter(|&m| n > m) {
-                report(
-                    TooManyItems,
-                    format!("more than maxItems {max} ({n} items)"),
-                );
-            }
-            if let Some(min) = usize_keyword(schema, "minItems").filter(|&m| n < m) {
-                report(
-                    TooFewItems,
-                    format!("fewer than minItems {min} ({n} items)"),
-                );
-            }
-            if schema.get("uniqueItems") == Some(&Value::Bool(true))
-                && dedup_values(items.clone()).len() < n
-            {
-                report(
-                    DuplicateItems,
-                    "a repeated item where uniqueItems is true".into(),
-                );
-            }
-            let item_schema = items_schema(schema);
-            for (i, item) in items.iter().enumerate() {
-                check(
-                    &item_schema,
-                    item,
-                    &join_path(path, &format!("[{i}]")),
-                    Position::Top,
-                    out,
-                );
-            }
-        }
-        Value::Object(object) => {
-            let n = object.len();
-            if let Some(max) = usize_keyword(schema, "maxProperties").filter(|&m| n > m) {
-                report(
-                    TooManyProperties,
-                    format!("more than maxProperties {max} ({n})"),
-                );
-            }
-            if let Some(min) = usize_keyword(schema, "minProperties").filter(|&m| n < m) {
-                report(
-                    TooFewProperties,
-                    format!("fewer than minProperties {min} ({n})"),
-                );
-            }
-            let props = properties(schema);
-            let required = required(schema);
-            for name in required.iter().filter(|r| !object.contains_key(*r)) {
-                out.push(Violation::new(
-                    MissingRequired,
-                    join_path(path, name),
-                    "required property missing",
-                ));
-            }
-            let additional = additional_schema(schema);
-            for (key, item) in object {
-                let at = join_path(path, key);
-                match (props.get(key), &additional) {
-                    (Some(property), _) => {
-                        let position = if required.contains(key) {
-                            Position::Top
-                        } else {
-                            Position::OptionalProperty
-                        };
-                        check(property, item, &at, position, out);
-                    }
-                    (None, Some(extra)) => check(extra, item, &at, Position::Top, out),
-                    (None, None) => out.push(Violation::new(
-                        UnknownProperty,
-                        at,
-                        "unknown property where additionalProperties is false",
-                    )),
-                }
-            }
-        }
-        Value::Null | Value::Bool(_) => {}
-    }
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_f64() => "number",
-        Value::Number(_) => "integer",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-/// A hyphenated RFC 4122 UUID (`8-4-4-4-12` hex digits).
-fn is_uuid(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    bytes.len() == 36
-        && bytes.iter().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => *b == b'-',
-            _ => b.is_ascii_hexdigit(),
-        })
-}
-
-/// An RFC 3339 `date-time`: `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.
-fn is_date_time(s: &str) -> bool {
-    fn digits(s: &str, range: std::ops::Range<usize>, max: u32) -> bool {
-        s.get(range)
-            .filter(|d| d.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|d| d.parse::<u32>().ok())
-            .is_some_and(|n| n <= max)
-    }
-    let b = s.as_bytes();
-    if b.len() < 20
-        || !(digits(s, 0..4, 9999) && b[4] == b'-' && digits(s, 5..7, 12) && b[7] == b'-')
-        || !(digits(s, 8..10, 31) && matches!(b[10], b'T' | b't'))
-        || !(digits(s, 11..13, 23) && b[13] == b':' && digits(s, 14..16, 59) && b[16] == b':')
-        || !digits(s, 17..19, 60)
-        || &s[5..7] == "00"
-        || &s[8..10] == "00"
-    {
-        return false;
-    }
-    let mut rest = &s[19..];
-    if let Some(fraction) = rest.strip_prefix('.') {
-        let n = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        if n == 0 {
-            return false;
-        }
-        rest = &fraction[n..];
-    }
-    match rest.as_bytes() {
-        [b'Z' | b'z'] => true,
-        [b'+' | b'-', ..] if rest.len() == 6 => {
-            digits(rest, 1..3, 23) && rest.as_bytes()[3] == b':' && digits(rest, 4..6, 59)
-        }
-        _ => false,
-    }
-}
-
-/// An email address (RFC 5321 mailbox, loosely: one `@`, a non-empty local part and domain,
-/// no whitespace, a domain of letters, digits, dots and hyphens).
-fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && !domain.is_empty()
-        && !local.chars().any(|c| c.is_whitespace() || c == '@')
-        && domain.split('.').all(|label| {
-            !label.is_empty()
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-}
-
-/// An absolute URI (RFC 3986): a scheme, `:`, and only URI characters (`%` escapes valid).
-fn is_uri(s: &str) -> bool {
-    let Some((scheme, rest)) = s.split_once(':') else {
-        return false;
-    };
-    let scheme_ok = scheme
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    let bytes = rest.as_bytes();
-    let chars_ok = bytes.iter().enumerate().all(|(i, &b)| {
-        b.is_ascii_alphanumeric()
-            || b"-._~:/?#[]@!$&'()*+,;=".contains(&b)
-            || (b == b'%'
-                && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
-    });
-    scheme_ok && !rest.is_empty() && chars_ok
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1737,58 +1159,21 @@ mod tests {
         );
     }
 
+    /// The strategies judge values with the server's own checker (its unit tests are in
+    /// `botwire_api::contract`).
     #[test]
-    fn the_checker_knows_the_rules() {
-        let schema = spec::schema("ChatSend");
-        let ok = serde_json::json!({"message": "hi", "language": "en", "session_id": "a.b:c@d-e"});
-        assert!(violations(schema, &ok).is_empty());
-        let kinds = |value: Value| {
-            violations(schema, &value)
-                .into_iter()
-                .map(|v| (v.kind, v.path))
-                .collect::<Vec<_>>()
-        };
-        use ViolationKind::*;
-        assert_eq!(
-            kinds(serde_json::json!({})),
-            vec![(MissingRequired, "message".into())]
-        );
-        assert_eq!(
-            kinds(serde_json::json!({"message": ""})),
-            vec![(TooShort, "message".into())]
-        );
-        assert_eq!(
-            kinds(serde_json::json!({"message": "x", "language": "EN"})),
-            vec![(PatternMismatch, "language".into())]
-        );
-        assert_eq!(
-            kinds(serde_json::json!({"message": "x", "bot_id": "nope"})),
-            vec![(NotAUuid, "bot_id".into())]
-        );
-        assert_eq!(
-            kinds(serde_json::json!({"message": "x", "metadata": null})),
-            vec![(NullForOptionalProperty, "metadata".into())]
-        );
-        assert_eq!(
-            kinds(serde_json::json!({"message": 1, "zz": 1})),
-            vec![
-                (WrongType, "message".into()),
-                (UnknownProperty, "zz".into())
-            ]
-        );
-        assert!(is_date_time("2026-04-28T08:15:02.5+02:00"));
-        assert!(!is_date_time("2026-13-28T08:15:02Z"));
-        assert!(!is_date_time("2026-04-28T08:15:02"));
-        assert!(is_uri("https://a.example/x?y=1"));
-        assert!(!is_uri("https://a b"));
-        assert!(!is_uri("a.example/x"));
-        assert!(is_email("maya.okafor@example.com"));
-        assert!(!is_email("maya.example.com"));
-    }
-
-    #[test]
-    fn strings_count_characters_not_bytes() {
-        let schema = serde_json::json!({"type": "string", "minLength": 3, "maxLength": 3});
-        assert!(violations(&schema, &Value::from("日本語")).is_empty());
+    fn the_checker_is_the_servers() {
+        let mut runner = runner();
+        for name in request_schemas() {
+            let schema = spec::schema(&name);
+            let strategy = invalid_for(schema, |_| true).expect("room for a violation");
+            for (value, _) in sample(&strategy, &mut runner, 4) {
+                assert_eq!(
+                    violations(schema, &value),
+                    contract::violations_of(&name, &value),
+                    "{name}: {value}"
+                );
+            }
+        }
     }
 }

@@ -1,10 +1,16 @@
 //! The application: shared state handed to every handler, and its start-up.
 
+use crate::auth::tokens::Jwt;
 use crate::config::Config;
 use crate::db::Db;
+use crate::email::Mailer;
 use crate::metrics::Metrics;
 use crate::ops::Docs;
+use crate::ratelimit::RateLimiter;
 use anyhow::{Context, Result};
+use base64::Engine;
+use rand::RngCore;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The contract this server implements, served at `/openapi.yaml`.
@@ -13,24 +19,51 @@ pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
 pub struct App {
     pub config: Config,
     pub db: Db,
+    pub jwt: Jwt,
+    pub limiter: RateLimiter,
+    pub mailer: Arc<Mailer>,
     pub metrics: Metrics,
     pub docs: Docs,
+    pub log: slog::Logger,
     pub started_at: Instant,
 }
 
 impl App {
-    /// Connects to the database and applies pending migrations.
-    pub async fn init(config: Config) -> Result<App> {
+    /// Connects to the database, applies pending migrations, and sets up the services.
+    pub async fn init(config: Config, log: slog::Logger) -> Result<App> {
         let db = Db::connect(&config.database, config.db_pool_size)
             .await
             .with_context(|| format!("opening the {} database", config.database.backend()))?;
         db.migrate().await.context("running migrations")?;
+        let jwt = Jwt::new(jwt_secret(&config, &db).await?.as_bytes(), config.jwt_ttl);
+        let mailer = Mailer::from_config(&config).context("setting up email")?;
+        // Compile the contract's schemas now rather than on the first request.
+        botwire_api::contract::load();
+        slog::info!(log, "{}", mailer.describe());
         Ok(App {
+            limiter: RateLimiter::new(db.clone()),
             config,
             db,
+            jwt,
+            mailer: Arc::new(mailer),
             metrics: Metrics::default(),
             docs: Docs::render(OPENAPI_YAML).context("rendering the docs page")?,
+            log,
             started_at: Instant::now(),
         })
     }
+}
+
+/// `BOTWIRE_JWT_SECRET`, or one generated on first start and kept in the database, so that
+/// every replica and every restart accepts the same tokens.
+async fn jwt_secret(config: &Config, db: &Db) -> Result<String> {
+    if let Some(secret) = &config.jwt_secret {
+        return Ok(secret.clone());
+    }
+    let mut bytes = [0u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    let generated = base64::engine::general_purpose::STANDARD.encode(bytes);
+    crate::store::settings::setting_get_or_insert(db, "jwt_secret", &generated)
+        .await
+        .context("reading the JWT secret")
 }

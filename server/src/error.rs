@@ -28,6 +28,12 @@ pub enum Error {
     NotImplemented(String),
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// A rate limit is spent (the decision says until when).
+    #[error("rate limit exceeded")]
+    RateLimited(crate::ratelimit::Decision),
+    /// Any other status the contract documents, with its specific code.
+    #[error("{1}: {2}")]
+    Status(StatusCode, ErrorCode, String),
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("internal error: {0}")]
@@ -85,6 +91,16 @@ impl Error {
                 Envelope::new(StatusCode::CONFLICT, ErrorCode::Conflict, why.clone())
             }
             Error::NotImplemented(operation_id) => types::Error::not_implemented(operation_id),
+            Error::RateLimited(decision) => Envelope::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::RateLimitExceeded,
+                format!(
+                    "rate limit of {} requests per minute exceeded; retry in {} s",
+                    decision.limit,
+                    decision.retry_after_secs.unwrap_or(1)
+                ),
+            ),
+            Error::Status(status, code, message) => Envelope::new(*status, *code, message.clone()),
             Error::Unavailable(why) => Envelope::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::ServiceUnavailable,

@@ -4,6 +4,7 @@
 //! The API interface crate (`botwire-api`) knows nothing of any of this.
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod email;
@@ -11,7 +12,10 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod ops;
+pub mod quota;
 pub mod ratelimit;
+pub mod services;
+pub mod store;
 
 use anyhow::{Context, Result};
 use app::App;
@@ -64,7 +68,7 @@ pub async fn start(config: Config, log: slog::Logger) -> Result<RunningServer> {
     let bind = config.bind;
     let body_limit = config.request_body_max_bytes;
     let backend = config.database.backend();
-    let app = App::init(config).await?;
+    let app = App::init(config, log.clone()).await?;
     let api = botwire_api::botwire_api_mod::api_description::<http::ServerImpl>()
         .map_err(|e| anyhow::anyhow!("building the API description: {e}"))?;
     let dropshot_config = ConfigDropshot {

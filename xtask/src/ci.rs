@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const SPEC_VALIDATOR: &str = "openapi-spec-validator==0.7.2";
+/// The SMTP relay the conformance tests start (`conformance/src/smtp.rs`).
+const AIOSMTPD: &str = "aiosmtpd==1.4.6";
+/// Everything `target/tools/venv` must hold.
+const PYTHON_TOOLS: [&str; 2] = [SPEC_VALIDATOR, AIOSMTPD];
 const REDOCLY: &str = "@redocly/cli@2.77.0";
 
 fn run_step(name: &str, command: &mut Command) -> Result<()> {
@@ -56,6 +60,9 @@ pub fn run(root: &Path) -> Result<()> {
         ]),
     )?;
     lint_spec(root)?;
+    // The conformance tests' SMTP sink runs aiosmtpd from this venv (lint_spec ensured it
+    // already; this says so where the tests need it, at no cost).
+    ensure_python_tools(&root.join("target/tools"))?;
 
     let references = root.join("target/insta-references.txt");
     let _ = std::fs::remove_file(&references);
@@ -77,7 +84,7 @@ pub fn run(root: &Path) -> Result<()> {
 /// openapi-spec-validator and `redocly lint` (recommended rules, see redocly.yaml).
 pub fn lint_spec(root: &Path) -> Result<()> {
     let tools = root.join("target/tools");
-    let validator = ensure_spec_validator(&tools)?;
+    let validator = ensure_python_tools(&tools)?.join("bin/openapi-spec-validator");
     let redocly = ensure_redocly(&tools)?;
     run_step(
         "openapi-spec-validator",
@@ -100,20 +107,30 @@ pub fn lint_spec(root: &Path) -> Result<()> {
     )
 }
 
-fn ensure_spec_validator(tools: &Path) -> Result<PathBuf> {
+/// The venv `target/tools/venv` with every pin of [`PYTHON_TOOLS`]; returns its path. A marker
+/// file lists what was installed, so a venv from an earlier run (say, with the validator only,
+/// or an older pin) gets the rest, and a complete one costs nothing.
+fn ensure_python_tools(tools: &Path) -> Result<PathBuf> {
     let venv = tools.join("venv");
-    let bin = venv.join("bin/openapi-spec-validator");
-    if !bin.exists() {
+    let marker = venv.join("botwire-requirements.txt");
+    let wanted = PYTHON_TOOLS.join("\n") + "\n";
+    if std::fs::read_to_string(&marker).is_ok_and(|installed| installed == wanted) {
+        return Ok(venv);
+    }
+    if !venv.join("bin/pip").exists() {
         run_step(
             "create target/tools/venv",
             Command::new("python3").arg("-m").arg("venv").arg(&venv),
         )?;
-        run_step(
-            "install openapi-spec-validator",
-            Command::new(venv.join("bin/pip")).args(["install", "--quiet", SPEC_VALIDATOR]),
-        )?;
     }
-    Ok(bin)
+    run_step(
+        &format!("install {}", PYTHON_TOOLS.join(" ")),
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet"])
+            .args(PYTHON_TOOLS),
+    )?;
+    std::fs::write(&marker, wanted).with_context(|| format!("writing {}", marker.display()))?;
+    Ok(venv)
 }
 
 fn ensure_redocly(tools: &Path) -> Result<PathBuf> {

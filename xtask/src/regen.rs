@@ -4,6 +4,7 @@
 //!   operation's path, query and header parameters (deriving schemars 0.8 `JsonSchema`, so that
 //!   dropshot documents them and constrained strings validate while a request is parsed);
 //! - `api/src/generated/api.rs`: the dropshot API trait, one method per operation;
+//! - `api/src/generated/policy.rs`: each operation's admitted credentials and rate-limit class;
 //! - `generated-client/src/generated.rs`: the progenitor client, fed a 3.0.3 down-conversion.
 //!
 //! Output is a pure function of `openapi.yaml` (sorted inputs, prettyplease formatting), so
@@ -37,6 +38,10 @@ pub fn generate(root: &Path) -> Result<Vec<Generated>> {
         Generated {
             path: root.join("api/src/generated/api.rs"),
             contents: render(trait_tokens(&ops))?,
+        },
+        Generated {
+            path: root.join("api/src/generated/policy.rs"),
+            contents: render(policy_tokens(&ops)?)?,
         },
         Generated {
             path: root.join("generated-client/src/generated.rs"),
@@ -303,6 +308,37 @@ fn trait_tokens(ops: &[Operation]) -> TokenStream {
             #( #methods )*
         }
     }
+}
+
+/// Each operation's admitted security schemes and rate-limit class, as the contract says, so
+/// that the server admits exactly whom the contract documents.
+fn policy_tokens(ops: &[Operation]) -> Result<TokenStream> {
+    let entries = ops
+        .iter()
+        .map(|op| {
+            let id = &op.id;
+            let class = format_ident!("{}", pascal_case(&op.rate_limit_class));
+            let schemes = op
+                .security
+                .iter()
+                .map(|scheme| Ok(format_ident!("{}", pascal_case(scheme))))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(quote! {
+                OperationPolicy {
+                    operation_id: #id,
+                    schemes: &[#( SecurityScheme::#schemes ),*],
+                    class: RateLimitClass::#class,
+                }
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(quote! {
+        //! Who may call each operation and in which rate-limit class, from the contract's
+        //! `security` and `x-rate-limit-class`. Sorted by operationId.
+        use crate::policy::{OperationPolicy, RateLimitClass, SecurityScheme};
+
+        pub static OPERATION_POLICIES: &[OperationPolicy] = &[ #( #entries ),* ];
+    })
 }
 
 fn client_tokens(doc: &Value) -> Result<TokenStream> {

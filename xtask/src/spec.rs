@@ -60,6 +60,8 @@ pub struct Operation {
     pub body: Option<Body>,
     pub success_status: u16,
     pub success: SuccessBody,
+    /// The security schemes that admit a caller, in the contract's order (empty: public).
+    pub security: Vec<String>,
 }
 
 const RATE_LIMIT_CLASSES: [&str; 4] = ["standard", "chat", "auth", "none"];
@@ -149,9 +151,7 @@ fn operation(doc: &Value, path: &str, method: &str, op: &Value) -> Result<Operat
     if !RATE_LIMIT_CLASSES.contains(&rate_limit_class.as_str()) {
         bail!("{id}: unknown x-rate-limit-class {rate_limit_class}");
     }
-    if op.get("security").is_none() {
-        bail!("{id}: every operation states its security requirement");
-    }
+    let security = security_schemes(doc, &id, op)?;
 
     let mut path_params = Vec::new();
     let mut query_params = Vec::new();
@@ -278,7 +278,34 @@ fn operation(doc: &Value, path: &str, method: &str, op: &Value) -> Result<Operat
         body,
         success_status,
         success,
+        security,
     })
+}
+
+/// The schemes of an operation's `security` alternatives; each alternative names one scheme.
+fn security_schemes(doc: &Value, id: &str, op: &Value) -> Result<Vec<String>> {
+    let requirements = op
+        .get("security")
+        .and_then(Value::as_array)
+        .ok_or_else(|| anyhow!("{id}: every operation states its security requirement"))?;
+    let known = doc
+        .pointer("/components/securitySchemes")
+        .and_then(Value::as_object);
+    let mut schemes = Vec::new();
+    for requirement in requirements {
+        let names: Vec<&String> = requirement
+            .as_object()
+            .map(|o| o.keys().collect())
+            .unwrap_or_default();
+        let [name] = names.as_slice() else {
+            bail!("{id}: a security alternative names exactly one scheme");
+        };
+        if !known.is_some_and(|k| k.contains_key(name.as_str())) {
+            bail!("{id}: unknown security scheme {name}");
+        }
+        schemes.push((*name).clone());
+    }
+    Ok(schemes)
 }
 
 /// `bot_create` -> `BotCreate`.

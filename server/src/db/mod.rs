@@ -8,6 +8,7 @@
 use crate::config::DatabaseUrl;
 use diesel::ConnectionError;
 use diesel::SqliteConnection;
+use diesel::migration::MigrationSource;
 use diesel::sql_types::BigInt;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
@@ -25,7 +26,8 @@ pub mod introspect;
 pub mod schema;
 
 pub(crate) const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
-pub(crate) const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+pub(crate) const POSTGRES_MIGRATIONS: EmbeddedMigrations =
+    embed_migrations!("../migrations/postgres");
 
 /// Per-connection SQLite settings: WAL so readers never wait for the writer, NORMAL sync
 /// (durable at checkpoints, safe against corruption), foreign keys enforced, and a busy
@@ -146,25 +148,32 @@ impl Db {
 
     /// Applies pending migrations; returns how many were applied now.
     pub async fn migrate(&self) -> Result<usize, DbError> {
+        Ok(self.run_migrations(MigrationStep::AllPending).await?.len())
+    }
+
+    /// Runs one step of diesel's migration harness on this database's embedded migrations;
+    /// returns the names of the migrations applied or reverted, in the order it did them.
+    /// PostgreSQL replicas starting together take turns under an advisory lock.
+    pub(crate) async fn run_migrations(&self, step: MigrationStep) -> Result<Vec<String>, DbError> {
         // The harness is synchronous (it drives the async connection with block_on), so it
         // runs on a blocking thread with a connection of its own.
         match self {
             Db::Sqlite(pool) => {
                 let conn = pool.get().await.map_err(|e| DbError::Pool(e.to_string()))?;
                 let conn = Object::take(conn);
-                run_harness(conn, SQLITE_MIGRATIONS)
+                run_harness(conn, SQLITE_MIGRATIONS, step)
                     .await
-                    .map(|(_, applied)| applied)
+                    .map(|(_, names)| names)
             }
             Db::Postgres(pool) => {
                 let mut conn = pool.get().await.map_err(|e| DbError::Pool(e.to_string()))?;
                 conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
                     .await?;
                 let conn = Object::take(conn);
-                let (mut conn, applied) = run_harness(conn, POSTGRES_MIGRATIONS).await?;
+                let (mut conn, names) = run_harness(conn, POSTGRES_MIGRATIONS, step).await?;
                 conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
                     .await?;
-                Ok(applied)
+                Ok(names)
             }
         }
     }
@@ -183,18 +192,55 @@ impl Db {
     }
 }
 
-async fn run_harness<C>(conn: C, migrations: EmbeddedMigrations) -> Result<(C, usize), DbError>
+/// What [`Db::run_migrations`] asks of diesel's migration harness: the server applies every
+/// pending migration; the migrations test steps through them one at a time, up and down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MigrationStep {
+    AllPending,
+    /// The next pending migration.
+    Next,
+    /// Reverts the last applied migration.
+    RevertLast,
+}
+
+async fn run_harness<C>(
+    conn: C,
+    migrations: EmbeddedMigrations,
+    step: MigrationStep,
+) -> Result<(C, Vec<String>), DbError>
 where
     C: AsyncConnection + 'static,
     AsyncMigrationHarness<C>: MigrationHarness<C::Backend>,
 {
     tokio::task::spawn_blocking(move || {
+        // The harness answers with versions; name them as their folders are named.
+        let embedded: Vec<(String, String)> =
+            MigrationSource::<C::Backend>::migrations(&migrations)
+                .map_err(|e| DbError::Migration(e.to_string()))?
+                .iter()
+                .map(|m| (m.name().version().to_string(), m.name().to_string()))
+                .collect();
+        let name = |version: &String| {
+            embedded
+                .iter()
+                .find(|(v, _)| v == version)
+                .map_or_else(|| version.clone(), |(_, name)| name.clone())
+        };
         let mut harness = AsyncMigrationHarness::new(conn);
-        let applied = harness
-            .run_pending_migrations(migrations)
-            .map_err(|e| DbError::Migration(e.to_string()))?
-            .len();
-        Ok((harness.into_inner(), applied))
+        let versions: Vec<String> = match step {
+            MigrationStep::AllPending => harness
+                .run_pending_migrations(migrations)
+                .map(|done| done.iter().map(ToString::to_string).collect()),
+            MigrationStep::Next => harness
+                .run_next_migration(migrations)
+                .map(|done| vec![done.to_string()]),
+            MigrationStep::RevertLast => harness
+                .revert_last_migration(migrations)
+                .map(|done| vec![done.to_string()]),
+        }
+        .map_err(|e| DbError::Migration(e.to_string()))?;
+        let names = versions.iter().map(name).collect();
+        Ok((harness.into_inner(), names))
     })
     .await
     .map_err(|e| DbError::Migration(format!("migration task: {e}")))?

@@ -91,6 +91,7 @@ diesel::table! {
         month -> Text,
         messages -> BigInt,
         warned_at -> Nullable<Timestamp>,
+        exhausted_at -> Nullable<Timestamp>,
     }
 }
 

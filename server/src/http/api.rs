@@ -2,9 +2,10 @@
 //! to a service and its result to [`reply`]. Operations not built yet answer 501
 //! `not_implemented` and are listed in `conformance/unimplemented-operations.txt`.
 
-use super::{Ctx, Limited, Operational, not_implemented, raw, reply};
+use super::{Ctx, Limited, Operational, not_implemented, raw, reply, serve};
 use crate::app::{App, OPENAPI_YAML};
 use crate::ops;
+use crate::services::{Call, accounts, bots, credentials};
 use botwire_api::{BotwireApi, JsonBody, Parsed, ParsedBody, QueryParams, Raw, types};
 use dropshot::{
     Header, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
@@ -20,61 +21,99 @@ impl BotwireApi for ServerImpl {
     async fn account_email_verification_resend(
         rqctx: Ctx,
     ) -> Limited<HttpResponseAccepted<types::Accepted>> {
-        not_implemented(&rqctx, ())
+        serve(&rqctx, (), async |call: &Call<'_>, ()| {
+            accounts::email_verification_resend(call)
+                .await
+                .map(HttpResponseAccepted)
+        })
+        .await
     }
 
     async fn account_email_verify(
         rqctx: Ctx,
         body: JsonBody<types::AccountEmailVerify>,
     ) -> Limited<HttpResponseOk<types::User>> {
-        not_implemented(&rqctx, body)
+        serve(&rqctx, body, async |call: &Call<'_>, body| {
+            accounts::email_verify(call, body).await.map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn account_get(rqctx: Ctx) -> Limited<HttpResponseOk<types::User>> {
-        not_implemented(&rqctx, ())
+        serve(&rqctx, (), async |call: &Call<'_>, ()| {
+            accounts::me(call).await.map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn account_login(
         rqctx: Ctx,
         body: JsonBody<types::AccountLogin>,
     ) -> Limited<HttpResponseOk<types::AuthSession>> {
-        not_implemented(&rqctx, body)
+        serve(&rqctx, body, async |call: &Call<'_>, body| {
+            accounts::login(call, body).await.map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn account_password_forgot(
         rqctx: Ctx,
         body: JsonBody<types::AccountPasswordForgot>,
     ) -> Limited<HttpResponseAccepted<types::Accepted>> {
-        not_implemented(&rqctx, body)
+        serve(&rqctx, body, async |call: &Call<'_>, body| {
+            accounts::password_forgot(call, body)
+                .await
+                .map(HttpResponseAccepted)
+        })
+        .await
     }
 
     async fn account_password_reset(
         rqctx: Ctx,
         body: JsonBody<types::AccountPasswordReset>,
     ) -> Limited<HttpResponseUpdatedNoContent> {
-        not_implemented(&rqctx, body)
+        serve(&rqctx, body, async |call: &Call<'_>, body| {
+            accounts::password_reset(call, body)
+                .await
+                .map(|()| HttpResponseUpdatedNoContent())
+        })
+        .await
     }
 
     async fn account_register(
         rqctx: Ctx,
         body: JsonBody<types::AccountRegister>,
     ) -> Limited<HttpResponseCreated<types::AuthSession>> {
-        not_implemented(&rqctx, body)
+        serve(&rqctx, body, async |call: &Call<'_>, body| {
+            accounts::register(call, body)
+                .await
+                .map(HttpResponseCreated)
+        })
+        .await
     }
 
     async fn account_token_refresh(rqctx: Ctx) -> Limited<HttpResponseOk<types::AuthSession>> {
-        not_implemented(&rqctx, ())
+        serve(&rqctx, (), async |call: &Call<'_>, ()| {
+            accounts::refresh(call).await.map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn account_totp_setup(rqctx: Ctx) -> Limited<HttpResponseOk<types::TotpSetup>> {
-        not_implemented(&rqctx, ())
+        serve(&rqctx, (), async |call: &Call<'_>, ()| {
+            accounts::totp_setup(call).await.map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn account_totp_verify(
         rqctx: Ctx,
         body: JsonBody<types::AccountTotpVerify>,
     ) -> Limited<HttpResponseOk<types::User>> {
-        not_implemented(&rqctx, body)
+        serve(&rqctx, body, async |call: &Call<'_>, body| {
+            accounts::totp_verify(call, body).await.map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn analytics_conversations_get(
@@ -121,35 +160,60 @@ impl BotwireApi for ServerImpl {
         rqctx: Ctx,
         body: JsonBody<types::ApiKeyCreate>,
     ) -> Limited<HttpResponseCreated<types::ApiKeyWithSecret>> {
-        not_implemented(&rqctx, body)
+        serve(&rqctx, body, async |call: &Call<'_>, body| {
+            credentials::api_key_create(call, body)
+                .await
+                .map(HttpResponseCreated)
+        })
+        .await
     }
 
     async fn api_key_get(
         rqctx: Ctx,
         path: Parsed<Path<types::ApiKeyGetPath>>,
     ) -> Limited<HttpResponseOk<types::ApiKey>> {
-        not_implemented(&rqctx, path)
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            credentials::api_key_get(call, path.key_id)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn api_key_list(
         rqctx: Ctx,
         query: QueryParams<types::ApiKeyListQuery>,
     ) -> Limited<HttpResponseOk<types::ApiKeyList>> {
-        not_implemented(&rqctx, query)
+        serve(&rqctx, query, async |call: &Call<'_>, query| {
+            credentials::api_key_list(call, query)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn api_key_revoke(
         rqctx: Ctx,
         path: Parsed<Path<types::ApiKeyRevokePath>>,
     ) -> Limited<HttpResponseDeleted> {
-        not_implemented(&rqctx, path)
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            credentials::api_key_revoke(call, path.key_id)
+                .await
+                .map(|()| HttpResponseDeleted())
+        })
+        .await
     }
 
     async fn api_key_rotate(
         rqctx: Ctx,
         path: Parsed<Path<types::ApiKeyRotatePath>>,
     ) -> Limited<HttpResponseOk<types::ApiKeyWithSecret>> {
-        not_implemented(&rqctx, path)
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            credentials::api_key_rotate(call, path.key_id)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn api_key_update(
@@ -157,35 +221,62 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::ApiKeyUpdatePath>>,
         body: JsonBody<types::ApiKeyUpdate>,
     ) -> Limited<HttpResponseOk<types::ApiKey>> {
-        not_implemented(&rqctx, (path, body))
+        serve(
+            &rqctx,
+            (path, body),
+            async |call: &Call<'_>, (path, body)| {
+                credentials::api_key_update(call, path.key_id, body)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn bot_activate(
         rqctx: Ctx,
         path: Parsed<Path<types::BotActivatePath>>,
     ) -> Limited<HttpResponseOk<types::Bot>> {
-        not_implemented(&rqctx, path)
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            bots::set_status(call, path.bot_id, types::BotStatus::Active)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn bot_create(
         rqctx: Ctx,
         body: JsonBody<types::BotCreate>,
     ) -> Limited<HttpResponseCreated<types::Bot>> {
-        not_implemented(&rqctx, body)
+        serve(&rqctx, body, async |call: &Call<'_>, body| {
+            bots::create(call, body).await.map(HttpResponseCreated)
+        })
+        .await
     }
 
     async fn bot_deactivate(
         rqctx: Ctx,
         path: Parsed<Path<types::BotDeactivatePath>>,
     ) -> Limited<HttpResponseOk<types::Bot>> {
-        not_implemented(&rqctx, path)
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            bots::set_status(call, path.bot_id, types::BotStatus::Inactive)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn bot_delete(
         rqctx: Ctx,
         path: Parsed<Path<types::BotDeletePath>>,
     ) -> Limited<HttpResponseDeleted> {
-        not_implemented(&rqctx, path)
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            bots::delete(call, path.bot_id)
+                .await
+                .map(|()| HttpResponseDeleted())
+        })
+        .await
     }
 
     async fn bot_duplicate(
@@ -200,14 +291,20 @@ impl BotwireApi for ServerImpl {
         rqctx: Ctx,
         path: Parsed<Path<types::BotGetPath>>,
     ) -> Limited<HttpResponseOk<types::Bot>> {
-        not_implemented(&rqctx, path)
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            bots::get(call, path.bot_id).await.map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn bot_list(
         rqctx: Ctx,
         query: QueryParams<types::BotListQuery>,
     ) -> Limited<HttpResponseOk<types::BotList>> {
-        not_implemented(&rqctx, query)
+        serve(&rqctx, query, async |call: &Call<'_>, query| {
+            bots::list(call, query).await.map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn bot_update(
@@ -222,7 +319,12 @@ impl BotwireApi for ServerImpl {
         rqctx: Ctx,
         path: Parsed<Path<types::BotWidgetTokenRotatePath>>,
     ) -> Limited<HttpResponseOk<types::Bot>> {
-        not_implemented(&rqctx, path)
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            credentials::bot_widget_token_rotate(call, path.bot_id)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn canned_response_create(

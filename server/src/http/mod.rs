@@ -9,10 +9,15 @@ mod api;
 pub use api::ServerImpl;
 
 use crate::app::App;
+use crate::auth;
 use crate::error::Error;
+use crate::services::Call;
+use botwire_api::policy::{RateLimitClass, operation_policy};
 use botwire_api::{JsonBody, Parsed, ParsedBody, QueryParams, RateLimited, Raw, Reply, types};
-use dropshot::{Body, HttpResponse, RequestContext};
-use http::{Response, header};
+use dropshot::{Body, Header, HttpResponse, Path, RequestContext};
+use http::{HeaderMap, Response, header};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
 
 pub type Ctx = RequestContext<App>;
 /// The return type of a rate-limited operation.
@@ -51,6 +56,67 @@ where
     Ok(reply)
 }
 
+/// Runs a rate-limited operation: resolves the caller (the contract's security for this
+/// operation), applies the rate limit of its class, extracts the inputs, and runs the service.
+/// Every answer, errors included, carries the rate-limit headers; a 429 also `Retry-After`.
+pub async fn serve<I, R, F>(rqctx: &Ctx, inputs: I, service: F) -> Limited<R>
+where
+    I: Inputs,
+    R: HttpResponse + Send + Sync + 'static,
+    F: AsyncFnOnce(&Call<'_>, I::Value) -> Result<R, Error>,
+{
+    let app = rqctx.context();
+    let Some(policy) = operation_policy(&rqctx.endpoint.operation_id) else {
+        let missing = Error::Internal(format!("no policy for {}", rqctx.endpoint.operation_id));
+        return reply(rqctx, Err(missing));
+    };
+    let ip = rqctx.request.remote_addr().ip();
+    let principal = auth::authenticate(app, rqctx.request.headers(), policy).await;
+    // A caller whose credential fails is counted by address, which also slows down guessing.
+    let bucket = match &principal {
+        Ok(principal) => principal.rate_limit_key(ip),
+        Err(_) => format!("ip:{ip}"),
+    };
+    let limit = principal
+        .as_ref()
+        .ok()
+        .and_then(|p| p.rate_limit_override(policy.class))
+        .unwrap_or_else(|| class_limit(app, policy.class));
+    let (result, mut headers) = match app
+        .limiter
+        .check(&format!("{:?}:{bucket}", policy.class), limit)
+        .await
+    {
+        Err(error) => (Err(Error::from(error)), HeaderMap::new()),
+        Ok(decision) if !decision.allowed => {
+            (Err(Error::RateLimited(decision)), decision.headers())
+        }
+        Ok(decision) => {
+            let result = match (principal, inputs.extract()) {
+                (Err(error), _) | (Ok(_), Err(error)) => Err(error),
+                (Ok(principal), Ok(inputs)) => service(&Call { app, principal, ip }, inputs).await,
+            };
+            (result, decision.headers())
+        }
+    };
+    // A limit the service applied itself (per email) speaks for its own 429.
+    if let Err(Error::RateLimited(decision)) = &result {
+        headers = decision.headers();
+    }
+    let mut reply = reply(rqctx, result)?;
+    reply.headers_mut().extend(headers);
+    Ok(reply)
+}
+
+fn class_limit(app: &App, class: RateLimitClass) -> u32 {
+    let limits = app.config.rate_limits;
+    match class {
+        RateLimitClass::Standard | RateLimitClass::None => limits.standard,
+        RateLimitClass::Chat => limits.chat,
+        RateLimitClass::Auth => limits.auth,
+    }
+}
+
 /// The answer of every operation that is not built yet: its inputs are still checked against
 /// the contract (a bad request gets its 400/413/422), then 501 `not_implemented`.
 pub fn not_implemented<R, H>(rqctx: &Ctx, inputs: impl Inputs) -> Result<Reply<R, H>, types::Error>
@@ -61,55 +127,72 @@ where
     let operation_id = rqctx.endpoint.operation_id.clone();
     reply(
         rqctx,
-        inputs.check().and(Err(Error::NotImplemented(operation_id))),
+        inputs
+            .extract()
+            .and(Err(Error::NotImplemented(operation_id))),
     )
 }
 
 /// An operation's extracted inputs, which may have failed to parse.
 pub trait Inputs {
-    /// Drops the inputs, keeping only whether they parsed.
-    fn check(self) -> Result<(), Error>;
+    type Value;
+    /// The parsed values, or why the request did not carry them.
+    fn extract(self) -> Result<Self::Value, Error>;
 }
 
 impl Inputs for () {
-    fn check(self) -> Result<(), Error> {
+    type Value = ();
+    fn extract(self) -> Result<(), Error> {
         Ok(())
     }
 }
 
-impl<E> Inputs for Parsed<E> {
-    fn check(self) -> Result<(), Error> {
-        self.into_result().map(drop).map_err(Error::from)
+impl<T: JsonSchema + Send + Sync> Inputs for Parsed<Path<T>> {
+    type Value = T;
+    fn extract(self) -> Result<T, Error> {
+        Ok(self.into_result()?.into_inner())
+    }
+}
+
+impl<T: DeserializeOwned + JsonSchema + Send + Sync> Inputs for Parsed<Header<T>> {
+    type Value = T;
+    fn extract(self) -> Result<T, Error> {
+        Ok(self.into_result()?.into_inner())
     }
 }
 
 impl<E> Inputs for ParsedBody<E> {
-    fn check(self) -> Result<(), Error> {
-        self.into_result().map(drop).map_err(Error::from)
+    type Value = E;
+    fn extract(self) -> Result<E, Error> {
+        Ok(self.into_result()?)
     }
 }
 
 impl<T> Inputs for JsonBody<T> {
-    fn check(self) -> Result<(), Error> {
-        self.into_result().map(drop).map_err(Error::Request)
+    type Value = T;
+    fn extract(self) -> Result<T, Error> {
+        self.into_result().map_err(Error::Request)
     }
 }
 
 impl<T> Inputs for QueryParams<T> {
-    fn check(self) -> Result<(), Error> {
-        self.into_result().map(drop).map_err(Error::Request)
+    type Value = T;
+    fn extract(self) -> Result<T, Error> {
+        self.into_result().map_err(Error::Request)
     }
 }
 
 impl<A: Inputs, B: Inputs> Inputs for (A, B) {
-    fn check(self) -> Result<(), Error> {
-        self.0.check().and(self.1.check())
+    type Value = (A::Value, B::Value);
+    fn extract(self) -> Result<Self::Value, Error> {
+        Ok((self.0.extract()?, self.1.extract()?))
     }
 }
 
 impl<A: Inputs, B: Inputs, C: Inputs> Inputs for (A, B, C) {
-    fn check(self) -> Result<(), Error> {
-        self.0.check().and(self.1.check()).and(self.2.check())
+    type Value = (A::Value, B::Value, C::Value);
+    fn extract(self) -> Result<Self::Value, Error> {
+        Ok((self.0.extract()?, self.1.extract()?, self.2.extract()?))
     }
 }
 

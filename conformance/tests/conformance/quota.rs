@@ -1,0 +1,104 @@
+//! The monthly message quota: counting refuses past the quota (403 `quota_exceeded`,
+//! counting nothing), and `quota.warning` events are recorded once at 80% and once at 100%,
+//! in the contract's payload shape. Chat calls this service for every message; until chat
+//! exists, the service is driven directly against the server's own database.
+
+use botwire_client::types::QuotaWarningEvent;
+use botwire_conformance::{TestContext, on_both_databases};
+use botwire_server::db::Db;
+use botwire_server::store;
+
+/// Registers a user through the API and returns their account id, and a pool on the database.
+async fn account(ctx: &TestContext, email: &str) -> (Db, String) {
+    let session = super::support::register(ctx, email, "Quota").await;
+    let db = Db::connect(ctx.database_url(), 4).await.unwrap();
+    let user = store::users::user_get(&db, &session.user.id.to_string())
+        .await
+        .unwrap()
+        .unwrap();
+    (db, user.account_id)
+}
+
+async fn warnings(db: &Db, account_id: &str) -> Vec<QuotaWarningEvent> {
+    store::usage::events_of_account(db, account_id, "quota.warning")
+        .await
+        .unwrap()
+        .iter()
+        .map(|payload| serde_json::from_str(payload).expect("the contract's QuotaWarningEvent"))
+        .collect()
+}
+
+async fn the_quota_refuses_past_its_limit_and_warns_at_80_and_100_percent(ctx: &TestContext) {
+    let (db, account_id) = account(ctx, "quota@example.test").await;
+    store::usage::account_quota_set(&db, &account_id, Some(5))
+        .await
+        .unwrap();
+    let count = |n| botwire_server::quota::count_messages(&db, &account_id, n, None);
+    assert_eq!(count(3).await.unwrap(), 3);
+    assert!(
+        warnings(&db, &account_id).await.is_empty(),
+        "60% warns of nothing"
+    );
+    assert_eq!(count(1).await.unwrap(), 4);
+    let at_80 = warnings(&db, &account_id).await;
+    assert_eq!(at_80.len(), 1);
+    assert_eq!(at_80[0].data.threshold, 0.8);
+    assert_eq!(
+        (at_80[0].data.messages_used, at_80[0].data.messages_limit),
+        (4, 5)
+    );
+    assert_eq!(count(1).await.unwrap(), 5);
+    let at_100 = warnings(&db, &account_id).await;
+    assert_eq!(
+        at_100.iter().map(|w| w.data.threshold).collect::<Vec<_>>(),
+        [0.8, 1.0]
+    );
+
+    let refused = count(1).await.expect_err("the quota is spent");
+    let envelope = refused.to_envelope();
+    assert_eq!(envelope.status().as_u16(), 403);
+    assert_eq!(
+        envelope.code(),
+        botwire_api::types::ErrorCode::QuotaExceeded
+    );
+    assert_eq!(
+        warnings(&db, &account_id).await.len(),
+        2,
+        "each threshold is announced once"
+    );
+    // Nothing was counted by the refused request: raising the quota by one admits one more.
+    store::usage::account_quota_set(&db, &account_id, Some(6))
+        .await
+        .unwrap();
+    assert_eq!(count(1).await.unwrap(), 6);
+}
+
+async fn the_server_default_applies_and_no_quota_means_unlimited(ctx: &TestContext) {
+    let (db, account_id) = account(ctx, "default@example.test").await;
+    let count = |n, default| botwire_server::quota::count_messages(&db, &account_id, n, default);
+    assert_eq!(count(1000, None).await.unwrap(), 1000);
+    assert!(warnings(&db, &account_id).await.is_empty());
+    assert!(
+        count(1, Some(1000)).await.is_err(),
+        "the default quota of 1000 is spent"
+    );
+}
+
+async fn concurrent_messages_never_exceed_the_quota(ctx: &TestContext) {
+    let (db, account_id) = account(ctx, "race@example.test").await;
+    store::usage::account_quota_set(&db, &account_id, Some(10))
+        .await
+        .unwrap();
+    let attempts =
+        (0..20).map(|_| botwire_server::quota::count_messages(&db, &account_id, 1, None));
+    let results = futures::future::join_all(attempts).await;
+    let admitted = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(admitted, 10, "{results:?}");
+    assert_eq!(warnings(&db, &account_id).await.len(), 2);
+}
+
+on_both_databases!(
+    the_quota_refuses_past_its_limit_and_warns_at_80_and_100_percent,
+    the_server_default_applies_and_no_quota_means_unlimited,
+    concurrent_messages_never_exceed_the_quota,
+);

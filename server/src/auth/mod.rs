@@ -1,0 +1,198 @@
+//! Who is calling: every credential form resolves to one [`Principal`], here and nowhere
+//! else. Which forms an operation admits is the contract's `security`, generated into
+//! `botwire_api::policy`.
+
+pub mod passwords;
+pub mod secrets;
+pub mod tokens;
+pub mod totp;
+
+use crate::app::App;
+use crate::error::Error;
+use crate::store;
+use crate::store::api_keys::KeyRateLimits;
+use base64::Engine;
+use botwire_api::policy::{OperationPolicy, RateLimitClass, SecurityScheme};
+use http::HeaderMap;
+use std::net::IpAddr;
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub enum Principal {
+    /// A public operation: no credential needed (nor looked at).
+    Anonymous,
+    /// A signed-in user.
+    User { user_id: Uuid, account_id: Uuid },
+    /// An API key, for its whole account or (`bot_id`) one bot.
+    ApiKey {
+        key_id: Uuid,
+        account_id: Uuid,
+        bot_id: Option<Uuid>,
+        limits: KeyRateLimits,
+    },
+    /// An anonymous visitor holding a bot's public widget token.
+    Visitor { bot_id: Uuid, account_id: Uuid },
+}
+
+impl Principal {
+    /// The bucket its requests are counted in, per rate-limit class.
+    pub fn rate_limit_key(&self, ip: IpAddr) -> String {
+        match self {
+            Principal::Anonymous => format!("ip:{ip}"),
+            Principal::User { user_id, .. } => format!("user:{user_id}"),
+            Principal::ApiKey { key_id, .. } => format!("key:{key_id}"),
+            // Visitors share a public token: count each visitor (address) separately.
+            Principal::Visitor { bot_id, .. } => format!("visitor:{bot_id}:{ip}"),
+        }
+    }
+
+    /// An API key's own limit for the class, if it has one.
+    pub fn rate_limit_override(&self, class: RateLimitClass) -> Option<u32> {
+        let Principal::ApiKey { limits, .. } = self else {
+            return None;
+        };
+        let limit = match class {
+            RateLimitClass::Standard => limits.standard,
+            RateLimitClass::Chat => limits.chat,
+            RateLimitClass::Auth => limits.auth,
+            RateLimitClass::None => None,
+        };
+        limit.and_then(|n| u32::try_from(n).ok())
+    }
+
+    /// The account it acts for (none for `Anonymous`).
+    pub fn account_id(&self) -> Option<Uuid> {
+        match self {
+            Principal::Anonymous => None,
+            Principal::User { account_id, .. }
+            | Principal::ApiKey { account_id, .. }
+            | Principal::Visitor { account_id, .. } => Some(*account_id),
+        }
+    }
+}
+
+/// A credential as presented, before it is checked.
+enum Presented<'a> {
+    Jwt(&'a str),
+    ApiKey(&'a str, SecurityScheme),
+    ClientCredentials(String, String),
+    WidgetToken(&'a str),
+}
+
+impl Presented<'_> {
+    fn scheme(&self) -> SecurityScheme {
+        match self {
+            Presented::Jwt(_) => SecurityScheme::UserJwt,
+            Presented::ApiKey(_, scheme) => *scheme,
+            Presented::ClientCredentials(..) => SecurityScheme::ClientCredentials,
+            Presented::WidgetToken(_) => SecurityScheme::WidgetToken,
+        }
+    }
+}
+
+fn presented(headers: &HeaderMap) -> Result<Vec<Presented<'_>>, Error> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let mut found = Vec::new();
+    if let Some(authorization) = header("authorization") {
+        let (scheme, value) = authorization.split_once(' ').unwrap_or((authorization, ""));
+        let value = value.trim();
+        if scheme.eq_ignore_ascii_case("bearer") {
+            found.push(if value.starts_with(secrets::API_KEY_PREFIX) {
+                Presented::ApiKey(value, SecurityScheme::ApiKeyBearer)
+            } else {
+                Presented::Jwt(value)
+            });
+        } else if scheme.eq_ignore_ascii_case("basic") {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(value)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or(Error::Unauthorized("malformed Basic credentials"))?;
+            let (id, secret) = decoded
+                .split_once(':')
+                .ok_or(Error::Unauthorized("malformed Basic credentials"))?;
+            found.push(Presented::ClientCredentials(
+                id.to_string(),
+                secret.to_string(),
+            ));
+        } else {
+            return Err(Error::Unauthorized("unsupported Authorization scheme"));
+        }
+    }
+    if let Some(key) = header("x-api-key") {
+        found.push(Presented::ApiKey(key, SecurityScheme::ApiKeyHeader));
+    }
+    if let Some(token) = header("x-widget-token") {
+        found.push(Presented::WidgetToken(token));
+    }
+    Ok(found)
+}
+
+/// Resolves the request's credential into a principal the operation admits.
+pub async fn authenticate(
+    app: &App,
+    headers: &HeaderMap,
+    policy: &OperationPolicy,
+) -> Result<Principal, Error> {
+    if policy.is_public() {
+        return Ok(Principal::Anonymous);
+    }
+    let presented = presented(headers)?;
+    let Some(credential) = presented.into_iter().find(|c| policy.admits(c.scheme())) else {
+        return Err(Error::Unauthorized(
+            "missing credentials, or of a kind this operation does not accept",
+        ));
+    };
+    let invalid = Error::Unauthorized("invalid, expired or revoked credentials");
+    match credential {
+        Presented::Jwt(token) => {
+            let (user_id, account_id) = app.jwt.verify(token).ok_or(invalid)?;
+            Ok(Principal::User {
+                user_id,
+                account_id,
+            })
+        }
+        Presented::ApiKey(key, _) => api_key(app, key).await?.ok_or(invalid),
+        Presented::ClientCredentials(id, secret) => api_key(app, &secrets::join_key(&id, &secret))
+            .await?
+            .ok_or(invalid),
+        Presented::WidgetToken(token) => {
+            let bot = store::bots::bot_get_by_widget_token(&app.db, token)
+                .await?
+                .ok_or(invalid)?;
+            Ok(Principal::Visitor {
+                bot_id: store::uuid(&bot.id),
+                account_id: store::uuid(&bot.account_id),
+            })
+        }
+    }
+}
+
+async fn api_key(app: &App, key: &str) -> Result<Option<Principal>, Error> {
+    let Some((public, _)) = secrets::split_key(key) else {
+        return Ok(None);
+    };
+    let Some(row) = store::api_keys::api_key_get_by_prefix(&app.db, public).await? else {
+        return Ok(None);
+    };
+    let matches = secrets::hashes_equal(&row.secret_hash, &secrets::hash_secret(public, key));
+    if !matches || row.revoked_at.is_some() {
+        return Ok(None);
+    }
+    store::api_keys::api_key_touch(&app.db, &row.id).await?;
+    Ok(Some(Principal::ApiKey {
+        key_id: store::uuid(&row.id),
+        account_id: store::uuid(&row.account_id),
+        bot_id: row.bot_id.as_deref().map(store::uuid),
+        limits: KeyRateLimits {
+            standard: row.rate_limit_standard,
+            chat: row.rate_limit_chat,
+            auth: row.rate_limit_auth,
+        },
+    }))
+}

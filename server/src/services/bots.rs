@@ -1,0 +1,280 @@
+//! Bots: create, read, list, delete, activate and deactivate. Settings are the contract's
+//! `BotSettings`, stored as JSON; an LLM API key given in settings is kept beside them and
+//! never returned (only `llm_api_key_set`).
+
+use super::{Call, cursor, limit, not_found, page_info};
+use crate::auth::Principal;
+use crate::auth::secrets;
+use crate::error::Error;
+use crate::store::bots::{self as store, BotRow};
+use crate::store::{self as stores, new_id, now, utc};
+use botwire_api::types::{
+    Bot, BotCreate, BotEngineKind, BotEngineSettings, BotEngineSettingsInput, BotList,
+    BotListQuery, BotSettings, BotSettingsInput, BotStatus, BotTheme, BotThemeInput,
+    BotThemePosition, ErrorCode, SuggestedAction,
+};
+use serde::{Deserialize, Serialize};
+use std::num::NonZeroU64;
+use uuid::Uuid;
+
+/// What the `settings` column holds.
+#[derive(Serialize, Deserialize)]
+struct StoredSettings {
+    settings: BotSettings,
+    /// Write-only through the API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    llm_api_key: Option<String>,
+}
+
+const DEFAULT_FALLBACK: &str =
+    "Sorry, I don't know the answer to that yet. You can ask to talk to a person.";
+
+fn default_settings() -> BotSettings {
+    BotSettings {
+        allowed_origins: Vec::new(),
+        default_language: "en".parse().expect("a valid language"),
+        engine: BotEngineSettings {
+            confidence_threshold: 0.35,
+            kind: BotEngineKind::Offline,
+            llm_api_key_set: false,
+            llm_base_url: None,
+            llm_model: None,
+            max_tokens: NonZeroU64::new(512).expect("non-zero"),
+            system_prompt: None,
+            temperature: 0.2,
+        },
+        fallback_message: DEFAULT_FALLBACK.into(),
+        greeting: None,
+        message_max_length: NonZeroU64::new(2000).expect("non-zero"),
+        suggested_actions: Vec::new(),
+        theme: BotTheme {
+            position: BotThemePosition::BottomRight,
+            primary_color: "#2563eb".parse().expect("a valid colour"),
+        },
+    }
+}
+
+/// Applies given settings over `base` (fields left out keep their value; arrays given
+/// replace the whole array).
+fn apply_settings(base: StoredSettings, input: BotSettingsInput) -> Result<StoredSettings, Error> {
+    let BotSettingsInput {
+        allowed_origins,
+        default_language,
+        engine,
+        fallback_message,
+        greeting,
+        message_max_length,
+        suggested_actions,
+        theme,
+    } = input;
+    let StoredSettings {
+        mut settings,
+        mut llm_api_key,
+    } = base;
+    if !allowed_origins.is_empty() {
+        settings.allowed_origins = allowed_origins.into_iter().map(|o| o.to_string()).collect();
+    }
+    if let Some(language) = default_language {
+        settings.default_language = convert(&language)?;
+    }
+    if let Some(engine) = engine {
+        let BotEngineSettingsInput {
+            confidence_threshold,
+            kind,
+            llm_api_key: key,
+            llm_base_url,
+            llm_model,
+            max_tokens,
+            system_prompt,
+            temperature,
+        } = engine;
+        let target = &mut settings.engine;
+        target.confidence_threshold = confidence_threshold.unwrap_or(target.confidence_threshold);
+        target.kind = kind.unwrap_or(target.kind);
+        target.llm_base_url = llm_base_url
+            .map(|u| u.to_string())
+            .or(target.llm_base_url.take());
+        target.llm_model = llm_model.map(|m| m.to_string()).or(target.llm_model.take());
+        target.max_tokens = max_tokens.unwrap_or(target.max_tokens);
+        target.system_prompt = system_prompt
+            .map(|p| p.to_string())
+            .or(target.system_prompt.take());
+        target.temperature = temperature.unwrap_or(target.temperature);
+        if let Some(key) = key {
+            llm_api_key = Some(key.to_string());
+        }
+    }
+    if let Some(fallback) = fallback_message {
+        settings.fallback_message = fallback.to_string();
+    }
+    if let Some(greeting) = greeting {
+        settings.greeting = Some(greeting.to_string());
+    }
+    settings.message_max_length = message_max_length;
+    if !suggested_actions.is_empty() {
+        settings.suggested_actions = suggested_actions
+            .into_iter()
+            .map(|a| SuggestedAction {
+                label: a.label.to_string(),
+                payload: a.payload.to_string(),
+                type_: a.type_,
+            })
+            .collect();
+    }
+    if let Some(BotThemeInput {
+        position,
+        primary_color,
+    }) = theme
+    {
+        settings.theme.position = position.unwrap_or(settings.theme.position);
+        if let Some(color) = primary_color {
+            settings.theme.primary_color = convert(&color)?;
+        }
+    }
+    settings.engine.llm_api_key_set = llm_api_key.is_some();
+    let engine = &settings.engine;
+    if engine.kind == BotEngineKind::Llm
+        && (engine.llm_base_url.is_none() || engine.llm_model.is_none())
+    {
+        return Err(Error::Validation(vec![(
+            "settings.engine".into(),
+            "kind llm needs llm_base_url and llm_model".into(),
+        )]));
+    }
+    Ok(StoredSettings {
+        settings,
+        llm_api_key,
+    })
+}
+
+/// Between two generated newtypes of the same constrained string (the contract checked it).
+fn convert<T: std::str::FromStr>(value: &str) -> Result<T, Error> {
+    value
+        .parse()
+        .map_err(|_| Error::Internal(format!("a checked value did not convert: {value}")))
+}
+
+fn status_str(status: BotStatus) -> &'static str {
+    match status {
+        BotStatus::Active => "active",
+        BotStatus::Inactive => "inactive",
+    }
+}
+
+fn bot_view(row: &BotRow) -> Result<Bot, Error> {
+    let stored: StoredSettings = serde_json::from_str(&row.settings)
+        .map_err(|e| Error::Internal(format!("bot {} has unreadable settings: {e}", row.id)))?;
+    Ok(Bot {
+        created_at: utc(row.created_at),
+        description: row.description.clone(),
+        id: stores::uuid(&row.id),
+        name: row.name.clone(),
+        settings: stored.settings,
+        status: if row.status == "inactive" {
+            BotStatus::Inactive
+        } else {
+            BotStatus::Active
+        },
+        updated_at: utc(row.updated_at),
+        widget_token: row.widget_token.clone(),
+    })
+}
+
+/// The bot, if the caller owns it: another account's bot is not found (404); a bot of the
+/// account outside an API key's scope is forbidden (403).
+pub async fn bot_of_owner(call: &Call<'_>, bot_id: Uuid) -> Result<BotRow, Error> {
+    let account_id = call.account()?;
+    let row = store::bot_get(&call.app.db, &account_id.to_string(), &bot_id.to_string())
+        .await?
+        .ok_or_else(|| not_found(ErrorCode::BotNotFound, "bot"))?;
+    call.owner_of_bot(bot_id)?;
+    Ok(row)
+}
+
+pub async fn create(call: &Call<'_>, body: BotCreate) -> Result<Bot, Error> {
+    let BotCreate {
+        description,
+        name,
+        settings,
+    } = body;
+    if let Principal::ApiKey {
+        bot_id: Some(_), ..
+    } = call.principal
+    {
+        return Err(Error::Forbidden(
+            "a key scoped to one bot cannot create bots".into(),
+        ));
+    }
+    let account_id = call.account()?;
+    let base = StoredSettings {
+        settings: default_settings(),
+        llm_api_key: None,
+    };
+    let stored = match settings {
+        Some(input) => apply_settings(base, input)?,
+        None => base,
+    };
+    let now = now();
+    let row = BotRow {
+        id: new_id(),
+        account_id: account_id.to_string(),
+        name: name.to_string(),
+        description: description.map(|d| d.to_string()),
+        status: status_str(BotStatus::Active).into(),
+        settings: serde_json::to_string(&stored)
+            .map_err(|e| Error::Internal(format!("serializing settings: {e}")))?,
+        widget_token: secrets::new_widget_token(),
+        created_at: now,
+        updated_at: now,
+    };
+    store::bot_create(&call.app.db, &row).await?;
+    bot_view(&row)
+}
+
+pub async fn list(call: &Call<'_>, query: BotListQuery) -> Result<BotList, Error> {
+    let BotListQuery {
+        cursor: raw_cursor,
+        limit: raw_limit,
+        status,
+    } = query;
+    let account_id = call.account()?;
+    let only = match call.principal {
+        Principal::ApiKey {
+            bot_id: Some(bot_id),
+            ..
+        } => Some(bot_id.to_string()),
+        _ => None,
+    };
+    let status = status.map(|s| s.to_string());
+    let after = cursor(raw_cursor.as_deref().map(String::as_str))?;
+    let page = store::bot_list(
+        &call.app.db,
+        &account_id.to_string(),
+        status.as_deref(),
+        only.as_deref(),
+        after.as_deref(),
+        limit(raw_limit),
+    )
+    .await?;
+    let last = page.items.last().map(|row| row.id.clone());
+    Ok(BotList {
+        pagination: page_info(&page, last),
+        data: page.items.iter().map(bot_view).collect::<Result<_, _>>()?,
+    })
+}
+
+pub async fn get(call: &Call<'_>, bot_id: Uuid) -> Result<Bot, Error> {
+    bot_view(&bot_of_owner(call, bot_id).await?)
+}
+
+pub async fn delete(call: &Call<'_>, bot_id: Uuid) -> Result<(), Error> {
+    let row = bot_of_owner(call, bot_id).await?;
+    store::bot_delete(&call.app.db, &row.account_id, &row.id).await?;
+    Ok(())
+}
+
+pub async fn set_status(call: &Call<'_>, bot_id: Uuid, status: BotStatus) -> Result<Bot, Error> {
+    let row = bot_of_owner(call, bot_id).await?;
+    store::bot_status_set(&call.app.db, &row.account_id, &row.id, status_str(status)).await?;
+    get(call, bot_id).await
+}

@@ -1,0 +1,66 @@
+//! The store: every read and write of the database, one module per table, named
+//! `<resource>_<verb>`. Services call it; it knows nothing of HTTP.
+//!
+//! Ids are UUIDv7 (time-ordered), so ordering by id is ordering by creation and a list's
+//! cursor is simply the last id of the previous page.
+
+pub mod api_keys;
+pub mod bots;
+pub mod codes;
+pub mod settings;
+pub mod usage;
+pub mod users;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use uuid::Uuid;
+
+/// Now, at the microsecond precision both databases keep (so values round-trip exactly).
+pub fn now() -> NaiveDateTime {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros())
+        .unwrap_or(now)
+        .naive_utc()
+}
+
+pub fn utc(time: NaiveDateTime) -> DateTime<Utc> {
+    time.and_utc()
+}
+
+pub fn new_id() -> String {
+    Uuid::now_v7().to_string()
+}
+
+/// Parses an id read from the database (written by us, so always valid).
+pub fn uuid(id: &str) -> Uuid {
+    Uuid::parse_str(id).unwrap_or_default()
+}
+
+/// Whether a query failed on a unique index.
+pub fn is_unique_violation(error: &crate::db::DbError) -> bool {
+    matches!(
+        error,
+        crate::db::DbError::Query(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _
+        ))
+    )
+}
+
+/// One page of a list.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub has_more: bool,
+}
+
+/// Splits `limit + 1` fetched rows into a page (the extra row only says there is more).
+pub fn page<T>(mut rows: Vec<T>, limit: usize, total: i64) -> Page<T> {
+    let has_more = rows.len() > limit;
+    rows.truncate(limit);
+    Page {
+        items: rows,
+        total: u64::try_from(total).unwrap_or(0),
+        has_more,
+    }
+}
