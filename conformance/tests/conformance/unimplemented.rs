@@ -1,6 +1,6 @@
 //! The pinned list of operations that are not built yet, kept exact by behaviour: every
-//! listed operation answers 501 `not_implemented` (after checking its inputs), and no other
-//! operation does.
+//! listed operation answers 501 `not_implemented` (after checking credentials, rate limit and
+//! inputs, so that it carries the rate-limit headers like every answer), and no other does.
 //!
 //! These sweeps use plain HTTP over every operation of the contract: a typed client call per
 //! operation would only restate the contract, while the sweep follows it as it grows.
@@ -8,11 +8,10 @@
 use botwire_conformance::{TestContext, on_both_databases, spec};
 use serde_json::Value;
 
-/// A request the contract accepts: the example path, and the documented example body.
+/// A request the contract accepts, as the sweeps' owner: the example path, and the documented
+/// example body.
 async fn send_valid_request(ctx: &TestContext, op: &spec::Operation) -> reqwest::Response {
-    let mut request = ctx
-        .http
-        .request(op.method.clone(), ctx.url(&op.example_path()));
+    let mut request = ctx.authed(op.method.clone(), &op.example_path()).await;
     if op.json_body_schema().is_some() {
         let example = op
             .value
@@ -66,6 +65,14 @@ async fn listed_operations_answer_501_and_no_other_does(ctx: &TestContext) {
             .unwrap()
             .to_string();
         let listed = unimplemented.contains(&op.id);
+        // Every answer of a rate-limited operation carries the headers, a 501 too.
+        let limited = op.rate_limit_class() != "none";
+        if limited && !response.headers().contains_key("x-ratelimit-remaining") {
+            wrong.push(format!(
+                "{}: answered {status} without rate-limit headers",
+                op.id
+            ));
+        }
         if !listed {
             if status == 501 {
                 wrong.push(format!("{}: answers 501 but is not listed", op.id));

@@ -121,7 +121,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::AnalyticsConversationsGetPath>>,
         query: QueryParams<types::AnalyticsConversationsGetQuery>,
     ) -> Limited<HttpResponseOk<types::AnalyticsTimeSeries>> {
-        not_implemented(&rqctx, (path, query))
+        not_implemented(&rqctx, (path, query)).await
     }
 
     async fn analytics_csat_get(
@@ -129,7 +129,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::AnalyticsCsatGetPath>>,
         query: QueryParams<types::AnalyticsCsatGetQuery>,
     ) -> Limited<HttpResponseOk<types::AnalyticsCsat>> {
-        not_implemented(&rqctx, (path, query))
+        not_implemented(&rqctx, (path, query)).await
     }
 
     async fn analytics_messages_get(
@@ -137,7 +137,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::AnalyticsMessagesGetPath>>,
         query: QueryParams<types::AnalyticsMessagesGetQuery>,
     ) -> Limited<HttpResponseOk<types::AnalyticsTimeSeries>> {
-        not_implemented(&rqctx, (path, query))
+        not_implemented(&rqctx, (path, query)).await
     }
 
     async fn analytics_overview_get(
@@ -145,7 +145,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::AnalyticsOverviewGetPath>>,
         query: QueryParams<types::AnalyticsOverviewGetQuery>,
     ) -> Limited<HttpResponseOk<types::AnalyticsOverview>> {
-        not_implemented(&rqctx, (path, query))
+        not_implemented(&rqctx, (path, query)).await
     }
 
     async fn analytics_topics_get(
@@ -153,7 +153,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::AnalyticsTopicsGetPath>>,
         query: QueryParams<types::AnalyticsTopicsGetQuery>,
     ) -> Limited<HttpResponseOk<types::AnalyticsTopics>> {
-        not_implemented(&rqctx, (path, query))
+        not_implemented(&rqctx, (path, query)).await
     }
 
     async fn api_key_create(
@@ -284,7 +284,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::BotDuplicatePath>>,
         body: JsonBody<types::BotDuplicate>,
     ) -> Limited<HttpResponseCreated<types::Bot>> {
-        not_implemented(&rqctx, (path, body))
+        not_implemented(&rqctx, (path, body)).await
     }
 
     async fn bot_get(
@@ -312,7 +312,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::BotUpdatePath>>,
         body: JsonBody<types::BotUpdate>,
     ) -> Limited<HttpResponseOk<types::Bot>> {
-        not_implemented(&rqctx, (path, body))
+        not_implemented(&rqctx, (path, body)).await
     }
 
     async fn bot_widget_token_rotate(
@@ -332,14 +332,14 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::CannedResponseCreatePath>>,
         body: JsonBody<types::CannedResponseCreate>,
     ) -> Limited<HttpResponseCreated<types::CannedResponse>> {
-        not_implemented(&rqctx, (path, body))
+        not_implemented(&rqctx, (path, body)).await
     }
 
     async fn canned_response_delete(
         rqctx: Ctx,
         path: Parsed<Path<types::CannedResponseDeletePath>>,
     ) -> Limited<HttpResponseDeleted> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn canned_response_list(
@@ -347,7 +347,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::CannedResponseListPath>>,
         query: QueryParams<types::CannedResponseListQuery>,
     ) -> Limited<HttpResponseOk<types::CannedResponseList>> {
-        not_implemented(&rqctx, (path, query))
+        not_implemented(&rqctx, (path, query)).await
     }
 
     async fn chat_send(
@@ -355,7 +355,7 @@ impl BotwireApi for ServerImpl {
         headers: Parsed<Header<types::ChatSendHeaders>>,
         body: JsonBody<types::ChatSend>,
     ) -> Limited<HttpResponseOk<types::ChatReply>> {
-        not_implemented(&rqctx, (headers, body))
+        not_implemented(&rqctx, (headers, body)).await
     }
 
     async fn chat_stream(
@@ -363,35 +363,35 @@ impl BotwireApi for ServerImpl {
         headers: Parsed<Header<types::ChatStreamHeaders>>,
         body: JsonBody<types::ChatSend>,
     ) -> Limited<Raw> {
-        not_implemented(&rqctx, (headers, body))
+        not_implemented(&rqctx, (headers, body)).await
     }
 
     async fn contact_create(
         rqctx: Ctx,
         body: JsonBody<types::ContactCreate>,
     ) -> Limited<HttpResponseCreated<types::Contact>> {
-        not_implemented(&rqctx, body)
+        not_implemented(&rqctx, body).await
     }
 
     async fn contact_delete(
         rqctx: Ctx,
         path: Parsed<Path<types::ContactDeletePath>>,
     ) -> Limited<HttpResponseDeleted> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn contact_get(
         rqctx: Ctx,
         path: Parsed<Path<types::ContactGetPath>>,
     ) -> Limited<HttpResponseOk<types::Contact>> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn contact_list(
         rqctx: Ctx,
         query: QueryParams<types::ContactListQuery>,
     ) -> Limited<HttpResponseOk<types::ContactList>> {
-        not_implemented(&rqctx, query)
+        not_implemented(&rqctx, query).await
     }
 
     async fn contact_update(
@@ -399,7 +399,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::ContactUpdatePath>>,
         body: JsonBody<types::ContactUpdate>,
     ) -> Limited<HttpResponseOk<types::Contact>> {
-        not_implemented(&rqctx, (path, body))
+        not_implemented(&rqctx, (path, body)).await
     }
 
     async fn conversation_assign(
@@ -407,7 +407,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::ConversationAssignPath>>,
         body: JsonBody<types::ConversationAssign>,
     ) -> Limited<HttpResponseOk<types::Conversation>> {
-        not_implemented(&rqctx, (path, body))
+        not_implemented(&rqctx, (path, body)).await
     }
 
     async fn conversation_escalate(
@@ -415,21 +415,21 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::ConversationEscalatePath>>,
         body: JsonBody<types::ConversationEscalate>,
     ) -> Limited<HttpResponseOk<types::Conversation>> {
-        not_implemented(&rqctx, (path, body))
+        not_implemented(&rqctx, (path, body)).await
     }
 
     async fn conversation_get(
         rqctx: Ctx,
         path: Parsed<Path<types::ConversationGetPath>>,
     ) -> Limited<HttpResponseOk<types::ConversationWithMessages>> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn conversation_handback(
         rqctx: Ctx,
         path: Parsed<Path<types::ConversationHandbackPath>>,
     ) -> Limited<HttpResponseOk<types::Conversation>> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn conversation_reply(
@@ -437,7 +437,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::ConversationReplyPath>>,
         body: JsonBody<types::ConversationReply>,
     ) -> Limited<HttpResponseCreated<types::Message>> {
-        not_implemented(&rqctx, (path, body))
+        not_implemented(&rqctx, (path, body)).await
     }
 
     async fn conversation_status_set(
@@ -445,14 +445,14 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::ConversationStatusSetPath>>,
         body: JsonBody<types::ConversationStatusSet>,
     ) -> Limited<HttpResponseOk<types::Conversation>> {
-        not_implemented(&rqctx, (path, body))
+        not_implemented(&rqctx, (path, body)).await
     }
 
     async fn conversation_summary_get(
         rqctx: Ctx,
         path: Parsed<Path<types::ConversationSummaryGetPath>>,
     ) -> Limited<HttpResponseOk<types::ConversationSummary>> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn conversation_tags_set(
@@ -460,14 +460,14 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::ConversationTagsSetPath>>,
         body: JsonBody<types::ConversationTagsSet>,
     ) -> Limited<HttpResponseOk<types::Conversation>> {
-        not_implemented(&rqctx, (path, body))
+        not_implemented(&rqctx, (path, body)).await
     }
 
     async fn delivery_get(
         rqctx: Ctx,
         path: Parsed<Path<types::DeliveryGetPath>>,
     ) -> Limited<HttpResponseOk<types::WebhookDelivery>> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn delivery_list(
@@ -475,14 +475,14 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::DeliveryListPath>>,
         query: QueryParams<types::DeliveryListQuery>,
     ) -> Limited<HttpResponseOk<types::WebhookDeliveryList>> {
-        not_implemented(&rqctx, (path, query))
+        not_implemented(&rqctx, (path, query)).await
     }
 
     async fn delivery_redeliver(
         rqctx: Ctx,
         path: Parsed<Path<types::DeliveryRedeliverPath>>,
     ) -> Limited<HttpResponseAccepted<types::WebhookDelivery>> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn docs_get(rqctx: Ctx) -> Operational<Raw> {
@@ -495,21 +495,21 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::DocumentCreatePath>>,
         body: ParsedBody<MultipartBody>,
     ) -> Limited<HttpResponseCreated<types::Document>> {
-        not_implemented(&rqctx, (path, body))
+        not_implemented(&rqctx, (path, body)).await
     }
 
     async fn document_delete(
         rqctx: Ctx,
         path: Parsed<Path<types::DocumentDeletePath>>,
     ) -> Limited<HttpResponseDeleted> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn document_get(
         rqctx: Ctx,
         path: Parsed<Path<types::DocumentGetPath>>,
     ) -> Limited<HttpResponseOk<types::Document>> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn document_list(
@@ -517,7 +517,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::DocumentListPath>>,
         query: QueryParams<types::DocumentListQuery>,
     ) -> Limited<HttpResponseOk<types::DocumentList>> {
-        not_implemented(&rqctx, (path, query))
+        not_implemented(&rqctx, (path, query)).await
     }
 
     async fn feedback_create(
@@ -525,7 +525,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::FeedbackCreatePath>>,
         body: JsonBody<types::FeedbackCreate>,
     ) -> Limited<HttpResponseCreated<types::Feedback>> {
-        not_implemented(&rqctx, (path, body))
+        not_implemented(&rqctx, (path, body)).await
     }
 
     async fn health_get(rqctx: Ctx) -> Operational<HttpResponseOk<types::Health>> {
@@ -536,7 +536,7 @@ impl BotwireApi for ServerImpl {
         rqctx: Ctx,
         path: Parsed<Path<types::InboxAutoAssignPath>>,
     ) -> Limited<HttpResponseOk<types::InboxAutoAssignResult>> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn inbox_conversation_list(
@@ -544,35 +544,35 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::InboxConversationListPath>>,
         query: QueryParams<types::InboxConversationListQuery>,
     ) -> Limited<HttpResponseOk<types::ConversationList>> {
-        not_implemented(&rqctx, (path, query))
+        not_implemented(&rqctx, (path, query)).await
     }
 
     async fn inbox_stats_get(
         rqctx: Ctx,
         path: Parsed<Path<types::InboxStatsGetPath>>,
     ) -> Limited<HttpResponseOk<types::InboxStats>> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn inbox_view_create(
         rqctx: Ctx,
         body: JsonBody<types::InboxViewCreate>,
     ) -> Limited<HttpResponseCreated<types::InboxView>> {
-        not_implemented(&rqctx, body)
+        not_implemented(&rqctx, body).await
     }
 
     async fn inbox_view_delete(
         rqctx: Ctx,
         path: Parsed<Path<types::InboxViewDeletePath>>,
     ) -> Limited<HttpResponseDeleted> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn inbox_view_list(
         rqctx: Ctx,
         query: QueryParams<types::InboxViewListQuery>,
     ) -> Limited<HttpResponseOk<types::InboxViewList>> {
-        not_implemented(&rqctx, query)
+        not_implemented(&rqctx, query).await
     }
 
     async fn metrics_get(rqctx: Ctx) -> Operational<Raw> {
@@ -588,7 +588,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::NoteCreatePath>>,
         body: JsonBody<types::NoteCreate>,
     ) -> Limited<HttpResponseCreated<types::Note>> {
-        not_implemented(&rqctx, (path, body))
+        not_implemented(&rqctx, (path, body)).await
     }
 
     async fn note_list(
@@ -596,46 +596,46 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::NoteListPath>>,
         query: QueryParams<types::NoteListQuery>,
     ) -> Limited<HttpResponseOk<types::NoteList>> {
-        not_implemented(&rqctx, (path, query))
+        not_implemented(&rqctx, (path, query)).await
     }
 
     async fn notification_list(
         rqctx: Ctx,
         query: QueryParams<types::NotificationListQuery>,
     ) -> Limited<HttpResponseOk<types::NotificationList>> {
-        not_implemented(&rqctx, query)
+        not_implemented(&rqctx, query).await
     }
 
     async fn notification_mark_all_read(
         rqctx: Ctx,
     ) -> Limited<HttpResponseOk<types::NotificationMarkAllRead>> {
-        not_implemented(&rqctx, ())
+        not_implemented(&rqctx, ()).await
     }
 
     async fn notification_mark_read(
         rqctx: Ctx,
         path: Parsed<Path<types::NotificationMarkReadPath>>,
     ) -> Limited<HttpResponseOk<types::Notification>> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn notification_preferences_get(
         rqctx: Ctx,
     ) -> Limited<HttpResponseOk<types::NotificationPreferences>> {
-        not_implemented(&rqctx, ())
+        not_implemented(&rqctx, ()).await
     }
 
     async fn notification_preferences_update(
         rqctx: Ctx,
         body: JsonBody<types::NotificationPreferencesUpdate>,
     ) -> Limited<HttpResponseOk<types::NotificationPreferences>> {
-        not_implemented(&rqctx, body)
+        not_implemented(&rqctx, body).await
     }
 
     async fn notification_unread_count_get(
         rqctx: Ctx,
     ) -> Limited<HttpResponseOk<types::NotificationUnreadCount>> {
-        not_implemented(&rqctx, ())
+        not_implemented(&rqctx, ()).await
     }
 
     async fn openapi_get(rqctx: Ctx) -> Operational<Raw> {
@@ -646,25 +646,25 @@ impl BotwireApi for ServerImpl {
         rqctx: Ctx,
         query: QueryParams<types::PresenceAvailableListQuery>,
     ) -> Limited<HttpResponseOk<types::PresenceList>> {
-        not_implemented(&rqctx, query)
+        not_implemented(&rqctx, query).await
     }
 
     async fn presence_heartbeat(rqctx: Ctx) -> Limited<HttpResponseOk<types::Presence>> {
-        not_implemented(&rqctx, ())
+        not_implemented(&rqctx, ()).await
     }
 
     async fn presence_status_set(
         rqctx: Ctx,
         body: JsonBody<types::PresenceStatusSet>,
     ) -> Limited<HttpResponseOk<types::Presence>> {
-        not_implemented(&rqctx, body)
+        not_implemented(&rqctx, body).await
     }
 
     async fn presence_team_get(
         rqctx: Ctx,
         query: QueryParams<types::PresenceTeamGetQuery>,
     ) -> Limited<HttpResponseOk<types::PresenceList>> {
-        not_implemented(&rqctx, query)
+        not_implemented(&rqctx, query).await
     }
 
     async fn readiness_get(rqctx: Ctx) -> Operational<HttpResponseOk<types::Readiness>> {
@@ -677,14 +677,14 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::SessionContactLinkPath>>,
         body: JsonBody<types::SessionContactLink>,
     ) -> Limited<HttpResponseOk<types::Session>> {
-        not_implemented(&rqctx, (path, body))
+        not_implemented(&rqctx, (path, body)).await
     }
 
     async fn session_delete(
         rqctx: Ctx,
         path: Parsed<Path<types::SessionDeletePath>>,
     ) -> Limited<HttpResponseDeleted> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn session_history(
@@ -692,7 +692,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::SessionHistoryPath>>,
         query: QueryParams<types::SessionHistoryQuery>,
     ) -> Limited<HttpResponseOk<types::MessageList>> {
-        not_implemented(&rqctx, (path, query))
+        not_implemented(&rqctx, (path, query)).await
     }
 
     async fn session_list(
@@ -700,7 +700,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::SessionListPath>>,
         query: QueryParams<types::SessionListQuery>,
     ) -> Limited<HttpResponseOk<types::SessionList>> {
-        not_implemented(&rqctx, (path, query))
+        not_implemented(&rqctx, (path, query)).await
     }
 
     async fn team_bot_list(
@@ -708,7 +708,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::TeamBotListPath>>,
         query: QueryParams<types::TeamBotListQuery>,
     ) -> Limited<HttpResponseOk<types::TeamBotList>> {
-        not_implemented(&rqctx, (path, query))
+        not_implemented(&rqctx, (path, query)).await
     }
 
     async fn team_bot_share(
@@ -716,42 +716,42 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::TeamBotSharePath>>,
         body: JsonBody<types::TeamBotShare>,
     ) -> Limited<HttpResponseCreated<types::TeamBot>> {
-        not_implemented(&rqctx, (path, body))
+        not_implemented(&rqctx, (path, body)).await
     }
 
     async fn team_bot_unshare(
         rqctx: Ctx,
         path: Parsed<Path<types::TeamBotUnsharePath>>,
     ) -> Limited<HttpResponseDeleted> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn team_create(
         rqctx: Ctx,
         body: JsonBody<types::TeamCreate>,
     ) -> Limited<HttpResponseCreated<types::Team>> {
-        not_implemented(&rqctx, body)
+        not_implemented(&rqctx, body).await
     }
 
     async fn team_delete(
         rqctx: Ctx,
         path: Parsed<Path<types::TeamDeletePath>>,
     ) -> Limited<HttpResponseDeleted> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn team_get(
         rqctx: Ctx,
         path: Parsed<Path<types::TeamGetPath>>,
     ) -> Limited<HttpResponseOk<types::Team>> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn team_invite_accept(
         rqctx: Ctx,
         body: JsonBody<types::TeamInviteAccept>,
     ) -> Limited<HttpResponseOk<types::TeamMember>> {
-        not_implemented(&rqctx, body)
+        not_implemented(&rqctx, body).await
     }
 
     async fn team_invite_create(
@@ -759,14 +759,14 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::TeamInviteCreatePath>>,
         body: JsonBody<types::TeamInviteCreate>,
     ) -> Limited<HttpResponseCreated<types::TeamInvite>> {
-        not_implemented(&rqctx, (path, body))
+        not_implemented(&rqctx, (path, body)).await
     }
 
     async fn team_list(
         rqctx: Ctx,
         query: QueryParams<types::TeamListQuery>,
     ) -> Limited<HttpResponseOk<types::TeamList>> {
-        not_implemented(&rqctx, query)
+        not_implemented(&rqctx, query).await
     }
 
     async fn team_member_list(
@@ -774,14 +774,14 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::TeamMemberListPath>>,
         query: QueryParams<types::TeamMemberListQuery>,
     ) -> Limited<HttpResponseOk<types::TeamMemberList>> {
-        not_implemented(&rqctx, (path, query))
+        not_implemented(&rqctx, (path, query)).await
     }
 
     async fn team_member_remove(
         rqctx: Ctx,
         path: Parsed<Path<types::TeamMemberRemovePath>>,
     ) -> Limited<HttpResponseDeleted> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn team_member_update(
@@ -789,7 +789,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::TeamMemberUpdatePath>>,
         body: JsonBody<types::TeamMemberUpdate>,
     ) -> Limited<HttpResponseOk<types::TeamMember>> {
-        not_implemented(&rqctx, (path, body))
+        not_implemented(&rqctx, (path, body)).await
     }
 
     async fn webhook_create(
@@ -797,21 +797,21 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::WebhookCreatePath>>,
         body: JsonBody<types::WebhookCreate>,
     ) -> Limited<HttpResponseCreated<types::WebhookWithSecret>> {
-        not_implemented(&rqctx, (path, body))
+        not_implemented(&rqctx, (path, body)).await
     }
 
     async fn webhook_delete(
         rqctx: Ctx,
         path: Parsed<Path<types::WebhookDeletePath>>,
     ) -> Limited<HttpResponseDeleted> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn webhook_get(
         rqctx: Ctx,
         path: Parsed<Path<types::WebhookGetPath>>,
     ) -> Limited<HttpResponseOk<types::Webhook>> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn webhook_list(
@@ -819,21 +819,21 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::WebhookListPath>>,
         query: QueryParams<types::WebhookListQuery>,
     ) -> Limited<HttpResponseOk<types::WebhookList>> {
-        not_implemented(&rqctx, (path, query))
+        not_implemented(&rqctx, (path, query)).await
     }
 
     async fn webhook_secret_rotate(
         rqctx: Ctx,
         path: Parsed<Path<types::WebhookSecretRotatePath>>,
     ) -> Limited<HttpResponseOk<types::WebhookWithSecret>> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn webhook_test(
         rqctx: Ctx,
         path: Parsed<Path<types::WebhookTestPath>>,
     ) -> Limited<HttpResponseAccepted<types::WebhookDelivery>> {
-        not_implemented(&rqctx, path)
+        not_implemented(&rqctx, path).await
     }
 
     async fn webhook_update(
@@ -841,6 +841,6 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::WebhookUpdatePath>>,
         body: JsonBody<types::WebhookUpdate>,
     ) -> Limited<HttpResponseOk<types::Webhook>> {
-        not_implemented(&rqctx, (path, body))
+        not_implemented(&rqctx, (path, body)).await
     }
 }

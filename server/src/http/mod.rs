@@ -117,20 +117,19 @@ fn class_limit(app: &App, class: RateLimitClass) -> u32 {
     }
 }
 
-/// The answer of every operation that is not built yet: its inputs are still checked against
-/// the contract (a bad request gets its 400/413/422), then 501 `not_implemented`.
-pub fn not_implemented<R, H>(rqctx: &Ctx, inputs: impl Inputs) -> Result<Reply<R, H>, types::Error>
+/// The answer of every operation that is not built yet: it goes through the same pipeline as
+/// the others (credentials, rate limit and its headers, inputs checked against the contract),
+/// then answers 501 `not_implemented`.
+pub async fn not_implemented<I, R>(rqctx: &Ctx, inputs: I) -> Limited<R>
 where
+    I: Inputs,
     R: HttpResponse + Send + Sync + 'static,
-    H: botwire_api::DocumentedHeaders,
 {
     let operation_id = rqctx.endpoint.operation_id.clone();
-    reply(
-        rqctx,
-        inputs
-            .extract()
-            .and(Err(Error::NotImplemented(operation_id))),
-    )
+    serve(rqctx, inputs, async |_, _| {
+        Err(Error::NotImplemented(operation_id))
+    })
+    .await
 }
 
 /// An operation's extracted inputs, which may have failed to parse.
