@@ -1501,6 +1501,7 @@ mod tests {
     /// The JSON body parser (`JsonBody`) on a body of `T`.
     fn body<T: serde::de::DeserializeOwned + JsonSchema>(value: &Value) -> Result<T, types::Error> {
         crate::json_body::parse::<T>(value.to_string().as_bytes(), &T::schema_name())
+            .map(|(typed, _)| typed)
     }
 
     /// The query parser (`QueryParams`) on a query string of `T`.

@@ -28,12 +28,24 @@ use std::fmt;
 
 /// A JSON body of type `T`, or the envelope saying why the request did not carry one.
 #[derive(Debug)]
-pub struct JsonBody<T>(Result<T, Error>);
+pub struct JsonBody<T>(Result<(T, Value), Error>);
 
 impl<T> JsonBody<T> {
     pub fn into_result(self) -> Result<T, Error> {
+        self.0.map(|(typed, _)| typed)
+    }
+
+    /// The body and the JSON it was read from: typed values cannot tell a field left out from
+    /// one sent as `null` or `[]` (typify makes both `None` or empty), and a partial update
+    /// must (`given`).
+    pub fn into_result_with_json(self) -> Result<(T, Value), Error> {
         self.0
     }
+}
+
+/// Whether the JSON object `body` has a member at the `/`-separated `path` (null included).
+pub fn given(body: &Value, path: &str) -> bool {
+    body.pointer(path).is_some()
 }
 
 #[async_trait]
@@ -86,14 +98,18 @@ fn check_content_type(headers: &http::HeaderMap) -> Result<(), Error> {
 
 /// Parses a body of type `T`, checking it first against the contract's schema named
 /// `schema_name` (no check if the contract has no schema of that name).
-pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8], schema_name: &str) -> Result<T, Error> {
+pub(crate) fn parse<T: DeserializeOwned>(
+    bytes: &[u8],
+    schema_name: &str,
+) -> Result<(T, Value), Error> {
     let value = parse_value(bytes)?;
     let found = contract::violations_of(schema_name, &value);
     if !found.is_empty() {
         return Err(contract_violations(&found, "body"));
     }
-    serde_path_to_error::deserialize(value)
-        .map_err(|error| violation(&error.path().to_string(), &error.into_inner().to_string()))
+    let typed = serde_path_to_error::deserialize(&value)
+        .map_err(|error| violation(&error.path().to_string(), &error.into_inner().to_string()))?;
+    Ok((typed, value))
 }
 
 /// The body as a JSON value: 400 if it is not JSON, 422 if an object repeats a key.

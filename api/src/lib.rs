@@ -23,7 +23,7 @@ pub mod reply;
 mod schema;
 
 pub use api::*;
-pub use json_body::JsonBody;
+pub use json_body::{JsonBody, given};
 pub use query::QueryParams;
 pub use reply::{
     DocumentedHeaders, NoDocumentedHeaders, RateLimitHeaders, RateLimited, Raw, Reply,

@@ -3,18 +3,23 @@
 
 mod conformance {
     mod accounts;
+    mod bot_settings;
     mod bots;
+    mod chat;
     mod coverage;
     mod credentials;
     mod email;
     mod errors;
     mod inputs;
+    mod knowledge;
     mod migrations;
     mod operations;
     mod quota;
     mod rate_limits;
     mod ratelimit;
+    mod replicas;
     mod secrets;
+    mod stream;
     mod support;
     mod tenancy;
     mod unauthenticated;

@@ -2150,7 +2150,7 @@ pub mod types {
         }
     }
     ///Bot configuration to write. Every field is optional: on create, a field left out takes its default; on update, it keeps its value. Arrays are replaced as a whole; `theme` and `engine` are merged field by field.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct BotSettingsInput {
         ///Web origins (`scheme://host[:port]`) allowed to embed the widget; empty allows any origin.
@@ -2167,28 +2167,14 @@ pub mod types {
         ///First message the widget shows; null shows none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub greeting: ::std::option::Option<BotSettingsInputGreeting>,
-        ///Longest user message accepted, in characters.
-        #[serde(default = "defaults::default_nzu64::<::std::num::NonZeroU64, 2000>")]
-        pub message_max_length: ::std::num::NonZeroU64,
+        ///Longest user message accepted, in characters (default 2000 on create; left out on update, unchanged).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub message_max_length: ::std::option::Option<::std::num::NonZeroU64>,
         ///Actions offered with the greeting.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub suggested_actions: ::std::vec::Vec<SuggestedActionInput>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub theme: ::std::option::Option<BotThemeInput>,
-    }
-    impl ::std::default::Default for BotSettingsInput {
-        fn default() -> Self {
-            Self {
-                allowed_origins: Default::default(),
-                default_language: Default::default(),
-                engine: Default::default(),
-                fallback_message: Default::default(),
-                greeting: Default::default(),
-                message_max_length: defaults::default_nzu64::<::std::num::NonZeroU64, 2000>(),
-                suggested_actions: Default::default(),
-                theme: Default::default(),
-            }
-        }
     }
     impl BotSettingsInput {
         pub fn builder() -> builder::BotSettingsInput {
@@ -12566,8 +12552,10 @@ pub mod types {
                 ::std::option::Option<super::BotSettingsInputGreeting>,
                 ::std::string::String,
             >,
-            message_max_length:
-                ::std::result::Result<::std::num::NonZeroU64, ::std::string::String>,
+            message_max_length: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU64>,
+                ::std::string::String,
+            >,
             suggested_actions: ::std::result::Result<
                 ::std::vec::Vec<super::SuggestedActionInput>,
                 ::std::string::String,
@@ -12585,10 +12573,7 @@ pub mod types {
                     engine: Ok(Default::default()),
                     fallback_message: Ok(Default::default()),
                     greeting: Ok(Default::default()),
-                    message_max_length: Ok(super::defaults::default_nzu64::<
-                        ::std::num::NonZeroU64,
-                        2000,
-                    >()),
+                    message_max_length: Ok(Default::default()),
                     suggested_actions: Ok(Default::default()),
                     theme: Ok(Default::default()),
                 }
@@ -12653,7 +12638,7 @@ pub mod types {
             }
             pub fn message_max_length<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::num::NonZeroU64>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::num::NonZeroU64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.message_max_length = value.try_into().map_err(|e| {
@@ -22129,13 +22114,6 @@ pub mod types {
     pub mod defaults {
         pub(super) fn default_bool<const V: bool>() -> bool {
             V
-        }
-        pub(super) fn default_nzu64<T, const V: u64>() -> T
-        where
-            T: ::std::convert::TryFrom<::std::num::NonZeroU64>,
-            <T as ::std::convert::TryFrom<::std::num::NonZeroU64>>::Error: ::std::fmt::Debug,
-        {
-            T::try_from(::std::num::NonZeroU64::try_from(V).unwrap()).unwrap()
         }
     }
     /// Error types.

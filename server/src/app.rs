@@ -22,6 +22,8 @@ pub struct App {
     pub jwt: Jwt,
     pub limiter: RateLimiter,
     pub mailer: Arc<Mailer>,
+    /// Knowledge indexes built for chat, by bot and knowledge revision.
+    pub chat_indexes: crate::services::chat::IndexCache,
     pub metrics: Metrics,
     pub docs: Docs,
     pub log: slog::Logger,
@@ -46,6 +48,7 @@ impl App {
             db,
             jwt,
             mailer: Arc::new(mailer),
+            chat_indexes: Default::default(),
             metrics: Metrics::default(),
             docs: Docs::render(OPENAPI_YAML).context("rendering the docs page")?,
             log,

@@ -13,8 +13,10 @@ use std::process::Command;
 const SPEC_VALIDATOR: &str = "openapi-spec-validator==0.7.2";
 /// The SMTP relay the conformance tests start (`conformance/src/smtp.rs`).
 const AIOSMTPD: &str = "aiosmtpd==1.4.6";
+/// The data set of the offline engine's answer-quality test (server/tests/answer_quality.rs).
+const ANSWER_QUALITY_DATA: &str = "zaragoza-construction-faq==1.2.1";
 /// Everything `target/tools/venv` must hold.
-const PYTHON_TOOLS: [&str; 2] = [SPEC_VALIDATOR, AIOSMTPD];
+const PYTHON_TOOLS: [&str; 3] = [SPEC_VALIDATOR, AIOSMTPD, ANSWER_QUALITY_DATA];
 const REDOCLY: &str = "@redocly/cli@2.77.0";
 
 fn run_step(name: &str, command: &mut Command) -> Result<()> {
@@ -60,8 +62,9 @@ pub fn run(root: &Path) -> Result<()> {
         ]),
     )?;
     lint_spec(root)?;
-    // The conformance tests' SMTP sink runs aiosmtpd from this venv (lint_spec ensured it
-    // already; this says so where the tests need it, at no cost).
+    // The conformance tests' SMTP sink runs aiosmtpd from this venv and the answer-quality
+    // test reads its data set from it (lint_spec ensured both already; this says so where the
+    // tests need them, at no cost).
     ensure_python_tools(&root.join("target/tools"))?;
 
     let references = root.join("target/insta-references.txt");

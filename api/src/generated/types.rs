@@ -2287,7 +2287,9 @@ impl<'de> ::serde::Deserialize<'de> for BotSettingsDefaultLanguage {
     }
 }
 ///Bot configuration to write. Every field is optional: on create, a field left out takes its default; on update, it keeps its value. Arrays are replaced as a whole; `theme` and `engine` are merged field by field.
-#[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+#[derive(
+    ::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default,
+)]
 #[serde(deny_unknown_fields)]
 pub struct BotSettingsInput {
     ///Web origins (`scheme://host[:port]`) allowed to embed the widget; empty allows any origin.
@@ -2304,28 +2306,14 @@ pub struct BotSettingsInput {
     ///First message the widget shows; null shows none.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub greeting: ::std::option::Option<BotSettingsInputGreeting>,
-    ///Longest user message accepted, in characters.
-    #[serde(default = "defaults::default_nzu64::<::std::num::NonZeroU64, 2000>")]
-    pub message_max_length: ::std::num::NonZeroU64,
+    ///Longest user message accepted, in characters (default 2000 on create; left out on update, unchanged).
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub message_max_length: ::std::option::Option<::std::num::NonZeroU64>,
     ///Actions offered with the greeting.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub suggested_actions: ::std::vec::Vec<SuggestedActionInput>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub theme: ::std::option::Option<BotThemeInput>,
-}
-impl ::std::default::Default for BotSettingsInput {
-    fn default() -> Self {
-        Self {
-            allowed_origins: Default::default(),
-            default_language: Default::default(),
-            engine: Default::default(),
-            fallback_message: Default::default(),
-            greeting: Default::default(),
-            message_max_length: defaults::default_nzu64::<::std::num::NonZeroU64, 2000>(),
-            suggested_actions: Default::default(),
-            theme: Default::default(),
-        }
-    }
 }
 ///`BotSettingsInputAllowedOriginsItem`
 #[derive(

@@ -1,6 +1,6 @@
 //! Endpoint coverage: every operation of the contract is either pinned as not implemented
 //! (and then swept for its 501 by `unimplemented`) or called by conformance tests of its own
-//! through the generated client (`.<operation_id>()`).
+//! through the generated client (`.<operation_id>(`).
 
 use botwire_conformance::spec;
 
@@ -17,7 +17,9 @@ fn every_operation_is_pinned_or_has_conformance_tests() {
     let uncovered: Vec<String> = spec::operations()
         .into_iter()
         .map(|op| op.id)
-        .filter(|id| !unimplemented.contains(id) && !sources.contains(&format!(".{id}()")))
+        // `.{id}(`: generated methods take no arguments; the hand-written
+        // `document_create(&bot_id, upload)` does.
+        .filter(|id| !unimplemented.contains(id) && !sources.contains(&format!(".{id}(")))
         .collect();
     assert!(
         uncovered.is_empty(),

@@ -178,13 +178,22 @@ fn documents(op: &Operation, status: u16) -> bool {
 
 /// The problems with the answer to a valid input.
 /// Operations whose contract answers a well-formed input with 422 on one field for a reason
-/// no schema can know: a code that is not the one mailed, an LLM engine without its URL.
-/// Such a 422 is the operation's business rule, not a rejected valid input.
+/// no schema can know: a code that is not the one mailed, an LLM engine without its URL, a
+/// chat message that names no bot or session where the credential does not imply them, or
+/// one longer than the bot's own limit. Such a 422 is the operation's business rule, not a
+/// rejected valid input.
 const SEMANTIC_REJECTIONS: &[(&str, &str)] = &[
     ("account_email_verify", "code"),
     ("account_password_reset", "code"),
     ("account_totp_verify", "code"),
     ("bot_create", "settings.engine"),
+    ("bot_update", "settings.engine"),
+    ("chat_send", "bot_id"),
+    ("chat_send", "session_id"),
+    ("chat_send", "message"),
+    ("chat_stream", "bot_id"),
+    ("chat_stream", "session_id"),
+    ("chat_stream", "message"),
 ];
 
 fn is_semantic_rejection(op: &Operation, answer: &Answer) -> bool {

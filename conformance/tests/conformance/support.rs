@@ -254,3 +254,172 @@ pub async fn create_bot(owner: &Client, name: &str) -> types::Bot {
     assert_eq!(response.status(), 201);
     response.into_inner()
 }
+
+// ---------------------------------------------------------------------------------------------
+// The knowledge base and chat.
+
+/// The FAQ the chat tests' bots answer from: (question, answer).
+pub const FAQ: &[(&str, &str)] = &[
+    (
+        "How long does a refund take?",
+        "Refunds reach your original payment method within 14 days of us receiving the return.",
+    ),
+    (
+        "Do you ship to Norway?",
+        "Yes: we ship to Norway and the rest of the EEA, tracked, in 3 to 5 working days.",
+    ),
+    (
+        "How do I reset my password?",
+        "Choose \"Forgot password\" on the sign-in page and follow the link we mail you.",
+    ),
+];
+
+/// A question no FAQ above answers, sharing none of their words.
+pub const UNKNOWN_QUESTION: &str = "What is the airspeed velocity of an unladen swallow?";
+
+/// An FAQ CSV (`question,answer` header, quoted fields) of `pairs`.
+pub fn faq_csv(pairs: &[(&str, &str)]) -> Vec<u8> {
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut csv = String::from("question,answer\n");
+    for (question, answer) in pairs {
+        csv.push_str(&format!("{},{}\n", quote(question), quote(answer)));
+    }
+    csv.into_bytes()
+}
+
+/// An FAQ JSON file: an array of `{"question", "answer"}` objects.
+pub fn faq_json(pairs: &[(&str, &str)]) -> Vec<u8> {
+    let items: Vec<serde_json::Value> = pairs
+        .iter()
+        .map(|(question, answer)| serde_json::json!({ "question": question, "answer": answer }))
+        .collect();
+    serde_json::to_vec_pretty(&items).expect("JSON")
+}
+
+/// A file to upload, without metadata or a declared content type.
+pub fn file(name: &str, bytes: impl Into<Vec<u8>>) -> botwire_client::Upload {
+    botwire_client::Upload {
+        file_name: name.into(),
+        content_type: None,
+        bytes: bytes.into(),
+        title: None,
+        category: None,
+    }
+}
+
+/// Uploads a file that must be accepted (201).
+pub async fn upload(
+    owner: &Client,
+    bot_id: uuid::Uuid,
+    upload: botwire_client::Upload,
+) -> types::Document {
+    let name = upload.file_name.clone();
+    let response = owner.document_create(&bot_id, upload).await;
+    let response = response.unwrap_or_else(|e| panic!("document_create {name}: {e:?}"));
+    assert_eq!(response.status(), 201);
+    response.into_inner()
+}
+
+/// Uploads [`FAQ`] as `faq.csv` titled "Store FAQ".
+pub async fn upload_faq(owner: &Client, bot_id: uuid::Uuid) -> types::Document {
+    let mut faq = file("faq.csv", faq_csv(FAQ));
+    faq.title = Some("Store FAQ".into());
+    upload(owner, bot_id, faq).await
+}
+
+/// A chat body: `bot_id` and `session_id` when given.
+pub fn message(
+    bot_id: Option<uuid::Uuid>,
+    session_id: Option<&str>,
+    text: &str,
+) -> types::builder::ChatSend {
+    types::ChatSend::builder()
+        .bot_id(bot_id)
+        .session_id(
+            session_id.map(|s| s.parse::<types::ChatSendSessionId>().expect("a session id")),
+        )
+        .message(text)
+}
+
+/// Sends a message that must be answered (200) and returns the reply.
+pub async fn ask(
+    client: &Client,
+    bot_id: uuid::Uuid,
+    session_id: &str,
+    text: &str,
+) -> types::ChatReply {
+    let response = client
+        .chat_send()
+        .body(message(Some(bot_id), Some(session_id), text))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("chat_send {text:?}: {e:?}"));
+    assert_eq!(response.status(), 200);
+    response.into_inner()
+}
+
+/// A session's whole history (oldest first).
+pub async fn history(client: &Client, bot_id: uuid::Uuid, session_id: &str) -> Vec<types::Message> {
+    let page = client
+        .session_history()
+        .bot_id(bot_id)
+        .session_id(session_id)
+        .limit(100u64)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("session_history {session_id}: {e:?}"));
+    assert!(!page.pagination.has_more);
+    assert_eq!(page.pagination.total, page.data.len() as u64);
+    page.into_inner().data
+}
+
+/// Asserts that `reply` is the bot's fallback: `fallback`, no sources, a "talk to a human"
+/// action.
+#[track_caller]
+pub fn assert_fallback(reply: &types::ChatReply, fallback: &str) {
+    assert_eq!(reply.reply.as_deref(), Some(fallback), "{reply:?}");
+    assert!(reply.sources.is_empty(), "{reply:?}");
+    assert!(
+        reply
+            .suggested_actions
+            .iter()
+            .any(|a| a.type_ == types::SuggestedActionType::Handoff),
+        "{reply:?}"
+    );
+    assert!(reply.message_id.is_some(), "{reply:?}");
+}
+
+/// Asserts that `reply` is `answer`, drawn from `document` (its one source).
+#[track_caller]
+pub fn assert_faq_answer(reply: &types::ChatReply, document: &types::Document, answer: &str) {
+    assert_eq!(reply.reply.as_deref(), Some(answer), "{reply:?}");
+    assert_eq!(reply.sources.len(), 1, "{reply:?}");
+    let source = &reply.sources[0];
+    assert_eq!(source.document_id, document.id, "{reply:?}");
+    assert_eq!(source.title, document.title, "{reply:?}");
+    assert_eq!(source.snippet, answer, "{reply:?}");
+    assert!(source.score > 0.0 && source.score <= 1.0, "{reply:?}");
+    assert!(reply.suggested_actions.is_empty(), "{reply:?}");
+}
+
+/// `Some(value)` as a generated constrained type, for the builders' optional fields.
+#[track_caller]
+pub fn some<T>(value: &str) -> Option<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Debug,
+{
+    Some(value.parse().expect("a valid value"))
+}
+
+/// A stream's result with its body left out (a `ByteStream` is not `Debug`), for the error
+/// helpers above.
+#[allow(clippy::result_large_err)] // the generated client's own error type
+pub fn unstreamed(
+    result: Result<ResponseValue<botwire_client::ByteStream>, Error<types::Error>>,
+) -> Result<ResponseValue<()>, Error<types::Error>> {
+    result.map(|response| {
+        let (status, headers) = (response.status(), response.headers().clone());
+        ResponseValue::new((), status, headers)
+    })
+}

@@ -57,6 +57,7 @@ diesel::table! {
         widget_token -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        knowledge_revision -> BigInt,
     }
 }
 
@@ -106,7 +107,92 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    documents (id) {
+        id -> Text,
+        bot_id -> Text,
+        title -> Text,
+        category -> Nullable<Text>,
+        kind -> Text,
+        filename -> Text,
+        size_bytes -> BigInt,
+        chunk_count -> BigInt,
+        faq_count -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    knowledge_entries (id) {
+        id -> Text,
+        bot_id -> Text,
+        document_id -> Text,
+        position -> BigInt,
+        question -> Nullable<Text>,
+        content -> Text,
+    }
+}
+
+diesel::table! {
+    conversations (id) {
+        id -> Text,
+        bot_id -> Text,
+        session_id -> Text,
+        user_id -> Nullable<Text>,
+        contact_id -> Nullable<Text>,
+        by_visitor -> Bool,
+        status -> Text,
+        handed_off -> Bool,
+        assignee_id -> Nullable<Text>,
+        tags -> Text,
+        message_count -> BigInt,
+        last_message_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Text,
+        conversation_id -> Text,
+        role -> Text,
+        content -> Text,
+        language -> Nullable<Text>,
+        sources -> Text,
+        suggested_actions -> Text,
+        engine -> Nullable<Text>,
+        agent_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    feedback (id) {
+        id -> Text,
+        conversation_id -> Text,
+        message_id -> Nullable<Text>,
+        rating -> Nullable<Text>,
+        csat -> Nullable<BigInt>,
+        comment -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (key) {
+        key -> Text,
+        request_hash -> Text,
+        response -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
+diesel::joinable!(documents -> bots (bot_id));
+diesel::joinable!(knowledge_entries -> documents (document_id));
+diesel::joinable!(messages -> conversations (conversation_id));
+diesel::joinable!(conversations -> bots (bot_id));
 diesel::joinable!(one_time_codes -> users (user_id));
 diesel::joinable!(bots -> accounts (account_id));
 diesel::joinable!(api_keys -> accounts (account_id));
@@ -121,4 +207,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     rate_limits,
     usage_counters,
     events,
+    documents,
+    knowledge_entries,
+    conversations,
+    messages,
+    feedback,
+    idempotency_keys,
 );

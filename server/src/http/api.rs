@@ -2,10 +2,10 @@
 //! to a service and its result to [`reply`]. Operations not built yet answer 501
 //! `not_implemented` and are listed in `conformance/unimplemented-operations.txt`.
 
-use super::{Ctx, Limited, Operational, not_implemented, raw, reply, serve};
+use super::{Ctx, Limited, Operational, WithJson, not_implemented, raw, reply, serve};
 use crate::app::{App, OPENAPI_YAML};
 use crate::ops;
-use crate::services::{Call, accounts, bots, credentials};
+use crate::services::{Call, accounts, bots, chat, credentials, knowledge};
 use botwire_api::{BotwireApi, JsonBody, Parsed, ParsedBody, QueryParams, Raw, types};
 use dropshot::{
     Header, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
@@ -249,7 +249,7 @@ impl BotwireApi for ServerImpl {
         rqctx: Ctx,
         body: JsonBody<types::BotCreate>,
     ) -> Limited<HttpResponseCreated<types::Bot>> {
-        serve(&rqctx, body, async |call: &Call<'_>, body| {
+        serve(&rqctx, WithJson(body), async |call: &Call<'_>, body| {
             bots::create(call, body).await.map(HttpResponseCreated)
         })
         .await
@@ -284,7 +284,16 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::BotDuplicatePath>>,
         body: JsonBody<types::BotDuplicate>,
     ) -> Limited<HttpResponseCreated<types::Bot>> {
-        not_implemented(&rqctx, (path, body)).await
+        serve(
+            &rqctx,
+            (path, body),
+            async |call: &Call<'_>, (path, body)| {
+                bots::duplicate(call, path.bot_id, body)
+                    .await
+                    .map(HttpResponseCreated)
+            },
+        )
+        .await
     }
 
     async fn bot_get(
@@ -312,7 +321,16 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::BotUpdatePath>>,
         body: JsonBody<types::BotUpdate>,
     ) -> Limited<HttpResponseOk<types::Bot>> {
-        not_implemented(&rqctx, (path, body)).await
+        serve(
+            &rqctx,
+            (path, WithJson(body)),
+            async |call: &Call<'_>, (path, body)| {
+                bots::update(call, path.bot_id, body)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn bot_widget_token_rotate(
@@ -355,7 +373,15 @@ impl BotwireApi for ServerImpl {
         headers: Parsed<Header<types::ChatSendHeaders>>,
         body: JsonBody<types::ChatSend>,
     ) -> Limited<HttpResponseOk<types::ChatReply>> {
-        not_implemented(&rqctx, (headers, body)).await
+        serve(
+            &rqctx,
+            (headers, WithJson(body)),
+            async |call: &Call<'_>, (headers, (body, json))| {
+                let key = headers.idempotency_key.map(|k| k.to_string());
+                chat::send(call, body, &json, key).await.map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn chat_stream(
@@ -363,7 +389,16 @@ impl BotwireApi for ServerImpl {
         headers: Parsed<Header<types::ChatStreamHeaders>>,
         body: JsonBody<types::ChatSend>,
     ) -> Limited<Raw> {
-        not_implemented(&rqctx, (headers, body)).await
+        serve(
+            &rqctx,
+            (headers, WithJson(body)),
+            async |call: &Call<'_>, (headers, (body, json))| {
+                let key = headers.idempotency_key.map(|k| k.to_string());
+                let reply = chat::send(call, body, &json, key).await?;
+                super::sse(&reply)
+            },
+        )
+        .await
     }
 
     async fn contact_create(
@@ -415,21 +450,41 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::ConversationEscalatePath>>,
         body: JsonBody<types::ConversationEscalate>,
     ) -> Limited<HttpResponseOk<types::Conversation>> {
-        not_implemented(&rqctx, (path, body)).await
+        serve(
+            &rqctx,
+            (path, body),
+            async |call: &Call<'_>, (path, body)| {
+                let reason = body.reason.map(|r| r.to_string());
+                chat::escalate(call, path.conversation_id, reason)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn conversation_get(
         rqctx: Ctx,
         path: Parsed<Path<types::ConversationGetPath>>,
     ) -> Limited<HttpResponseOk<types::ConversationWithMessages>> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            chat::conversation_get(call, path.conversation_id)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn conversation_handback(
         rqctx: Ctx,
         path: Parsed<Path<types::ConversationHandbackPath>>,
     ) -> Limited<HttpResponseOk<types::Conversation>> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            chat::handback(call, path.conversation_id)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn conversation_reply(
@@ -495,21 +550,40 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::DocumentCreatePath>>,
         body: ParsedBody<MultipartBody>,
     ) -> Limited<HttpResponseCreated<types::Document>> {
-        not_implemented(&rqctx, (path, body)).await
+        serve(
+            &rqctx,
+            (path, body),
+            async |call: &Call<'_>, (path, body)| {
+                knowledge::create(call, path.bot_id, body)
+                    .await
+                    .map(HttpResponseCreated)
+            },
+        )
+        .await
     }
 
     async fn document_delete(
         rqctx: Ctx,
         path: Parsed<Path<types::DocumentDeletePath>>,
     ) -> Limited<HttpResponseDeleted> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            knowledge::delete(call, path.bot_id, path.document_id)
+                .await
+                .map(|()| HttpResponseDeleted())
+        })
+        .await
     }
 
     async fn document_get(
         rqctx: Ctx,
         path: Parsed<Path<types::DocumentGetPath>>,
     ) -> Limited<HttpResponseOk<types::Document>> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            knowledge::get(call, path.bot_id, path.document_id)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn document_list(
@@ -517,7 +591,16 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::DocumentListPath>>,
         query: QueryParams<types::DocumentListQuery>,
     ) -> Limited<HttpResponseOk<types::DocumentList>> {
-        not_implemented(&rqctx, (path, query)).await
+        serve(
+            &rqctx,
+            (path, query),
+            async |call: &Call<'_>, (path, query)| {
+                knowledge::list(call, path.bot_id, query)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn feedback_create(
@@ -525,7 +608,16 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::FeedbackCreatePath>>,
         body: JsonBody<types::FeedbackCreate>,
     ) -> Limited<HttpResponseCreated<types::Feedback>> {
-        not_implemented(&rqctx, (path, body)).await
+        serve(
+            &rqctx,
+            (path, body),
+            async |call: &Call<'_>, (path, body)| {
+                chat::feedback(call, path.conversation_id, body)
+                    .await
+                    .map(HttpResponseCreated)
+            },
+        )
+        .await
     }
 
     async fn health_get(rqctx: Ctx) -> Operational<HttpResponseOk<types::Health>> {
@@ -684,7 +776,12 @@ impl BotwireApi for ServerImpl {
         rqctx: Ctx,
         path: Parsed<Path<types::SessionDeletePath>>,
     ) -> Limited<HttpResponseDeleted> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            chat::session_delete(call, path.bot_id, &path.session_id)
+                .await
+                .map(|()| HttpResponseDeleted())
+        })
+        .await
     }
 
     async fn session_history(
@@ -692,7 +789,16 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::SessionHistoryPath>>,
         query: QueryParams<types::SessionHistoryQuery>,
     ) -> Limited<HttpResponseOk<types::MessageList>> {
-        not_implemented(&rqctx, (path, query)).await
+        serve(
+            &rqctx,
+            (path, query),
+            async |call: &Call<'_>, (path, query)| {
+                chat::history(call, path.bot_id, &path.session_id, query)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn session_list(
@@ -700,7 +806,16 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::SessionListPath>>,
         query: QueryParams<types::SessionListQuery>,
     ) -> Limited<HttpResponseOk<types::SessionList>> {
-        not_implemented(&rqctx, (path, query)).await
+        serve(
+            &rqctx,
+            (path, query),
+            async |call: &Call<'_>, (path, query)| {
+                chat::sessions(call, path.bot_id, query)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn team_bot_list(

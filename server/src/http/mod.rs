@@ -174,6 +174,16 @@ impl<T> Inputs for JsonBody<T> {
     }
 }
 
+/// A JSON body together with the JSON it was read from (for partial updates).
+pub struct WithJson<T>(pub JsonBody<T>);
+
+impl<T> Inputs for WithJson<T> {
+    type Value = (T, serde_json::Value);
+    fn extract(self) -> Result<Self::Value, Error> {
+        self.0.into_result_with_json().map_err(Error::Request)
+    }
+}
+
 impl<T> Inputs for QueryParams<T> {
     type Value = T;
     fn extract(self) -> Result<T, Error> {
@@ -193,6 +203,40 @@ impl<A: Inputs, B: Inputs, C: Inputs> Inputs for (A, B, C) {
     fn extract(self) -> Result<Self::Value, Error> {
         Ok((self.0.extract()?, self.1.extract()?, self.2.extract()?))
     }
+}
+
+/// A chat reply as Server-Sent Events: the text in `delta` events (a few words each), the
+/// `sources`, then `done` with the whole stored reply (stored before anything is sent, so a
+/// client that reads only `done` loses nothing).
+pub fn sse(reply: &types::ChatReply) -> Result<Raw, Error> {
+    use std::fmt::Write;
+    let mut body = String::new();
+    let text = reply.reply.clone().unwrap_or_default();
+    let words: Vec<&str> = text.split_inclusive(' ').collect();
+    for piece in words.chunks(4) {
+        let _ = write!(
+            body,
+            "event: delta\ndata: {}\n\n",
+            serde_json::json!({ "text": piece.concat() })
+        );
+    }
+    // A conversation handed to a human has no reply: its stream is the `done` event alone.
+    if reply.reply.is_some() {
+        let _ = write!(
+            body,
+            "event: sources\ndata: {}\n\n",
+            serde_json::json!({ "sources": reply.sources })
+        );
+    }
+    let done = serde_json::to_string(reply)
+        .map_err(|e| Error::Internal(format!("serializing a reply: {e}")))?;
+    let _ = write!(body, "event: done\ndata: {done}\n\n");
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(Body::from(body))
+        .map(Raw)
+        .map_err(|e| Error::Internal(format!("building a response: {e}")))
 }
 
 /// A non-JSON success body (YAML, HTML, Prometheus text).

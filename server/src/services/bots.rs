@@ -9,9 +9,9 @@ use crate::error::Error;
 use crate::store::bots::{self as store, BotRow};
 use crate::store::{self as stores, new_id, now, utc};
 use botwire_api::types::{
-    Bot, BotCreate, BotEngineKind, BotEngineSettings, BotEngineSettingsInput, BotList,
-    BotListQuery, BotSettings, BotSettingsInput, BotStatus, BotTheme, BotThemeInput,
-    BotThemePosition, ErrorCode, SuggestedAction,
+    Bot, BotCreate, BotDuplicate, BotEngineKind, BotEngineSettings, BotEngineSettingsInput,
+    BotList, BotListQuery, BotSettings, BotSettingsInput, BotStatus, BotTheme, BotThemeInput,
+    BotThemePosition, BotUpdate, ErrorCode, SuggestedAction,
 };
 use serde::{Deserialize, Serialize};
 use std::num::NonZeroU64;
@@ -54,9 +54,15 @@ fn default_settings() -> BotSettings {
     }
 }
 
-/// Applies given settings over `base` (fields left out keep their value; arrays given
-/// replace the whole array).
-fn apply_settings(base: StoredSettings, input: BotSettingsInput) -> Result<StoredSettings, Error> {
+/// Applies given settings over `base`: a field left out keeps its value, a field given (`null`
+/// and `[]` included) replaces it; `theme` and `engine` merge field by field. `json` is the
+/// settings object as sent, which alone tells a field left out from one sent empty.
+fn apply_settings(
+    base: StoredSettings,
+    input: BotSettingsInput,
+    json: &serde_json::Value,
+) -> Result<StoredSettings, Error> {
+    let given = |path: &str| botwire_api::given(json, path);
     let BotSettingsInput {
         allowed_origins,
         default_language,
@@ -71,7 +77,7 @@ fn apply_settings(base: StoredSettings, input: BotSettingsInput) -> Result<Store
         mut settings,
         mut llm_api_key,
     } = base;
-    if !allowed_origins.is_empty() {
+    if given("/allowed_origins") {
         settings.allowed_origins = allowed_origins.into_iter().map(|o| o.to_string()).collect();
     }
     if let Some(language) = default_language {
@@ -91,27 +97,32 @@ fn apply_settings(base: StoredSettings, input: BotSettingsInput) -> Result<Store
         let target = &mut settings.engine;
         target.confidence_threshold = confidence_threshold.unwrap_or(target.confidence_threshold);
         target.kind = kind.unwrap_or(target.kind);
-        target.llm_base_url = llm_base_url
-            .map(|u| u.to_string())
-            .or(target.llm_base_url.take());
-        target.llm_model = llm_model.map(|m| m.to_string()).or(target.llm_model.take());
+        // The nullable fields: given (a value, or `null` to remove it) replaces.
+        if given("/engine/llm_base_url") {
+            target.llm_base_url = llm_base_url.map(|u| u.to_string());
+        }
+        if given("/engine/llm_model") {
+            target.llm_model = llm_model.map(|m| m.to_string());
+        }
         target.max_tokens = max_tokens.unwrap_or(target.max_tokens);
-        target.system_prompt = system_prompt
-            .map(|p| p.to_string())
-            .or(target.system_prompt.take());
+        if given("/engine/system_prompt") {
+            target.system_prompt = system_prompt.map(|p| p.to_string());
+        }
         target.temperature = temperature.unwrap_or(target.temperature);
-        if let Some(key) = key {
-            llm_api_key = Some(key.to_string());
+        if given("/engine/llm_api_key") {
+            llm_api_key = key.map(|k| k.to_string());
         }
     }
     if let Some(fallback) = fallback_message {
         settings.fallback_message = fallback.to_string();
     }
-    if let Some(greeting) = greeting {
-        settings.greeting = Some(greeting.to_string());
+    if given("/greeting") {
+        settings.greeting = greeting.map(|g| g.to_string());
     }
-    settings.message_max_length = message_max_length;
-    if !suggested_actions.is_empty() {
+    if let Some(limit) = message_max_length {
+        settings.message_max_length = limit;
+    }
+    if given("/suggested_actions") {
         settings.suggested_actions = suggested_actions
             .into_iter()
             .map(|a| SuggestedAction {
@@ -162,8 +173,7 @@ fn status_str(status: BotStatus) -> &'static str {
 }
 
 fn bot_view(row: &BotRow) -> Result<Bot, Error> {
-    let stored: StoredSettings = serde_json::from_str(&row.settings)
-        .map_err(|e| Error::Internal(format!("bot {} has unreadable settings: {e}", row.id)))?;
+    let stored = stored_settings(row)?;
     Ok(Bot {
         created_at: utc(row.created_at),
         description: row.description.clone(),
@@ -191,7 +201,10 @@ pub async fn bot_of_owner(call: &Call<'_>, bot_id: Uuid) -> Result<BotRow, Error
     Ok(row)
 }
 
-pub async fn create(call: &Call<'_>, body: BotCreate) -> Result<Bot, Error> {
+pub async fn create(
+    call: &Call<'_>,
+    (body, json): (BotCreate, serde_json::Value),
+) -> Result<Bot, Error> {
     let BotCreate {
         description,
         name,
@@ -211,7 +224,7 @@ pub async fn create(call: &Call<'_>, body: BotCreate) -> Result<Bot, Error> {
         llm_api_key: None,
     };
     let stored = match settings {
-        Some(input) => apply_settings(base, input)?,
+        Some(input) => apply_settings(base, input, &json["settings"])?,
         None => base,
     };
     let now = now();
@@ -221,11 +234,11 @@ pub async fn create(call: &Call<'_>, body: BotCreate) -> Result<Bot, Error> {
         name: name.to_string(),
         description: description.map(|d| d.to_string()),
         status: status_str(BotStatus::Active).into(),
-        settings: serde_json::to_string(&stored)
-            .map_err(|e| Error::Internal(format!("serializing settings: {e}")))?,
+        settings: settings_json(&stored)?,
         widget_token: secrets::new_widget_token(),
         created_at: now,
         updated_at: now,
+        knowledge_revision: 0,
     };
     store::bot_create(&call.app.db, &row).await?;
     bot_view(&row)
@@ -277,4 +290,75 @@ pub async fn set_status(call: &Call<'_>, bot_id: Uuid, status: BotStatus) -> Res
     let row = bot_of_owner(call, bot_id).await?;
     store::bot_status_set(&call.app.db, &row.account_id, &row.id, status_str(status)).await?;
     get(call, bot_id).await
+}
+
+fn stored_settings(row: &BotRow) -> Result<StoredSettings, Error> {
+    serde_json::from_str(&row.settings)
+        .map_err(|e| Error::Internal(format!("bot {} has unreadable settings: {e}", row.id)))
+}
+
+fn settings_json(stored: &StoredSettings) -> Result<String, Error> {
+    serde_json::to_string(stored).map_err(|e| Error::Internal(format!("serializing settings: {e}")))
+}
+
+/// Changes what the body gives: `name`, `description` (`null` clears it), `settings` merged.
+pub async fn update(
+    call: &Call<'_>,
+    bot_id: Uuid,
+    (body, json): (BotUpdate, serde_json::Value),
+) -> Result<Bot, Error> {
+    let BotUpdate {
+        description,
+        name,
+        settings,
+    } = body;
+    let row = bot_of_owner(call, bot_id).await?;
+    let settings = match settings {
+        Some(input) => Some(settings_json(&apply_settings(
+            stored_settings(&row)?,
+            input,
+            &json["settings"],
+        )?)?),
+        None => None,
+    };
+    let description = botwire_api::given(&json, "/description")
+        .then(|| description.as_deref().map(|d| d.as_str()));
+    store::bot_update(
+        &call.app.db,
+        &row.account_id,
+        &row.id,
+        name.as_deref().map(|n| n.as_str()),
+        description,
+        settings.as_deref(),
+    )
+    .await?;
+    get(call, bot_id).await
+}
+
+/// A new bot with the same configuration and knowledge base, a new widget token, active.
+pub async fn duplicate(call: &Call<'_>, bot_id: Uuid, body: BotDuplicate) -> Result<Bot, Error> {
+    let BotDuplicate { name } = body;
+    if let Principal::ApiKey {
+        bot_id: Some(_), ..
+    } = call.principal
+    {
+        return Err(Error::Forbidden(
+            "a key scoped to one bot cannot create bots".into(),
+        ));
+    }
+    let source = bot_of_owner(call, bot_id).await?;
+    let now = now();
+    let copy = BotRow {
+        id: new_id(),
+        name: name.map_or_else(|| format!("{} (copy)", source.name), |n| n.to_string()),
+        status: status_str(BotStatus::Active).into(),
+        widget_token: secrets::new_widget_token(),
+        created_at: now,
+        updated_at: now,
+        knowledge_revision: 0,
+        ..source.clone()
+    };
+    store::bot_create(&call.app.db, &copy).await?;
+    crate::store::knowledge::knowledge_copy(&call.app.db, &source.id, &copy.id, &new_id).await?;
+    get(call, stores::uuid(&copy.id)).await
 }

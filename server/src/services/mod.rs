@@ -3,7 +3,9 @@
 
 pub mod accounts;
 pub mod bots;
+pub mod chat;
 pub mod credentials;
+pub mod knowledge;
 
 use crate::app::App;
 use crate::auth::Principal;

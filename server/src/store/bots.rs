@@ -20,6 +20,7 @@ pub struct BotRow {
     pub widget_token: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub knowledge_revision: i64,
 }
 
 pub async fn bot_create(db: &Db, row: &BotRow) -> Result<(), DbError> {
@@ -134,4 +135,42 @@ pub async fn bot_widget_token_set(
     .set((bots::widget_token.eq(token), bots::updated_at.eq(now())));
     with_conn!(db, |conn| update.execute(&mut conn).await?);
     Ok(())
+}
+
+/// Changes what is given (`description: Some(None)` clears it).
+pub async fn bot_update(
+    db: &Db,
+    account_id: &str,
+    id: &str,
+    name: Option<&str>,
+    description: Option<Option<&str>>,
+    settings: Option<&str>,
+) -> Result<(), DbError> {
+    let now = now();
+    with_conn!(db, |conn| {
+        let target = || {
+            bots::table
+                .filter(bots::id.eq(id))
+                .filter(bots::account_id.eq(account_id))
+        };
+        if let Some(name) = name {
+            diesel::update(target())
+                .set((bots::name.eq(name), bots::updated_at.eq(now)))
+                .execute(&mut conn)
+                .await?;
+        }
+        if let Some(description) = description {
+            diesel::update(target())
+                .set((bots::description.eq(description), bots::updated_at.eq(now)))
+                .execute(&mut conn)
+                .await?;
+        }
+        if let Some(settings) = settings {
+            diesel::update(target())
+                .set((bots::settings.eq(settings), bots::updated_at.eq(now)))
+                .execute(&mut conn)
+                .await?;
+        }
+        Ok(())
+    })
 }

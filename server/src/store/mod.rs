@@ -6,7 +6,9 @@
 
 pub mod api_keys;
 pub mod bots;
+pub mod chat;
 pub mod codes;
+pub mod knowledge;
 pub mod settings;
 pub mod usage;
 pub mod users;

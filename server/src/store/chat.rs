@@ -1,0 +1,390 @@
+//! Conversations, messages, feedback and stored replies for retry-safe sends. A chat exchange
+//! (the conversation if new, the user's message, the bot's reply, and their events) is written
+//! in one transaction.
+
+use super::{Page, new_id, now, page};
+use crate::db::schema::{bots, conversations, events, feedback, idempotency_keys, messages};
+use crate::db::{Db, DbError};
+use crate::with_conn;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = conversations)]
+pub struct ConversationRow {
+    pub id: String,
+    pub bot_id: String,
+    pub session_id: String,
+    pub user_id: Option<String>,
+    pub contact_id: Option<String>,
+    pub by_visitor: bool,
+    pub status: String,
+    pub handed_off: bool,
+    pub assignee_id: Option<String>,
+    pub tags: String,
+    pub message_count: i64,
+    pub last_message_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = messages)]
+pub struct MessageRow {
+    pub id: String,
+    pub conversation_id: String,
+    pub role: String,
+    pub content: String,
+    pub language: Option<String>,
+    pub sources: String,
+    pub suggested_actions: String,
+    pub engine: Option<String>,
+    pub agent_id: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = feedback)]
+pub struct FeedbackRow {
+    pub id: String,
+    pub conversation_id: String,
+    pub message_id: Option<String>,
+    pub rating: Option<String>,
+    pub csat: Option<i64>,
+    pub comment: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// An event to write with the change that causes it: (account, bot, type, JSON payload).
+pub struct NewEvent {
+    pub event_type: &'static str,
+    pub payload: String,
+}
+
+/// The conversation of a session of a bot, if the session exists.
+pub async fn conversation_of_session(
+    db: &Db,
+    bot_id: &str,
+    session_id: &str,
+) -> Result<Option<ConversationRow>, DbError> {
+    Ok(with_conn!(db, |conn| {
+        conversations::table
+            .filter(conversations::bot_id.eq(bot_id))
+            .filter(conversations::session_id.eq(session_id))
+            .select(ConversationRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()?
+    }))
+}
+
+/// A conversation of one of the account's bots (another account's is not found), with its
+/// bot's id.
+pub async fn conversation_get(
+    db: &Db,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<ConversationRow>, DbError> {
+    Ok(with_conn!(db, |conn| {
+        conversations::table
+            .inner_join(bots::table)
+            .filter(conversations::id.eq(id))
+            .filter(bots::account_id.eq(account_id))
+            .select(ConversationRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()?
+    }))
+}
+
+/// Records one exchange: the conversation (inserted when `new`, else its counters and status
+/// updated), the messages, and the events, in one transaction.
+pub async fn exchange_record(
+    db: &Db,
+    account_id: &str,
+    conversation: &ConversationRow,
+    new: bool,
+    messages_to_add: &[MessageRow],
+    new_events: &[NewEvent],
+) -> Result<(), DbError> {
+    let added = i64::try_from(messages_to_add.len()).unwrap_or(0);
+    let last = messages_to_add.last().map(|m| m.created_at);
+    with_conn!(db, |conn| {
+        conn.transaction::<_, DbError, _>(async |conn| {
+            if new {
+                diesel::insert_into(conversations::table)
+                    .values(conversation)
+                    .execute(conn)
+                    .await?;
+            } else {
+                diesel::update(conversations::table.find(&conversation.id))
+                    .set((
+                        conversations::message_count.eq(conversations::message_count + added),
+                        conversations::last_message_at.eq(last),
+                        conversations::status.eq(&conversation.status),
+                        conversations::updated_at.eq(now()),
+                    ))
+                    .execute(conn)
+                    .await?;
+            }
+            for message in messages_to_add {
+                diesel::insert_into(messages::table)
+                    .values(message)
+                    .execute(conn)
+                    .await?;
+            }
+            for event in new_events {
+                diesel::insert_into(events::table)
+                    .values((
+                        events::id.eq(new_id()),
+                        events::account_id.eq(account_id),
+                        events::bot_id.eq(Some(&conversation.bot_id)),
+                        events::event_type.eq(event.event_type),
+                        events::payload.eq(&event.payload),
+                        events::created_at.eq(now()),
+                    ))
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(())
+        })
+        .await
+    })
+}
+
+/// Hands a conversation to a human (or back to the bot), with its status, and its event.
+pub async fn conversation_handoff_set(
+    db: &Db,
+    account_id: &str,
+    conversation: &ConversationRow,
+    handed_off: bool,
+    status: &str,
+    system_message: Option<&MessageRow>,
+    event: Option<&NewEvent>,
+) -> Result<(), DbError> {
+    with_conn!(db, |conn| {
+        conn.transaction::<_, DbError, _>(async |conn| {
+            let added = i64::from(system_message.is_some());
+            // The system message is the conversation's latest.
+            let last = system_message
+                .map(|m| Some(m.created_at))
+                .unwrap_or(conversation.last_message_at);
+            diesel::update(conversations::table.find(&conversation.id))
+                .set((
+                    conversations::handed_off.eq(handed_off),
+                    conversations::status.eq(status),
+                    conversations::message_count.eq(conversations::message_count + added),
+                    conversations::last_message_at.eq(last),
+                    conversations::updated_at.eq(now()),
+                ))
+                .execute(conn)
+                .await?;
+            if let Some(message) = system_message {
+                diesel::insert_into(messages::table)
+                    .values(message)
+                    .execute(conn)
+                    .await?;
+            }
+            if let Some(event) = event {
+                diesel::insert_into(events::table)
+                    .values((
+                        events::id.eq(new_id()),
+                        events::account_id.eq(account_id),
+                        events::bot_id.eq(Some(&conversation.bot_id)),
+                        events::event_type.eq(event.event_type),
+                        events::payload.eq(&event.payload),
+                        events::created_at.eq(now()),
+                    ))
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(())
+        })
+        .await
+    })
+}
+
+/// A conversation's messages, oldest first, after the cursor.
+pub async fn messages_list(
+    db: &Db,
+    conversation_id: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Page<MessageRow>, DbError> {
+    let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+    let after = after.unwrap_or("").to_string();
+    with_conn!(db, |conn| {
+        let items = messages::table
+            .filter(messages::conversation_id.eq(conversation_id))
+            .filter(messages::id.gt(&after))
+            .select(MessageRow::as_select())
+            .order(messages::id.asc())
+            .limit(fetch)
+            .load(&mut conn)
+            .await?;
+        let total = messages::table
+            .filter(messages::conversation_id.eq(conversation_id))
+            .count()
+            .get_result(&mut conn)
+            .await?;
+        Ok(page(items, limit, total))
+    })
+}
+
+/// The bot's sessions (one conversation each), most recently active first (latest message,
+/// then newest). `after`: the (latest message, id) of the last session of the previous page.
+pub async fn sessions_list(
+    db: &Db,
+    bot_id: &str,
+    user_id: Option<&str>,
+    status: Option<&str>,
+    after: Option<(NaiveDateTime, &str)>,
+    limit: usize,
+) -> Result<Page<ConversationRow>, DbError> {
+    let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+    let after = after.map(|(at, id)| (at, id.to_string()));
+    with_conn!(db, |conn| {
+        let filtered = || {
+            let mut query = conversations::table
+                .filter(conversations::bot_id.eq(bot_id.to_string()))
+                .into_boxed();
+            if let Some(user_id) = user_id {
+                query = query.filter(conversations::user_id.eq(user_id.to_string()));
+            }
+            if let Some(status) = status {
+                query = query.filter(conversations::status.eq(status.to_string()));
+            }
+            query
+        };
+        let mut items = filtered();
+        if let Some((at, id)) = after.clone() {
+            items = items.filter(
+                conversations::last_message_at
+                    .lt(at)
+                    .or(conversations::last_message_at
+                        .eq(at)
+                        .and(conversations::id.lt(id))),
+            );
+        }
+        let items = items
+            .select(ConversationRow::as_select())
+            .order((
+                conversations::last_message_at.desc(),
+                conversations::id.desc(),
+            ))
+            .limit(fetch)
+            .load(&mut conn)
+            .await?;
+        let total = filtered().count().get_result(&mut conn).await?;
+        Ok(page(items, limit, total))
+    })
+}
+
+/// Deletes a session's conversation and messages; true if it existed.
+pub async fn session_delete(db: &Db, bot_id: &str, session_id: &str) -> Result<bool, DbError> {
+    let deleted = with_conn!(db, |conn| {
+        diesel::delete(
+            conversations::table
+                .filter(conversations::bot_id.eq(bot_id))
+                .filter(conversations::session_id.eq(session_id)),
+        )
+        .execute(&mut conn)
+        .await?
+    });
+    Ok(deleted > 0)
+}
+
+pub async fn feedback_create(
+    db: &Db,
+    account_id: &str,
+    bot_id: &str,
+    row: &FeedbackRow,
+    event: &NewEvent,
+) -> Result<(), DbError> {
+    with_conn!(db, |conn| {
+        conn.transaction::<_, DbError, _>(async |conn| {
+            diesel::insert_into(feedback::table)
+                .values(row)
+                .execute(conn)
+                .await?;
+            diesel::insert_into(events::table)
+                .values((
+                    events::id.eq(new_id()),
+                    events::account_id.eq(account_id),
+                    events::bot_id.eq(Some(bot_id)),
+                    events::event_type.eq(event.event_type),
+                    events::payload.eq(&event.payload),
+                    events::created_at.eq(now()),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+        .await
+    })
+}
+
+/// The role of a message of a conversation; `None` when the conversation has no such message.
+pub async fn message_role(
+    db: &Db,
+    conversation_id: &str,
+    message_id: &str,
+) -> Result<Option<String>, DbError> {
+    Ok(with_conn!(db, |conn| {
+        messages::table
+            .filter(messages::id.eq(message_id))
+            .filter(messages::conversation_id.eq(conversation_id))
+            .select(messages::role)
+            .first(&mut conn)
+            .await
+            .optional()?
+    }))
+}
+
+/// A stored reply for an idempotency key, if one younger than `since` exists: (request hash,
+/// response JSON).
+pub async fn idempotency_get(
+    db: &Db,
+    key: &str,
+    since: NaiveDateTime,
+) -> Result<Option<(String, String)>, DbError> {
+    Ok(with_conn!(db, |conn| {
+        idempotency_keys::table
+            .filter(idempotency_keys::key.eq(key))
+            .filter(idempotency_keys::created_at.gt(since))
+            .select((idempotency_keys::request_hash, idempotency_keys::response))
+            .first(&mut conn)
+            .await
+            .optional()?
+    }))
+}
+
+/// Stores the reply for a key (replacing an expired one).
+pub async fn idempotency_put(
+    db: &Db,
+    key: &str,
+    request_hash: &str,
+    response: &str,
+) -> Result<(), DbError> {
+    let now = now();
+    with_conn!(db, |conn| {
+        diesel::insert_into(idempotency_keys::table)
+            .values((
+                idempotency_keys::key.eq(key),
+                idempotency_keys::request_hash.eq(request_hash),
+                idempotency_keys::response.eq(response),
+                idempotency_keys::created_at.eq(now),
+            ))
+            .on_conflict(idempotency_keys::key)
+            .do_update()
+            .set((
+                idempotency_keys::request_hash.eq(request_hash),
+                idempotency_keys::response.eq(response),
+                idempotency_keys::created_at.eq(now),
+            ))
+            .execute(&mut conn)
+            .await?
+    });
+    Ok(())
+}

@@ -1,0 +1,334 @@
+// Answer quality of the offline engine, measured on a real data set: PyPI's
+// `zaragoza-construction-faq` (CC-BY-4.0; 503 question-answer pairs in Swedish and the same 503
+// in English, 39 categories). `cargo xtask ci` installs it, pinned, into target/tools/venv
+// (xtask/src/ci.rs, PYTHON_TOOLS); nothing is fetched here.
+//
+// Both languages go into one knowledge base (1006 FAQ entries) and every question is asked
+// without naming its language (chosen among the knowledge base's, else the default), as a
+// widget would send it:
+// - hit@1 of each question -> its own answer (a hit on an entry of the same language whose
+//   question has the same content words counts: the data set has duplicates);
+// - hit@1 of shortened questions: every other content word (0th, 2nd, ...);
+// - with half of the entries held out, how often a held-out question is still answered
+//   confidently (wrongly, its answer is not there) at the contract's example threshold 0.35,
+//   against how often a question whose answer is there is answered (rightly).
+// Measured: hit@1 0.981 (questions) and 0.850 (shortened); with half held out, at 0.35, 0.992
+// of the kept questions (0.903 shortened) answered confidently and rightly, 0.219 of the
+// held-out ones answered confidently. The floors sit a little under (see the assertions); the
+// numbers are printed (`cargo test -p botwire-server --test answer_quality -- --nocapture`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use botwire_server::engine::offline::content_words;
+use botwire_server::engine::{EngineSettings, EntryContent, KnowledgeEntry, KnowledgeIndex};
+
+/// The data set's package, as pinned in xtask/src/ci.rs.
+const PACKAGE: &str = "zaragoza-construction-faq";
+const THRESHOLD: f64 = 0.35;
+
+struct Pair {
+    language: &'static str,
+    id: String,
+    question: String,
+    answer: String,
+}
+
+impl Pair {
+    fn key(&self) -> String {
+        format!("{}:{}", self.language, self.id)
+    }
+}
+
+/// The package's data folder inside target/tools/venv (or `BOTWIRE_FAQ_DATA`, a folder with
+/// the package's `faq.jsonl` and `faq-en.jsonl`).
+fn data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BOTWIRE_FAQ_DATA") {
+        return PathBuf::from(dir);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the server crate is inside the workspace");
+    let lib = root.join("target/tools/venv/lib");
+    let found = std::fs::read_dir(&lib).ok().and_then(|pythons| {
+        pythons
+            .filter_map(Result::ok)
+            .map(|python| {
+                python
+                    .path()
+                    .join("site-packages/zaragoza_construction_faq/data")
+            })
+            .find(|data| data.join("faq.jsonl").is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "the answer-quality test needs the PyPI package {PACKAGE} (pinned in xtask/src/ci.rs), \
+             and {} has no zaragoza_construction_faq/data/faq.jsonl. Run `cargo xtask lint-spec` \
+             (or `cargo xtask ci`), which installs it into target/tools/venv",
+            lib.display()
+        )
+    })
+}
+
+fn load(dir: &Path, file: &str, language: &'static str) -> Vec<Pair> {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("reading {}: {error}", path.display()));
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let row: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|error| panic!("{}: {error}: {line}", path.display()));
+            let field = |name: &str| {
+                row[name]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{}: no string `{name}` in {line}", path.display()))
+                    .to_string()
+            };
+            Pair {
+                language,
+                id: field("id"),
+                question: field("q"),
+                answer: field("a"),
+            }
+        })
+        .collect()
+}
+
+fn pairs() -> Vec<Pair> {
+    let dir = data_dir();
+    let mut pairs = load(&dir, "faq.jsonl", "sv");
+    pairs.extend(load(&dir, "faq-en.jsonl", "en"));
+    pairs
+}
+
+fn entries(pairs: &[&Pair]) -> Vec<KnowledgeEntry> {
+    pairs
+        .iter()
+        .map(|pair| KnowledgeEntry {
+            id: pair.key(),
+            document_id: uuid::Uuid::from_u128(if pair.language == "sv" { 1 } else { 2 }),
+            title: format!("Swedish Construction FAQ ({})", pair.language),
+            content: EntryContent::Faq {
+                question: pair.question.clone(),
+                answer: pair.answer.clone(),
+            },
+        })
+        .collect()
+}
+
+fn settings(confidence_threshold: f64) -> EngineSettings {
+    EngineSettings {
+        confidence_threshold,
+        fallback_message: "FALLBACK".into(),
+        default_language: "en".into(),
+    }
+}
+
+/// Asks every query; the share whose reply is one of its accepted answers.
+fn hit_at_1(index: &KnowledgeIndex, queries: &[(String, BTreeSet<&str>)]) -> f64 {
+    let settings = settings(0.0);
+    let hits = queries
+        .iter()
+        .filter(|(query, accepted)| {
+            let answer = index.answer(query, None, &settings);
+            accepted.contains(answer.reply.as_str())
+        })
+        .count();
+    hits as f64 / queries.len() as f64
+}
+
+/// For each pair, the answers that count as a hit: its own and those of every pair of the same
+/// language with the same question. "The same" is the same content words in the same order
+/// ("Vad är startbesked?" and "Vad är ett startbesked?"; "What is the RUT deduction?" twice):
+/// no word-based engine can tell such questions apart.
+fn accepted_answers<'a>(pairs: &[&'a Pair]) -> Vec<BTreeSet<&'a str>> {
+    let key = |pair: &Pair| (pair.language, content_words(&pair.question, pair.language));
+    let mut by_question: BTreeMap<(&str, Vec<String>), BTreeSet<&str>> = BTreeMap::new();
+    for pair in pairs {
+        by_question
+            .entry(key(pair))
+            .or_default()
+            .insert(pair.answer.as_str());
+    }
+    pairs
+        .iter()
+        .map(|pair| by_question[&key(pair)].clone())
+        .collect()
+}
+
+fn shortened(pair: &Pair) -> String {
+    let words = content_words(&pair.question, pair.language);
+    words
+        .iter()
+        .step_by(2)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn answer_quality_on_zaragoza_construction_faq() {
+    let pairs = pairs();
+    let all: Vec<&Pair> = pairs.iter().collect();
+    assert_eq!(all.len(), 1006, "503 pairs in each of Swedish and English");
+
+    let started = std::time::Instant::now();
+    let index = KnowledgeIndex::build(&entries(&all)).expect("building the index");
+    let built = started.elapsed();
+
+    let accepted = accepted_answers(&all);
+    let full: Vec<(String, BTreeSet<&str>)> = all
+        .iter()
+        .zip(&accepted)
+        .map(|(pair, accepted)| (pair.question.clone(), accepted.clone()))
+        .collect();
+    let short: Vec<(String, BTreeSet<&str>)> = all
+        .iter()
+        .zip(&accepted)
+        .map(|(pair, accepted)| (shortened(pair), accepted.clone()))
+        .collect();
+    let started = std::time::Instant::now();
+    let full_hits = hit_at_1(&index, &full);
+    let asked = started.elapsed();
+    let short_hits = hit_at_1(&index, &short);
+
+    // Held out: index the even entries (in id order per language), ask the odd ones.
+    let (kept, held_out): (Vec<&Pair>, Vec<&Pair>) = {
+        let mut sorted = all.clone();
+        sorted.sort_by_key(|pair| pair.key());
+        let (kept, held): (Vec<_>, Vec<_>) =
+            sorted.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+        (
+            kept.into_iter().map(|(_, p)| *p).collect(),
+            held.into_iter().map(|(_, p)| *p).collect(),
+        )
+    };
+    let half = KnowledgeIndex::build(&entries(&kept)).expect("building the half index");
+    let strict = settings(THRESHOLD);
+    let kept_accepted = accepted_answers(&kept);
+    let rightly_confident = |shorten: bool| {
+        kept.iter()
+            .zip(&kept_accepted)
+            .filter(|(pair, accepted)| {
+                let query = if shorten {
+                    shortened(pair)
+                } else {
+                    pair.question.clone()
+                };
+                let answer = half.answer(&query, None, &strict);
+                answer.confident && accepted.contains(answer.reply.as_str())
+            })
+            .count() as f64
+            / kept.len() as f64
+    };
+    let (rightly_confident, short_confident) = (rightly_confident(false), rightly_confident(true));
+    let wrongly_confident = held_out
+        .iter()
+        .filter(|pair| half.answer(&pair.question, None, &strict).confident)
+        .count() as f64
+        / held_out.len() as f64;
+
+    println!(
+        "answer quality on {PACKAGE} ({} entries, sv+en): hit@1 question -> answer {:.3}, \
+         shortened (every other content word) {:.3}; at threshold {THRESHOLD}, with half held \
+         out: answered confidently and rightly {:.3} (shortened: {:.3}), held-out \
+         questions answered confidently (wrongly) {:.3}. Build {built:.0?}, {} questions in \
+         {asked:.0?} ({} build)",
+        all.len(),
+        full_hits,
+        short_hits,
+        rightly_confident,
+        short_confident,
+        wrongly_confident,
+        full.len(),
+        if cfg!(debug_assertions) {
+            "unoptimised"
+        } else {
+            "release"
+        },
+    );
+    // Measured: 0.981, 0.850, 0.992, 0.903 and 0.219.
+    assert!(full_hits >= 0.97, "hit@1 question -> answer {full_hits:.3}");
+    assert!(
+        short_hits >= 0.83,
+        "hit@1 shortened questions {short_hits:.3}"
+    );
+    assert!(
+        rightly_confident >= 0.98,
+        "confident and right {rightly_confident:.3}"
+    );
+    assert!(
+        short_confident >= 0.88,
+        "confident and right, shortened {short_confident:.3}"
+    );
+    assert!(
+        wrongly_confident <= 0.25,
+        "confident without the answer {wrongly_confident:.3}"
+    );
+}
+
+/// Build and answer times, printed, never asserted (a test build is unoptimised and CI
+/// machines vary): `cargo test -p botwire-server --release --test answer_quality -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore = "a benchmark: run it with --release -- --ignored --nocapture"]
+fn answer_timing() {
+    use std::time::{Duration, Instant};
+    let pairs = pairs();
+    let all: Vec<&Pair> = pairs.iter().collect();
+    let entries = entries(&all);
+    let english: Vec<KnowledgeEntry> = entries
+        .iter()
+        .filter(|entry| entry.id.starts_with("en:"))
+        .cloned()
+        .collect();
+    let median = |mut times: Vec<Duration>| {
+        times.sort();
+        times[times.len() / 2]
+    };
+    let builds = |entries: &[KnowledgeEntry]| {
+        median(
+            (0..7)
+                .map(|_| {
+                    let started = Instant::now();
+                    let index = KnowledgeIndex::build(entries).expect("building");
+                    let elapsed = started.elapsed();
+                    drop(index);
+                    elapsed
+                })
+                .collect(),
+        )
+    };
+    println!(
+        "build: {} English entries {:?}; {} entries, English and Swedish {:?} (medians of 7)",
+        english.len(),
+        builds(&english),
+        entries.len(),
+        builds(&entries)
+    );
+    let index = KnowledgeIndex::build(&entries).expect("building");
+    for (name, language) in [("detected language", None), ("language given", Some("en"))] {
+        let settings = settings(THRESHOLD);
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            for pair in &all {
+                let language = language.map(|_| pair.language);
+                let started = Instant::now();
+                let answer = index.answer(&pair.question, language, &settings);
+                times.push(started.elapsed());
+                std::hint::black_box(answer);
+            }
+        }
+        times.sort();
+        let total: Duration = times.iter().sum();
+        println!(
+            "answer ({name}): {} questions, mean {:?}, median {:?}, p99 {:?}, max {:?}",
+            times.len(),
+            total / times.len() as u32,
+            times[times.len() / 2],
+            times[times.len() * 99 / 100],
+            times[times.len() - 1]
+        );
+    }
+}
