@@ -24,4 +24,5 @@ mod conformance {
     mod tenancy;
     mod unauthenticated;
     mod unimplemented;
+    mod widget_origins;
 }

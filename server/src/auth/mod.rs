@@ -165,6 +165,7 @@ pub async fn authenticate(
             let bot = store::bots::bot_get_by_widget_token(&app.db, token)
                 .await?
                 .ok_or(invalid)?;
+            check_origin(&bot.settings, headers)?;
             Ok(Principal::Visitor {
                 bot_id: store::uuid(&bot.id),
                 account_id: store::uuid(&bot.account_id),
@@ -195,4 +196,65 @@ async fn api_key(app: &App, key: &str) -> Result<Option<Principal>, Error> {
             auth: row.rate_limit_auth,
         },
     }))
+}
+
+/// A widget token works only from the bot's `allowed_origins` when it has any: the request's
+/// `Origin` header (which browsers set and pages cannot forge) must be one of them.
+fn check_origin(settings: &str, headers: &HeaderMap) -> Result<(), Error> {
+    let settings: serde_json::Value = serde_json::from_str(settings)
+        .map_err(|e| Error::Internal(format!("a bot's settings are unreadable: {e}")))?;
+    let allowed: Vec<String> = settings
+        .pointer("/settings/allowed_origins")
+        .and_then(serde_json::Value::as_array)
+        .map(|origins| {
+            origins
+                .iter()
+                .filter_map(|o| o.as_str())
+                .map(normalize_origin)
+                .collect()
+        })
+        .unwrap_or_default();
+    if allowed.is_empty() {
+        return Ok(());
+    }
+    let origin = headers
+        .get("origin")
+        .and_then(|v| v.to_str().ok())
+        .map(normalize_origin);
+    match origin {
+        Some(origin) if allowed.contains(&origin) => Ok(()),
+        _ => Err(Error::Forbidden(
+            "this widget is not allowed on this origin".into(),
+        )),
+    }
+}
+
+fn normalize_origin(origin: &str) -> String {
+    origin.trim().trim_end_matches('/').to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widget_origins() {
+        let settings = |origins: &str| format!(r#"{{"settings":{{"allowed_origins":{origins}}}}}"#);
+        let with_origin = |origin: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("origin", origin.parse().unwrap());
+            headers
+        };
+        assert!(
+            check_origin(&settings("[]"), &HeaderMap::new()).is_ok(),
+            "empty allows any"
+        );
+        let only = settings(r#"["https://shop.example.com/"]"#);
+        assert!(check_origin(&only, &with_origin("https://Shop.example.com")).is_ok());
+        assert!(check_origin(&only, &with_origin("https://evil.example.net")).is_err());
+        assert!(
+            check_origin(&only, &HeaderMap::new()).is_err(),
+            "no Origin is refused"
+        );
+    }
 }
