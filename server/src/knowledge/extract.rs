@@ -651,9 +651,34 @@ fn zip_within_bounds(entries: &[ZipEntry<'_>]) -> bool {
         && entries.iter().map(|e| e.uncompressed).sum::<u64>() <= MAX_ZIP_TOTAL_BYTES
 }
 
+/// Whether every entry really inflates within the bounds. The sizes an archive declares are
+/// the file's word, and docx-rs does not stop at them: so each entry is inflated here first,
+/// into nothing, stopping as soon as it passes its bound, before docx-rs reads the archive.
+fn zip_inflates_within_bounds(bytes: &[u8]) -> bool {
+    use std::io::Read;
+    let Ok(mut archive) = zip::ZipArchive::new(std::io::Cursor::new(bytes)) else {
+        return false;
+    };
+    let mut total = 0u64;
+    for index in 0..archive.len() {
+        let Ok(entry) = archive.by_index(index) else {
+            return false;
+        };
+        let mut limited = entry.take(MAX_ZIP_ENTRY_BYTES + 1);
+        let Ok(inflated) = std::io::copy(&mut limited, &mut std::io::sink()) else {
+            return false;
+        };
+        total += inflated;
+        if inflated > MAX_ZIP_ENTRY_BYTES || total > MAX_ZIP_TOTAL_BYTES {
+            return false;
+        }
+    }
+    true
+}
+
 fn docx_text(bytes: &[u8]) -> Result<String, ExtractError> {
     let entries = zip_entries(bytes).ok_or(ExtractError::CorruptDocx)?;
-    if !zip_within_bounds(&entries) {
+    if !zip_within_bounds(&entries) || !zip_inflates_within_bounds(bytes) {
         return Err(ExtractError::CorruptDocx);
     }
     let docx = guarded(|| docx_rs::read_docx(bytes))
@@ -1223,6 +1248,54 @@ fn faq_csv(text: &str) -> Result<Vec<FaqPair>, ExtractError> {
         return Ok(pairs);
     }
     Err(ExtractError::NoFaqColumns)
+}
+
+#[cfg(test)]
+mod bomb_tests {
+    use super::*;
+
+    /// A DOCX-shaped archive whose `word/document.xml` declares 1 KB but inflates to more
+    /// than the entry bound.
+    fn lying_docx() -> Vec<u8> {
+        use std::io::Write;
+        let mut buffer = std::io::Cursor::new(Vec::new());
+        {
+            let mut zip = zip::ZipWriter::new(&mut buffer);
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated);
+            zip.start_file("word/document.xml", options).unwrap();
+            let block = vec![b'a'; 1 << 20];
+            for _ in 0..=(MAX_ZIP_ENTRY_BYTES >> 20) {
+                zip.write_all(&block).unwrap();
+            }
+            zip.finish().unwrap();
+        }
+        let mut bytes = buffer.into_inner();
+        // Rewrite the declared uncompressed size (local header and central directory) to 1 KB.
+        let lie = 1024u32.to_le_bytes();
+        let local = bytes.windows(4).position(|w| w == b"PK\x03\x04").unwrap();
+        bytes[local + 22..local + 26].copy_from_slice(&lie);
+        let central = bytes.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        bytes[central + 24..central + 28].copy_from_slice(&lie);
+        bytes
+    }
+
+    #[test]
+    fn a_docx_that_inflates_past_its_declared_size_is_refused() {
+        let bomb = lying_docx();
+        assert!(
+            bomb.len() < MAX_FILE_BYTES,
+            "the bomb itself is small: {}",
+            bomb.len()
+        );
+        let entries = zip_entries(&bomb).unwrap();
+        assert!(
+            zip_within_bounds(&entries),
+            "its declared sizes look harmless"
+        );
+        assert!(!zip_inflates_within_bounds(&bomb));
+        assert_eq!(docx_text(&bomb).unwrap_err(), ExtractError::CorruptDocx);
+    }
 }
 
 #[cfg(test)]
