@@ -2,8 +2,8 @@
 //! (the conversation if new, the user's message, the bot's reply, and their events) is written
 //! in one transaction.
 
-use super::{Page, new_id, now, page};
-use crate::db::schema::{bots, conversations, events, feedback, idempotency_keys, messages};
+use super::{Page, now, page};
+use crate::db::schema::{bots, conversations, feedback, idempotency_keys, messages};
 use crate::db::{Db, DbError};
 use crate::with_conn;
 use chrono::NaiveDateTime;
@@ -135,17 +135,13 @@ pub async fn exchange_record(
                     .await?;
             }
             for event in new_events {
-                diesel::insert_into(events::table)
-                    .values((
-                        events::id.eq(new_id()),
-                        events::account_id.eq(account_id),
-                        events::bot_id.eq(Some(&conversation.bot_id)),
-                        events::event_type.eq(event.event_type),
-                        events::payload.eq(&event.payload),
-                        events::created_at.eq(now()),
-                    ))
-                    .execute(conn)
-                    .await?;
+                insert_event!(
+                    conn,
+                    account_id,
+                    Some(&conversation.bot_id),
+                    event.event_type,
+                    &event.payload
+                );
             }
             Ok(())
         })
@@ -187,17 +183,13 @@ pub async fn conversation_handoff_set(
                     .await?;
             }
             if let Some(event) = event {
-                diesel::insert_into(events::table)
-                    .values((
-                        events::id.eq(new_id()),
-                        events::account_id.eq(account_id),
-                        events::bot_id.eq(Some(&conversation.bot_id)),
-                        events::event_type.eq(event.event_type),
-                        events::payload.eq(&event.payload),
-                        events::created_at.eq(now()),
-                    ))
-                    .execute(conn)
-                    .await?;
+                insert_event!(
+                    conn,
+                    account_id,
+                    Some(&conversation.bot_id),
+                    event.event_type,
+                    &event.payload
+                );
             }
             Ok(())
         })
@@ -308,17 +300,13 @@ pub async fn feedback_create(
                 .values(row)
                 .execute(conn)
                 .await?;
-            diesel::insert_into(events::table)
-                .values((
-                    events::id.eq(new_id()),
-                    events::account_id.eq(account_id),
-                    events::bot_id.eq(Some(bot_id)),
-                    events::event_type.eq(event.event_type),
-                    events::payload.eq(&event.payload),
-                    events::created_at.eq(now()),
-                ))
-                .execute(conn)
-                .await?;
+            insert_event!(
+                conn,
+                account_id,
+                Some(bot_id),
+                event.event_type,
+                &event.payload
+            );
             Ok(())
         })
         .await

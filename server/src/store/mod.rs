@@ -4,6 +4,24 @@
 //! Ids are UUIDv7 (time-ordered), so ordering by id is ordering by creation and a list's
 //! cursor is simply the last id of the previous page.
 
+/// Writes an event to the outbox (`events`) on the connection of the transaction that causes
+/// it, so that no event exists without its cause and no cause without its event.
+macro_rules! insert_event {
+    ($conn:expr, $account_id:expr, $bot_id:expr, $event_type:expr, $payload:expr) => {
+        diesel::insert_into($crate::db::schema::events::table)
+            .values((
+                $crate::db::schema::events::id.eq($crate::store::new_id()),
+                $crate::db::schema::events::account_id.eq($account_id),
+                $crate::db::schema::events::bot_id.eq($bot_id),
+                $crate::db::schema::events::event_type.eq($event_type),
+                $crate::db::schema::events::payload.eq($payload),
+                $crate::db::schema::events::created_at.eq($crate::store::now()),
+            ))
+            .execute($conn)
+            .await?
+    };
+}
+
 pub mod api_keys;
 pub mod bots;
 pub mod chat;

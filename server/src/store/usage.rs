@@ -1,7 +1,7 @@
 //! Monthly message usage per account (`usage_counters`), the quota it is measured against,
 //! and the `quota.warning` events it causes (`events`), all in one transaction.
 
-use super::{new_id, now};
+use super::now;
 use crate::db::schema::{accounts, events, usage_counters, users};
 use crate::db::{Db, DbError};
 use crate::with_conn;
@@ -15,23 +15,6 @@ pub enum Counted {
     Within { used: i64, limit: Option<i64> },
     /// Not counted: the quota would be exceeded.
     Exceeded { used: i64, limit: i64 },
-}
-
-/// Writes an event to the outbox on the connection of the transaction that causes it.
-macro_rules! insert_event {
-    ($conn:expr, $account_id:expr, $event_type:expr, $payload:expr, $at:expr) => {
-        diesel::insert_into(events::table)
-            .values((
-                events::id.eq(new_id()),
-                events::account_id.eq($account_id),
-                events::bot_id.eq(None::<String>),
-                events::event_type.eq($event_type),
-                events::payload.eq($payload),
-                events::created_at.eq($at),
-            ))
-            .execute($conn)
-            .await?
-    };
 }
 
 /// Counts `n` messages for the account in `month` (`YYYY-MM`), refusing (and counting
@@ -110,7 +93,7 @@ pub async fn usage_count(
                 .await?;
                 if first == 1 {
                     let payload = payload(&user_id, used, limit, 0.8);
-                    insert_event!(conn, account_id, "quota.warning", &payload, now);
+                    insert_event!(conn, account_id, None::<String>, "quota.warning", &payload);
                 }
             }
             // 100%: once per month.
@@ -126,7 +109,7 @@ pub async fn usage_count(
                 .await?;
                 if first == 1 {
                     let payload = payload(&user_id, used, limit, 1.0);
-                    insert_event!(conn, account_id, "quota.warning", &payload, now);
+                    insert_event!(conn, account_id, None::<String>, "quota.warning", &payload);
                 }
             }
             Ok(Counted::Within {
