@@ -56,7 +56,7 @@ pub struct FeedbackRow {
     pub created_at: NaiveDateTime,
 }
 
-/// An event to write with the change that causes it: (account, bot, type, JSON payload).
+/// An event to write with the change that causes it (the account and bot come from that change).
 pub struct NewEvent {
     pub event_type: &'static str,
     pub payload: String,
