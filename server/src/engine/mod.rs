@@ -9,6 +9,7 @@
 //!   message's language; it answers with the best FAQ answer or passage when it is confident and
 //!   with the bot's fallback message and suggested questions otherwise. Deterministic.
 
+pub mod llm;
 pub mod offline;
 
 pub use offline::KnowledgeIndex;
