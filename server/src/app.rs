@@ -24,7 +24,9 @@ pub struct App {
     pub mailer: Arc<Mailer>,
     /// Knowledge indexes built for chat, by bot and knowledge revision.
     pub chat_indexes: crate::services::chat::IndexCache,
-    pub metrics: Metrics,
+    /// The LLM engine's client (one connection pool for every bot).
+    pub llm: crate::engine::llm::LlmClient,
+    pub metrics: Arc<Metrics>,
     pub docs: Docs,
     pub log: slog::Logger,
     pub started_at: Instant,
@@ -42,6 +44,8 @@ impl App {
         // Compile the contract's schemas now rather than on the first request.
         botwire_api::contract::load();
         slog::info!(log, "{}", mailer.describe());
+        let llm = crate::engine::llm::LlmClient::new(config.llm.timeouts)
+            .context("setting up the LLM client")?;
         Ok(App {
             limiter: RateLimiter::new(db.clone()),
             config,
@@ -49,7 +53,8 @@ impl App {
             jwt,
             mailer: Arc::new(mailer),
             chat_indexes: Default::default(),
-            metrics: Metrics::default(),
+            llm,
+            metrics: Arc::default(),
             docs: Docs::render(OPENAPI_YAML).context("rendering the docs page")?,
             log,
             started_at: Instant::now(),

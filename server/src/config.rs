@@ -73,6 +73,47 @@ impl std::fmt::Debug for SmtpConfig {
     }
 }
 
+/// The LLM engine's server-wide settings (`BOTWIRE_LLM_*`). A bot's own base URL, model and
+/// key win over these defaults.
+#[derive(Clone)]
+pub struct LlmConfig {
+    /// `BOTWIRE_LLM_BASE_URL`: for bots of kind `llm` that name none.
+    pub base_url: Option<String>,
+    /// `BOTWIRE_LLM_MODEL`: for bots of kind `llm` that name none.
+    pub model: Option<String>,
+    /// `BOTWIRE_LLM_API_KEY`: for bots that store none.
+    pub api_key: Option<String>,
+    /// `BOTWIRE_LLM_CONNECT_TIMEOUT_SECONDS` (5), `BOTWIRE_LLM_IDLE_TIMEOUT_SECONDS` (30: for
+    /// the first token, then between two), `BOTWIRE_LLM_TIMEOUT_SECONDS` (120: the whole reply).
+    pub timeouts: crate::engine::llm::LlmTimeouts,
+}
+
+impl LlmConfig {
+    fn defaults() -> LlmConfig {
+        LlmConfig {
+            base_url: None,
+            model: None,
+            api_key: None,
+            timeouts: crate::engine::llm::LlmTimeouts {
+                connect: Duration::from_secs(5),
+                idle: Duration::from_secs(30),
+                total: Duration::from_secs(120),
+            },
+        }
+    }
+}
+
+impl std::fmt::Debug for LlmConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmConfig")
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[set]"))
+            .field("timeouts", &self.timeouts)
+            .finish()
+    }
+}
+
 #[derive(Clone)]
 pub struct Config {
     /// `BOTWIRE_BIND`, default 127.0.0.1:8080.
@@ -96,6 +137,10 @@ pub struct Config {
     /// `BOTWIRE_OUTBOX_DIR`: where email goes as `.eml` files when there is no SMTP
     /// (default `<BOTWIRE_DATA_DIR>/outbox`).
     pub outbox_dir: PathBuf,
+    pub llm: LlmConfig,
+    /// `BOTWIRE_SSE_PING_SECONDS`, default 15: the gap after which a chat stream that has
+    /// nothing to say sends a `: ping` comment.
+    pub sse_ping_interval: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -111,6 +156,8 @@ impl std::fmt::Debug for Config {
             .field("monthly_message_quota", &self.monthly_message_quota)
             .field("smtp", &self.smtp)
             .field("outbox_dir", &self.outbox_dir)
+            .field("llm", &self.llm)
+            .field("sse_ping_interval", &self.sse_ping_interval)
             .finish_non_exhaustive()
     }
 }
@@ -170,6 +217,31 @@ impl Config {
         };
         let outbox_dir =
             var("BOTWIRE_OUTBOX_DIR").map_or_else(|| data_dir.join("outbox"), PathBuf::from);
+        let seconds = |name: &str, default: Duration| -> Result<Duration> {
+            Ok(positive(name)?.map_or(default, Duration::from_secs))
+        };
+        let llm_defaults = LlmConfig::defaults();
+        let llm = LlmConfig {
+            base_url: var("BOTWIRE_LLM_BASE_URL"),
+            model: var("BOTWIRE_LLM_MODEL"),
+            api_key: var("BOTWIRE_LLM_API_KEY"),
+            timeouts: crate::engine::llm::LlmTimeouts {
+                connect: seconds(
+                    "BOTWIRE_LLM_CONNECT_TIMEOUT_SECONDS",
+                    llm_defaults.timeouts.connect,
+                )?,
+                idle: seconds(
+                    "BOTWIRE_LLM_IDLE_TIMEOUT_SECONDS",
+                    llm_defaults.timeouts.idle,
+                )?,
+                total: seconds("BOTWIRE_LLM_TIMEOUT_SECONDS", llm_defaults.timeouts.total)?,
+            },
+        };
+        if let Some(url) = &llm.base_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            bail!("BOTWIRE_LLM_BASE_URL must be an http:// or https:// URL");
+        }
         Ok(Config {
             bind,
             database,
@@ -181,6 +253,8 @@ impl Config {
             monthly_message_quota: positive("BOTWIRE_MONTHLY_MESSAGE_QUOTA")?,
             smtp,
             outbox_dir,
+            llm,
+            sse_ping_interval: seconds("BOTWIRE_SSE_PING_SECONDS", Duration::from_secs(15))?,
         })
     }
 
@@ -198,6 +272,8 @@ impl Config {
             monthly_message_quota: None,
             smtp: None,
             outbox_dir,
+            llm: LlmConfig::defaults(),
+            sse_ping_interval: Duration::from_secs(15),
         }
     }
 }

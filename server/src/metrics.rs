@@ -9,9 +9,43 @@ use std::time::Duration;
 pub struct Metrics {
     /// (operationId, status code) -> responses sent.
     responses: Mutex<BTreeMap<(String, u16), u64>>,
+    /// LLM completions by outcome (`ok`, `failed`, `cancelled`), and tokens by kind
+    /// (`prompt`, `completion`) as the LLM server counted them.
+    llm_completions: Mutex<BTreeMap<&'static str, u64>>,
+    llm_tokens: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+fn add<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K, n: u64) {
+    let mut map = map.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    *map.entry(key).or_insert(0) += n;
+}
+
+fn render_counter<K: std::fmt::Display>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    label: &str,
+    map: &Mutex<BTreeMap<K, u64>>,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} counter");
+    let map = map.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    for (key, count) in map.iter() {
+        let _ = writeln!(out, "{name}{{{label}=\"{key}\"}} {count}");
+    }
 }
 
 impl Metrics {
+    /// One LLM completion ended with `outcome`.
+    pub fn record_llm(&self, outcome: &'static str) {
+        add(&self.llm_completions, outcome, 1);
+    }
+
+    pub fn record_llm_tokens(&self, prompt: u64, completion: u64) {
+        add(&self.llm_tokens, "prompt", prompt);
+        add(&self.llm_tokens, "completion", completion);
+    }
+
     pub fn record(&self, operation_id: &str, status: u16) {
         let mut responses = self
             .responses
@@ -59,6 +93,21 @@ impl Metrics {
                 "botwire_http_responses_total{{operation_id=\"{operation_id}\",status=\"{status}\"}} {count}"
             );
         }
+        drop(responses);
+        render_counter(
+            &mut out,
+            "botwire_llm_completions_total",
+            "LLM completions, by outcome.",
+            "outcome",
+            &self.llm_completions,
+        );
+        render_counter(
+            &mut out,
+            "botwire_llm_tokens_total",
+            "Tokens of LLM completions, as the LLM server counted them.",
+            "kind",
+            &self.llm_tokens,
+        );
         out
     }
 }
@@ -83,5 +132,12 @@ mod tests {
             )
         );
         assert!(text.contains("botwire_uptime_seconds 3.000"));
+        metrics.record_llm("ok");
+        metrics.record_llm_tokens(40, 7);
+        metrics.record_llm_tokens(2, 1);
+        let text = metrics.render(Duration::from_secs(3), "sqlite");
+        assert!(text.contains("botwire_llm_completions_total{outcome=\"ok\"} 1"));
+        assert!(text.contains("botwire_llm_tokens_total{kind=\"prompt\"} 42"));
+        assert!(text.contains("botwire_llm_tokens_total{kind=\"completion\"} 8"));
     }
 }

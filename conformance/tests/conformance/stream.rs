@@ -15,13 +15,13 @@ use uuid::Uuid;
 
 /// One Server-Sent Event: its name and its `data` as JSON.
 #[derive(Debug, Clone, PartialEq)]
-struct Event {
-    name: String,
-    data: serde_json::Value,
+pub(super) struct Event {
+    pub name: String,
+    pub data: serde_json::Value,
 }
 
 /// The events of a `text/event-stream` body (comment lines, such as `: ping`, skipped).
-fn parse_events(body: &str) -> Vec<Event> {
+pub(super) fn parse_events(body: &str) -> Vec<Event> {
     body.split("\n\n")
         .filter_map(|block| {
             let mut name = None;

@@ -350,6 +350,39 @@ impl KnowledgeIndex {
         self.answer_from(search, language, settings)
     }
 
+    /// [`Self::answer`], and the `k` best entries as context for an LLM, best first, without
+    /// repeated texts. Each one's score is the best's relevance scaled by its share of the
+    /// best's raw score.
+    pub fn answer_with_context(
+        &self,
+        message: &str,
+        language: Option<&str>,
+        settings: &EngineSettings,
+        k: usize,
+    ) -> (Answer, Vec<AnswerSource>) {
+        let answer = self.answer(message, language, settings);
+        let search = self.search(message, &answer.language);
+        let best = relevance(&self.entries, &search).unwrap_or(0.0);
+        let top = search.hits.first().map_or(0.0, |hit| hit.score);
+        let mut context: Vec<AnswerSource> = Vec::new();
+        for hit in &search.hits {
+            if context.len() == k || hit.score <= 0.0 {
+                break;
+            }
+            let entry = &self.entries[hit.entry];
+            if context.iter().any(|c| c.snippet == entry.reply_text()) {
+                continue;
+            }
+            context.push(AnswerSource {
+                document_id: entry.document_id,
+                title: entry.title.clone(),
+                snippet: entry.reply_text().to_string(),
+                score: best * f64::from(hit.score / top),
+            });
+        }
+        (answer, context)
+    }
+
     fn answer_from(&self, search: Search, language: String, settings: &EngineSettings) -> Answer {
         let best = search.hits.first().zip(relevance(&self.entries, &search));
         match best {

@@ -394,8 +394,14 @@ impl BotwireApi for ServerImpl {
             (headers, WithJson(body)),
             async |call: &Call<'_>, (headers, (body, json))| {
                 let key = headers.idempotency_key.map(|k| k.to_string());
-                let reply = chat::send(call, body, &json, key).await?;
-                super::sse(&reply)
+                match chat::stream(call, body, &json, key).await? {
+                    chat::StreamReply::Complete(reply) => super::sse(&reply),
+                    chat::StreamReply::Live(events) => super::sse_live(
+                        events,
+                        call.app.config.sse_ping_interval,
+                        &rqctx.request_id,
+                    ),
+                }
             },
         )
         .await

@@ -12,6 +12,7 @@ use crate::app::App;
 use crate::auth;
 use crate::error::Error;
 use crate::services::Call;
+use crate::services::chat::LiveEvent;
 use botwire_api::policy::{RateLimitClass, operation_policy};
 use botwire_api::{JsonBody, Parsed, ParsedBody, QueryParams, RateLimited, Raw, Reply, types};
 use dropshot::{Body, Header, HttpResponse, Path, RequestContext};
@@ -237,6 +238,99 @@ pub fn sse(reply: &types::ChatReply) -> Result<Raw, Error> {
         .body(Body::from(body))
         .map(Raw)
         .map_err(|e| Error::Internal(format!("building a response: {e}")))
+}
+
+/// A live chat reply as Server-Sent Events: each delta as it comes, then `sources` and `done`
+/// (or `error`), with a `: ping` comment whenever `ping_every` passes in silence. Dropping the
+/// body (the client went away) drops the receiver, which cancels the generation.
+pub fn sse_live(
+    events: tokio::sync::mpsc::Receiver<LiveEvent>,
+    ping_every: std::time::Duration,
+    request_id: &str,
+) -> Result<Raw, Error> {
+    let start = tokio::time::Instant::now() + ping_every;
+    let mut ping = tokio::time::interval_at(start, ping_every);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let body = LiveBody {
+        events,
+        ping,
+        request_id: request_id.to_string(),
+        ended: false,
+    };
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(Body::wrap(body))
+        .map(Raw)
+        .map_err(|e| Error::Internal(format!("building a response: {e}")))
+}
+
+struct LiveBody {
+    events: tokio::sync::mpsc::Receiver<LiveEvent>,
+    ping: tokio::time::Interval,
+    request_id: String,
+    ended: bool,
+}
+
+impl LiveBody {
+    fn frame(&mut self, event: LiveEvent) -> bytes::Bytes {
+        let (name, data) = match event {
+            LiveEvent::Delta(text) => ("delta", serde_json::json!({ "text": text }).to_string()),
+            LiveEvent::Sources(sources) => (
+                "sources",
+                serde_json::json!({ "sources": sources }).to_string(),
+            ),
+            LiveEvent::Done(reply) => {
+                self.ended = true;
+                ("done", serde_json::to_string(&reply).unwrap_or_default())
+            }
+            LiveEvent::Failed(error) => {
+                self.ended = true;
+                let envelope = error.to_envelope().with_request_id(&self.request_id);
+                ("error", serde_json::to_string(&envelope).unwrap_or_default())
+            }
+        };
+        bytes::Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
+    }
+}
+
+impl http_body::Body for LiveBody {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        match self.events.poll_recv(cx) {
+            Poll::Ready(Some(event)) => {
+                self.ping.reset();
+                let bytes = self.frame(event);
+                return Poll::Ready(Some(Ok(http_body::Frame::data(bytes))));
+            }
+            Poll::Ready(None) => {
+                // The task ended without `done` or `error`: it cannot, short of a panic.
+                let envelope = Error::Internal("the reply stream ended early".into())
+                    .to_envelope()
+                    .with_request_id(&self.request_id);
+                self.ended = true;
+                let data = serde_json::to_string(&envelope).unwrap_or_default();
+                let bytes = bytes::Bytes::from(format!("event: error\ndata: {data}\n\n"));
+                return Poll::Ready(Some(Ok(http_body::Frame::data(bytes))));
+            }
+            Poll::Pending => {}
+        }
+        match self.ping.poll_tick(cx) {
+            Poll::Ready(_) => Poll::Ready(Some(Ok(http_body::Frame::data(
+                bytes::Bytes::from_static(b": ping\n\n"),
+            )))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }
 
 /// A non-JSON success body (YAML, HTML, Prometheus text).

@@ -19,11 +19,11 @@ use uuid::Uuid;
 
 /// What the `settings` column holds.
 #[derive(Serialize, Deserialize)]
-struct StoredSettings {
-    settings: BotSettings,
+pub(super) struct StoredSettings {
+    pub settings: BotSettings,
     /// Write-only through the API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    llm_api_key: Option<String>,
+    pub llm_api_key: Option<String>,
 }
 
 const DEFAULT_FALLBACK: &str =
@@ -61,6 +61,7 @@ fn apply_settings(
     base: StoredSettings,
     input: BotSettingsInput,
     json: &serde_json::Value,
+    server_llm: &crate::config::LlmConfig,
 ) -> Result<StoredSettings, Error> {
     let given = |path: &str| botwire_api::given(json, path);
     let BotSettingsInput {
@@ -145,11 +146,13 @@ fn apply_settings(
     settings.engine.llm_api_key_set = llm_api_key.is_some();
     let engine = &settings.engine;
     if engine.kind == BotEngineKind::Llm
-        && (engine.llm_base_url.is_none() || engine.llm_model.is_none())
+        && ((engine.llm_base_url.is_none() && server_llm.base_url.is_none())
+            || (engine.llm_model.is_none() && server_llm.model.is_none()))
     {
         return Err(Error::Validation(vec![(
             "settings.engine".into(),
-            "kind llm needs llm_base_url and llm_model".into(),
+            "kind llm needs llm_base_url and llm_model (this server configures no default)"
+                .into(),
         )]));
     }
     Ok(StoredSettings {
@@ -224,7 +227,7 @@ pub async fn create(
         llm_api_key: None,
     };
     let stored = match settings {
-        Some(input) => apply_settings(base, input, &json["settings"])?,
+        Some(input) => apply_settings(base, input, &json["settings"], &call.app.config.llm)?,
         None => base,
     };
     let now = now();
@@ -292,7 +295,7 @@ pub async fn set_status(call: &Call<'_>, bot_id: Uuid, status: BotStatus) -> Res
     get(call, bot_id).await
 }
 
-fn stored_settings(row: &BotRow) -> Result<StoredSettings, Error> {
+pub(super) fn stored_settings(row: &BotRow) -> Result<StoredSettings, Error> {
     serde_json::from_str(&row.settings)
         .map_err(|e| Error::Internal(format!("bot {} has unreadable settings: {e}", row.id)))
 }
@@ -318,6 +321,7 @@ pub async fn update(
             stored_settings(&row)?,
             input,
             &json["settings"],
+            &call.app.config.llm,
         )?)?),
         None => None,
     };

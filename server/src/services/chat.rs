@@ -5,30 +5,28 @@
 //! bot and knowledge revision, so every replica answers alike and a change to the knowledge
 //! base is seen on the next message.
 
+mod send;
+
+pub use send::{LiveEvent, StreamReply, send, stream};
+
 use super::bots::bot_of_owner;
 use super::{Call, cursor, limit, not_found, page_info};
 use crate::auth::Principal;
-use crate::engine::{EngineSettings, EntryContent, KnowledgeEntry, KnowledgeIndex};
+use crate::engine::{EntryContent, KnowledgeEntry, KnowledgeIndex};
 use crate::error::Error;
 use crate::store::bots::{self as bot_store, BotRow};
 use crate::store::chat::{self as store, ConversationRow, FeedbackRow, MessageRow, NewEvent};
 use crate::store::{self as stores, new_id, now, utc};
 use botwire_api::types::{
-    BotEngineKind, BotSettings, ChatReply, ChatSend, Conversation, ConversationStatus,
-    ConversationWithMessages, ErrorCode, Feedback, FeedbackCreate, FeedbackRating, Message,
-    MessageList, MessageRole, Session, SessionHistoryQuery, SessionList, SessionListQuery, Source,
-    SuggestedAction, SuggestedActionType,
+    Conversation, ConversationStatus, ConversationWithMessages, ErrorCode, Feedback,
+    FeedbackCreate, FeedbackRating, Message, MessageList, MessageRole, Session,
+    SessionHistoryQuery, SessionList, SessionListQuery,
 };
-use http::StatusCode;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use uuid::Uuid;
-
-/// How long a stored reply answers a retry with the same `Idempotency-Key` (documented in the
-/// contract).
-const IDEMPOTENCY_TTL: chrono::Duration = chrono::Duration::hours(24);
 
 /// Built knowledge indexes, by bot, with the revision they were built from.
 #[derive(Default)]
@@ -80,16 +78,6 @@ impl IndexCache {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-fn settings_of(bot: &BotRow) -> Result<BotSettings, Error> {
-    #[derive(serde::Deserialize)]
-    struct Stored {
-        settings: BotSettings,
-    }
-    serde_json::from_str::<Stored>(&bot.settings)
-        .map(|s| s.settings)
-        .map_err(|e| Error::Internal(format!("bot {} has unreadable settings: {e}", bot.id)))
 }
 
 fn status_of(status: &str) -> ConversationStatus {
@@ -176,251 +164,6 @@ fn visible(conversation: &ConversationRow, visitor: bool) -> bool {
 
 fn request_hash(body: &serde_json::Value) -> String {
     hex::encode(Sha256::digest(body.to_string().as_bytes()))
-}
-
-/// Sends a user's message and returns the bot's reply (stored, with its events, before it is
-/// returned). `idempotency_key`: a retry with the same key and body gets the stored reply.
-pub async fn send(
-    call: &Call<'_>,
-    body: ChatSend,
-    json: &serde_json::Value,
-    idempotency_key: Option<String>,
-) -> Result<ChatReply, Error> {
-    let ChatSend {
-        bot_id,
-        context: _,
-        conversation_id,
-        language,
-        message,
-        metadata: _,
-        session_id,
-        user_id,
-    } = body;
-    let (bot, visitor) = chat_bot(call, bot_id).await?;
-    // Retries first: a replay must not count against the quota or store anything again.
-    let idempotency = match idempotency_key {
-        Some(key) => {
-            let scope = call.principal.rate_limit_key(call.ip);
-            let key = format!("{scope}:{key}");
-            let hash = request_hash(json);
-            let since = now() - IDEMPOTENCY_TTL;
-            if let Some((stored_hash, response)) =
-                store::idempotency_get(&call.app.db, &key, since).await?
-            {
-                if stored_hash != hash {
-                    return Err(Error::Conflict(
-                        "this Idempotency-Key was used with another request body".into(),
-                    ));
-                }
-                return serde_json::from_str(&response)
-                    .map_err(|e| Error::Internal(format!("a stored reply is unreadable: {e}")));
-            }
-            Some((key, hash))
-        }
-        None => None,
-    };
-    if bot.status == "inactive" {
-        return Err(Error::Status(
-            StatusCode::FORBIDDEN,
-            ErrorCode::BotInactive,
-            "this bot is inactive".into(),
-        ));
-    }
-    let settings = settings_of(&bot)?;
-    let length = message.chars().count();
-    if u64::try_from(length).unwrap_or(u64::MAX) > settings.message_max_length.get() {
-        return Err(Error::Validation(vec![(
-            "message".into(),
-            format!(
-                "longer than this bot's limit of {} characters ({length})",
-                settings.message_max_length
-            ),
-        )]));
-    }
-    let session_id = match session_id {
-        Some(id) => id.to_string(),
-        None if visitor => format!("vs_{}", Uuid::new_v4().simple()),
-        None => {
-            return Err(Error::Validation(vec![(
-                "session_id".into(),
-                "required".into(),
-            )]));
-        }
-    };
-    let existing = store::conversation_of_session(&call.app.db, &bot.id, &session_id).await?;
-    if let Some(existing) = &existing {
-        if !visible(existing, visitor) {
-            return Err(not_found(ErrorCode::SessionNotFound, "session"));
-        }
-        if conversation_id.is_some_and(|id| id.to_string() != existing.id) {
-            return Err(Error::Validation(vec![(
-                "conversation_id".into(),
-                "not this session's conversation".into(),
-            )]));
-        }
-    } else if conversation_id.is_some() {
-        return Err(not_found(ErrorCode::ConversationNotFound, "conversation"));
-    }
-    crate::quota::count_messages(
-        &call.app.db,
-        &bot.account_id,
-        1,
-        call.app.config.monthly_message_quota,
-    )
-    .await?;
-
-    let now = now();
-    let new = existing.is_none();
-    let mut conversation = existing.unwrap_or_else(|| ConversationRow {
-        id: new_id(),
-        bot_id: bot.id.clone(),
-        session_id: session_id.clone(),
-        user_id: user_id.as_deref().map(|u| u.to_string()),
-        contact_id: None,
-        by_visitor: visitor,
-        status: ConversationStatus::Open.to_string(),
-        handed_off: false,
-        assignee_id: None,
-        tags: "[]".into(),
-        message_count: 2,
-        last_message_at: Some(now),
-        created_at: now,
-        updated_at: now,
-    });
-    // A message reopens a resolved or closed conversation.
-    conversation.status = if conversation.handed_off {
-        ConversationStatus::Pending
-    } else {
-        ConversationStatus::Open
-    }
-    .to_string();
-
-    let index = call.app.chat_indexes.index_of(&call.app.db, &bot).await?;
-    let engine_settings = EngineSettings {
-        confidence_threshold: settings.engine.confidence_threshold,
-        fallback_message: settings.fallback_message.clone(),
-        default_language: settings.default_language.to_string(),
-    };
-    let answer = index.answer(
-        &message,
-        language.as_deref().map(|l| l.as_str()),
-        &engine_settings,
-    );
-    let user_message = MessageRow {
-        id: new_id(),
-        conversation_id: conversation.id.clone(),
-        role: MessageRole::User.to_string(),
-        content: message.to_string(),
-        language: Some(answer.language.clone()),
-        sources: "[]".into(),
-        suggested_actions: "[]".into(),
-        engine: None,
-        agent_id: None,
-        created_at: now,
-    };
-    let reply = (!conversation.handed_off).then(|| {
-        let sources: Vec<Source> = answer
-            .sources
-            .iter()
-            .map(|s| Source {
-                document_id: s.document_id,
-                score: s.score,
-                snippet: s.snippet.clone(),
-                title: s.title.clone(),
-            })
-            .collect();
-        let mut actions: Vec<SuggestedAction> = Vec::new();
-        if answer.offers_handoff() {
-            actions.extend(answer.suggested_questions.iter().map(|q| SuggestedAction {
-                label: q.clone(),
-                payload: q.clone(),
-                type_: SuggestedActionType::Reply,
-            }));
-            actions.push(SuggestedAction {
-                label: "Talk to a human".into(),
-                payload: "handoff".into(),
-                type_: SuggestedActionType::Handoff,
-            });
-        }
-        MessageRow {
-            id: new_id(),
-            conversation_id: conversation.id.clone(),
-            role: MessageRole::Assistant.to_string(),
-            content: answer.reply.clone(),
-            language: Some(answer.language.clone()),
-            sources: serde_json::to_string(&sources).unwrap_or_else(|_| "[]".into()),
-            suggested_actions: serde_json::to_string(&actions).unwrap_or_else(|_| "[]".into()),
-            // The LLM engine is not built yet: every reply is the offline engine's.
-            engine: Some(BotEngineKind::Offline.to_string()),
-            agent_id: None,
-            created_at: now + chrono::Duration::microseconds(1),
-        }
-    });
-    let mut rows = vec![user_message.clone()];
-    rows.extend(reply.clone());
-    if new {
-        conversation.message_count = i64::try_from(rows.len()).unwrap_or(0);
-        conversation.last_message_at = rows.last().map(|m| m.created_at);
-    }
-    let bot_uuid = stores::uuid(&bot.id);
-    let base = |message: &MessageRow| {
-        json!({
-            "bot_id": bot_uuid,
-            "conversation_id": stores::uuid(&conversation.id),
-            "session_id": conversation.session_id,
-            "user_id": conversation.user_id,
-            "message": message_view(message),
-        })
-    };
-    let mut events = Vec::new();
-    if new {
-        events.push(event(
-            "conversation.started",
-            json!({ "bot_id": bot_uuid, "conversation": conversation_view(&conversation) }),
-        ));
-    }
-    events.push(event("message.received", base(&user_message)));
-    if let Some(reply) = &reply {
-        events.push(event("message.sent", base(reply)));
-    }
-    store::exchange_record(
-        &call.app.db,
-        &bot.account_id,
-        &conversation,
-        new,
-        &rows,
-        &events,
-    )
-    .await?;
-
-    let reply_view = reply.as_ref().map(message_view);
-    let response = ChatReply {
-        conversation_id: stores::uuid(&conversation.id),
-        // When the reply was stored: the assistant message's time (the user message's when
-        // there is no reply).
-        created_at: reply_view.as_ref().map_or(utc(now), |m| m.created_at),
-        engine: reply_view.as_ref().and(Some(BotEngineKind::Offline)),
-        handed_off: conversation.handed_off,
-        language: answer.language.clone(),
-        message_id: reply_view.as_ref().map(|m| m.id),
-        reply: reply_view.as_ref().map(|m| m.content.clone()),
-        session_id: conversation.session_id.clone(),
-        sources: reply_view
-            .as_ref()
-            .map(|m| m.sources.clone())
-            .unwrap_or_default(),
-        suggested_actions: reply_view
-            .as_ref()
-            .map(|m| m.suggested_actions.clone())
-            .unwrap_or_default(),
-        user_message_id: stores::uuid(&user_message.id),
-    };
-    if let Some((key, hash)) = idempotency {
-        let stored =
-            serde_json::to_string(&response).map_err(|e| Error::Internal(e.to_string()))?;
-        store::idempotency_put(&call.app.db, &key, &hash, &stored).await?;
-    }
-    Ok(response)
 }
 
 /// A session list's cursor: `<latest message, microseconds>_<conversation id>` of the last

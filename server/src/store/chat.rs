@@ -224,6 +224,26 @@ pub async fn messages_list(
     })
 }
 
+/// The last `n` messages of a conversation, oldest first.
+pub async fn messages_recent(
+    db: &Db,
+    conversation_id: &str,
+    n: usize,
+) -> Result<Vec<MessageRow>, DbError> {
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    with_conn!(db, |conn| {
+        let mut items = messages::table
+            .filter(messages::conversation_id.eq(conversation_id))
+            .select(MessageRow::as_select())
+            .order(messages::id.desc())
+            .limit(n)
+            .load(&mut conn)
+            .await?;
+        items.reverse();
+        Ok(items)
+    })
+}
+
 /// The bot's sessions (one conversation each), most recently active first (latest message,
 /// then newest). `after`: the (latest message, id) of the last session of the previous page.
 pub async fn sessions_list(

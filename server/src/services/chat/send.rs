@@ -1,0 +1,621 @@
+//! Sending a message: checked and made ready once ([`prepare`]), answered by the bot's engine
+//! (offline, or an LLM with the offline engine as its fallback), then stored with its events in
+//! one transaction before anything claims it exists ([`Exchange::finish`]).
+//!
+//! [`send`] answers whole. [`stream`] streams an LLM's reply as it is generated; the stream's
+//! task ends the LLM request as soon as the client goes away, and then stores nothing.
+
+use super::{chat_bot, conversation_view, event, message_view, request_hash, visible};
+use crate::config::LlmConfig;
+use crate::db::Db;
+use crate::engine::llm::{LlmError, LlmEvent, LlmRequest, PromptMessage};
+use crate::engine::{Answer, AnswerSource, EngineSettings};
+use crate::error::Error;
+use crate::metrics::Metrics;
+use crate::services::bots::stored_settings;
+use crate::services::{Call, not_found};
+use crate::store::chat::{self as store, ConversationRow, MessageRow};
+use crate::store::{self as stores, new_id, now, utc};
+use botwire_api::types::{
+    BotEngineKind, ChatReply, ChatSend, ConversationStatus, ErrorCode, MessageRole, Source,
+    SuggestedAction, SuggestedActionType,
+};
+use futures::{Stream, StreamExt};
+use http::StatusCode;
+use serde_json::json;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+/// How long a stored reply answers a retry with the same `Idempotency-Key` (documented in the
+/// contract).
+const IDEMPOTENCY_TTL: chrono::Duration = chrono::Duration::hours(24);
+/// Knowledge passages given to an LLM with the message.
+const LLM_CONTEXT_PASSAGES: usize = 3;
+/// Earlier messages of the conversation given to an LLM.
+const LLM_HISTORY_MESSAGES: usize = 10;
+/// The LLM's instructions when the bot sets none.
+const DEFAULT_SYSTEM_PROMPT: &str = "You are the support assistant on this company's website. \
+Answer the user's last message briefly and politely, using the context passages when they are \
+relevant. If they do not hold the answer, say that you do not know and offer to connect the \
+user with a human agent. Never invent facts, prices or policies.";
+
+/// A checked message, ready for the bot's reply: everything the exchange stores but the reply.
+pub struct Exchange {
+    db: Db,
+    account_id: String,
+    conversation: ConversationRow,
+    new: bool,
+    user_message: MessageRow,
+    /// The offline engine's answer: the reply of offline bots, and every LLM's fallback.
+    answer: Answer,
+    /// For a bot whose engine is an LLM: the request, and the passages it was given.
+    llm: Option<(LlmRequest, Vec<AnswerSource>)>,
+    /// (key, request hash) when the request carries an `Idempotency-Key`.
+    idempotency: Option<(String, String)>,
+}
+
+enum Prepared {
+    /// A retry: the stored reply of the first request with this `Idempotency-Key`.
+    Replay(ChatReply),
+    Ready(Box<Exchange>),
+}
+
+/// The bot's reply, before it is stored.
+struct Draft {
+    text: String,
+    engine: BotEngineKind,
+    sources: Vec<Source>,
+    actions: Vec<SuggestedAction>,
+}
+
+/// Sends a user's message and returns the bot's reply (stored, with its events, before it is
+/// returned). `idempotency_key`: a retry with the same key and body gets the stored reply.
+pub async fn send(
+    call: &Call<'_>,
+    body: ChatSend,
+    json: &serde_json::Value,
+    idempotency_key: Option<String>,
+) -> Result<ChatReply, Error> {
+    let exchange = match prepare(call, body, json, idempotency_key).await? {
+        Prepared::Replay(reply) => return Ok(reply),
+        Prepared::Ready(exchange) => exchange,
+    };
+    let draft = match &exchange.llm {
+        _ if exchange.conversation.handed_off => None,
+        None => Some(exchange.offline_draft()),
+        Some((request, _)) => {
+            let mut text = String::new();
+            let llm = call.app.llm.stream(request);
+            let outcome = match collect(llm, &call.app.metrics, &mut text, None).await {
+                Collected::Complete => Ok(()),
+                Collected::Failed(error) => Err(error),
+                // Without a consumer to lose, a completion is never abandoned.
+                Collected::Abandoned => Err(LlmError::Truncated),
+            };
+            Some(exchange.llm_or_fallback(outcome, &text, &call.app.log))
+        }
+    };
+    exchange.finish(draft).await
+}
+
+/// What [`stream`] answers with.
+pub enum StreamReply {
+    /// The reply exists already (offline engine, a human has taken over, or a retry).
+    Complete(Box<ChatReply>),
+    /// An LLM's reply as it comes; the channel ends after `Done` or `Failed`.
+    Live(mpsc::Receiver<LiveEvent>),
+}
+
+/// One event of a live chat stream.
+pub enum LiveEvent {
+    Delta(String),
+    Sources(Vec<Source>),
+    /// The stored reply.
+    Done(Box<ChatReply>),
+    /// Storing the reply failed.
+    Failed(Error),
+}
+
+/// Like [`send`], but an LLM's reply comes as it is generated. Dropping the receiver of a
+/// `Live` reply cancels the LLM request, and nothing of the exchange is stored.
+pub async fn stream(
+    call: &Call<'_>,
+    body: ChatSend,
+    json: &serde_json::Value,
+    idempotency_key: Option<String>,
+) -> Result<StreamReply, Error> {
+    let exchange = match prepare(call, body, json, idempotency_key).await? {
+        Prepared::Replay(reply) => return Ok(StreamReply::Complete(Box::new(reply))),
+        Prepared::Ready(exchange) => exchange,
+    };
+    let request = match &exchange.llm {
+        Some((request, _)) if !exchange.conversation.handed_off => request,
+        _ => {
+            let draft = (!exchange.conversation.handed_off).then(|| exchange.offline_draft());
+            return Ok(StreamReply::Complete(Box::new(
+                exchange.finish(draft).await?,
+            )));
+        }
+    };
+    let llm = call.app.llm.stream(request);
+    let (metrics, log) = (call.app.metrics.clone(), call.app.log.clone());
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        let mut text = String::new();
+        let outcome = tokio::select! {
+            // The client went away while the LLM was silent.
+            () = tx.closed() => Collected::Abandoned,
+            collected = collect(llm, &metrics, &mut text, Some(&tx)) => collected,
+        };
+        let outcome = match outcome {
+            Collected::Complete => Ok(()),
+            Collected::Failed(error) => Err(error),
+            // Dropping the LLM stream (done by now) cancelled the request; nothing is stored.
+            Collected::Abandoned => {
+                metrics.record_llm("cancelled");
+                return;
+            }
+        };
+        let draft = exchange.llm_or_fallback(outcome, &text, &log);
+        let _ = tx.send(LiveEvent::Sources(draft.sources.clone())).await;
+        let last = match exchange.finish(Some(draft)).await {
+            Ok(reply) => LiveEvent::Done(Box::new(reply)),
+            Err(error) => LiveEvent::Failed(error),
+        };
+        let _ = tx.send(last).await;
+    });
+    Ok(StreamReply::Live(rx))
+}
+
+enum Collected {
+    Complete,
+    Failed(LlmError),
+    /// The consumer of the deltas went away.
+    Abandoned,
+}
+
+/// Reads an LLM stream to its end into `text`, passing each delta on to `tx` when given.
+/// Records the outcome (but for `Abandoned`, which the caller records) and the token counts.
+async fn collect(
+    llm: impl Stream<Item = Result<LlmEvent, LlmError>>,
+    metrics: &Metrics,
+    text: &mut String,
+    tx: Option<&mpsc::Sender<LiveEvent>>,
+) -> Collected {
+    let mut llm = std::pin::pin!(llm);
+    let outcome = loop {
+        match llm.next().await {
+            Some(Ok(LlmEvent::Delta(delta))) => {
+                text.push_str(&delta);
+                if let Some(tx) = tx
+                    && tx.send(LiveEvent::Delta(delta)).await.is_err()
+                {
+                    return Collected::Abandoned;
+                }
+            }
+            Some(Ok(LlmEvent::Usage {
+                prompt_tokens,
+                completion_tokens,
+            })) => metrics.record_llm_tokens(prompt_tokens, completion_tokens),
+            Some(Ok(LlmEvent::Finished { .. })) => break Collected::Complete,
+            Some(Err(error)) => break Collected::Failed(error),
+            None => break Collected::Failed(LlmError::Truncated),
+        }
+    };
+    metrics.record_llm(match outcome {
+        Collected::Complete => "ok",
+        _ => "failed",
+    });
+    outcome
+}
+
+/// Checks a send and makes it ready: the bot and the caller's right to it, a retry's stored
+/// reply, the bot's state and limits, the session, the quota (counted here, once), and the
+/// offline engine's answer.
+async fn prepare(
+    call: &Call<'_>,
+    body: ChatSend,
+    json: &serde_json::Value,
+    idempotency_key: Option<String>,
+) -> Result<Prepared, Error> {
+    let ChatSend {
+        bot_id,
+        context: _,
+        conversation_id,
+        language,
+        message,
+        metadata: _,
+        session_id,
+        user_id,
+    } = body;
+    let (bot, visitor) = chat_bot(call, bot_id).await?;
+    // Retries first: a replay must not count against the quota or store anything again.
+    let idempotency = match idempotency_key {
+        Some(key) => {
+            let scope = call.principal.rate_limit_key(call.ip);
+            let key = format!("{scope}:{key}");
+            let hash = request_hash(json);
+            let since = now() - IDEMPOTENCY_TTL;
+            if let Some((stored_hash, response)) =
+                store::idempotency_get(&call.app.db, &key, since).await?
+            {
+                if stored_hash != hash {
+                    return Err(Error::Conflict(
+                        "this Idempotency-Key was used with another request body".into(),
+                    ));
+                }
+                return serde_json::from_str(&response)
+                    .map(Prepared::Replay)
+                    .map_err(|e| Error::Internal(format!("a stored reply is unreadable: {e}")));
+            }
+            Some((key, hash))
+        }
+        None => None,
+    };
+    if bot.status == "inactive" {
+        return Err(Error::Status(
+            StatusCode::FORBIDDEN,
+            ErrorCode::BotInactive,
+            "this bot is inactive".into(),
+        ));
+    }
+    let stored = stored_settings(&bot)?;
+    let settings = &stored.settings;
+    let length = message.chars().count();
+    if u64::try_from(length).unwrap_or(u64::MAX) > settings.message_max_length.get() {
+        return Err(Error::Validation(vec![(
+            "message".into(),
+            format!(
+                "longer than this bot's limit of {} characters ({length})",
+                settings.message_max_length
+            ),
+        )]));
+    }
+    let session_id = match session_id {
+        Some(id) => id.to_string(),
+        None if visitor => format!("vs_{}", Uuid::new_v4().simple()),
+        None => {
+            return Err(Error::Validation(vec![(
+                "session_id".into(),
+                "required".into(),
+            )]));
+        }
+    };
+    let existing = store::conversation_of_session(&call.app.db, &bot.id, &session_id).await?;
+    if let Some(existing) = &existing {
+        if !visible(existing, visitor) {
+            return Err(not_found(ErrorCode::SessionNotFound, "session"));
+        }
+        if conversation_id.is_some_and(|id| id.to_string() != existing.id) {
+            return Err(Error::Validation(vec![(
+                "conversation_id".into(),
+                "not this session's conversation".into(),
+            )]));
+        }
+    } else if conversation_id.is_some() {
+        return Err(not_found(ErrorCode::ConversationNotFound, "conversation"));
+    }
+    crate::quota::count_messages(
+        &call.app.db,
+        &bot.account_id,
+        1,
+        call.app.config.monthly_message_quota,
+    )
+    .await?;
+
+    let now = now();
+    let new = existing.is_none();
+    let mut conversation = existing.unwrap_or_else(|| ConversationRow {
+        id: new_id(),
+        bot_id: bot.id.clone(),
+        session_id: session_id.clone(),
+        user_id: user_id.as_deref().map(|u| u.to_string()),
+        contact_id: None,
+        by_visitor: visitor,
+        status: ConversationStatus::Open.to_string(),
+        handed_off: false,
+        assignee_id: None,
+        tags: "[]".into(),
+        message_count: 0,
+        last_message_at: Some(now),
+        created_at: now,
+        updated_at: now,
+    });
+    // A message reopens a resolved or closed conversation.
+    conversation.status = if conversation.handed_off {
+        ConversationStatus::Pending
+    } else {
+        ConversationStatus::Open
+    }
+    .to_string();
+
+    let index = call.app.chat_indexes.index_of(&call.app.db, &bot).await?;
+    let engine_settings = EngineSettings {
+        confidence_threshold: settings.engine.confidence_threshold,
+        fallback_message: settings.fallback_message.clone(),
+        default_language: settings.default_language.to_string(),
+    };
+    let language = language.as_deref().map(|l| l.as_str());
+    let (answer, llm) = if settings.engine.kind == BotEngineKind::Llm {
+        let (answer, context) =
+            index.answer_with_context(&message, language, &engine_settings, LLM_CONTEXT_PASSAGES);
+        let history = if new {
+            Vec::new()
+        } else {
+            store::messages_recent(&call.app.db, &conversation.id, LLM_HISTORY_MESSAGES).await?
+        };
+        let request = llm_request(
+            &stored,
+            &call.app.config.llm,
+            &answer.language,
+            &context,
+            &history,
+            &message,
+        );
+        if request.is_none() {
+            slog::warn!(call.app.log, "an LLM bot has no base URL or model (nor a server default); the offline engine answers";
+                "bot_id" => &bot.id);
+        }
+        (answer, request.map(|request| (request, context)))
+    } else {
+        (index.answer(&message, language, &engine_settings), None)
+    };
+    let user_message = MessageRow {
+        id: new_id(),
+        conversation_id: conversation.id.clone(),
+        role: MessageRole::User.to_string(),
+        content: message.to_string(),
+        language: Some(answer.language.clone()),
+        sources: "[]".into(),
+        suggested_actions: "[]".into(),
+        engine: None,
+        agent_id: None,
+        created_at: now,
+    };
+    Ok(Prepared::Ready(Box::new(Exchange {
+        db: call.app.db.clone(),
+        account_id: bot.account_id.clone(),
+        conversation,
+        new,
+        user_message,
+        answer,
+        llm,
+        idempotency,
+    })))
+}
+
+/// The completion request of an LLM bot: its instructions and the passages as the system
+/// message, the conversation so far, then the message.
+fn llm_request(
+    stored: &super::super::bots::StoredSettings,
+    server: &LlmConfig,
+    language: &str,
+    context: &[AnswerSource],
+    history: &[MessageRow],
+    message: &str,
+) -> Option<LlmRequest> {
+    let engine = &stored.settings.engine;
+    let base_url = engine
+        .llm_base_url
+        .as_ref()
+        .map(ToString::to_string)
+        .or_else(|| server.base_url.clone());
+    let model = engine
+        .llm_model
+        .as_ref()
+        .map(ToString::to_string)
+        .or_else(|| server.model.clone());
+    // Settings are checked when written, but the server's defaults may have gone since.
+    let (base_url, model) = (base_url?, model?);
+    let mut system = engine
+        .system_prompt
+        .as_deref()
+        .unwrap_or(DEFAULT_SYSTEM_PROMPT)
+        .to_string();
+    system.push_str(&format!(
+        "\n\nReply in the language whose ISO 639-1 code is \"{language}\"."
+    ));
+    if !context.is_empty() {
+        system.push_str("\n\nContext passages:");
+        for (n, passage) in context.iter().enumerate() {
+            system.push_str(&format!(
+                "\n[{}] {}: {}",
+                n + 1,
+                passage.title,
+                passage.snippet
+            ));
+        }
+    }
+    let mut messages = vec![PromptMessage {
+        role: "system",
+        content: system,
+    }];
+    messages.extend(history.iter().filter_map(|m| {
+        let role = match m.role.parse().ok()? {
+            MessageRole::User => "user",
+            MessageRole::Assistant | MessageRole::Agent => "assistant",
+            MessageRole::System => return None,
+        };
+        Some(PromptMessage {
+            role,
+            content: m.content.clone(),
+        })
+    }));
+    messages.push(PromptMessage {
+        role: "user",
+        content: message.to_string(),
+    });
+    Some(LlmRequest {
+        base_url,
+        model,
+        api_key: stored.llm_api_key.clone().or_else(|| server.api_key.clone()),
+        temperature: engine.temperature,
+        max_tokens: engine.max_tokens.get(),
+        messages,
+    })
+}
+
+fn sources_of(passages: &[AnswerSource]) -> Vec<Source> {
+    passages
+        .iter()
+        .map(|s| Source {
+            document_id: s.document_id,
+            score: s.score,
+            snippet: s.snippet.clone(),
+            title: s.title.clone(),
+        })
+        .collect()
+}
+
+impl Exchange {
+    /// The offline engine's reply: the answer and its source when confident, else the fallback
+    /// message with suggested questions and a "talk to a human" action.
+    fn offline_draft(&self) -> Draft {
+        Draft {
+            text: self.answer.reply.clone(),
+            engine: BotEngineKind::Offline,
+            sources: sources_of(&self.answer.sources),
+            actions: self.actions(),
+        }
+    }
+
+    fn actions(&self) -> Vec<SuggestedAction> {
+        let mut actions: Vec<SuggestedAction> = Vec::new();
+        if self.answer.offers_handoff() {
+            actions.extend(
+                self.answer
+                    .suggested_questions
+                    .iter()
+                    .map(|q| SuggestedAction {
+                        label: q.clone(),
+                        payload: q.clone(),
+                        type_: SuggestedActionType::Reply,
+                    }),
+            );
+            actions.push(SuggestedAction {
+                label: "Talk to a human".into(),
+                payload: "handoff".into(),
+                type_: SuggestedActionType::Handoff,
+            });
+        }
+        actions
+    }
+
+    /// The LLM's reply when it completed with text, else (logged) the offline one.
+    fn llm_or_fallback(
+        &self,
+        outcome: Result<(), LlmError>,
+        text: &str,
+        log: &slog::Logger,
+    ) -> Draft {
+        let text = text.trim();
+        match outcome {
+            Ok(()) if !text.is_empty() => {
+                let passages = self.llm.as_ref().map_or(&[][..], |(_, p)| p.as_slice());
+                Draft {
+                    text: text.to_string(),
+                    engine: BotEngineKind::Llm,
+                    sources: sources_of(passages),
+                    // The offline engine's confidence decides whether to offer a human.
+                    actions: self.actions(),
+                }
+            }
+            outcome => {
+                let why = outcome.err().map_or_else(
+                    || "the LLM replied with no text".to_string(),
+                    |e| e.to_string(),
+                );
+                slog::warn!(log, "LLM failed; the offline engine answers";
+                    "conversation_id" => &self.conversation.id, "error" => why);
+                self.offline_draft()
+            }
+        }
+    }
+
+    /// Stores the exchange (the message, the reply unless a human has taken over, their
+    /// events, and the idempotency record) and returns the reply.
+    async fn finish(mut self, draft: Option<Draft>) -> Result<ChatReply, Error> {
+        let conversation = &mut self.conversation;
+        let user_message = &self.user_message;
+        let reply = draft.map(|draft| MessageRow {
+            id: new_id(),
+            conversation_id: conversation.id.clone(),
+            role: MessageRole::Assistant.to_string(),
+            content: draft.text,
+            language: Some(self.answer.language.clone()),
+            sources: serde_json::to_string(&draft.sources).unwrap_or_else(|_| "[]".into()),
+            suggested_actions: serde_json::to_string(&draft.actions)
+                .unwrap_or_else(|_| "[]".into()),
+            engine: Some(draft.engine.to_string()),
+            agent_id: None,
+            created_at: now().max(user_message.created_at + chrono::Duration::microseconds(1)),
+        });
+        let mut rows = vec![user_message.clone()];
+        rows.extend(reply.clone());
+        if self.new {
+            conversation.message_count = i64::try_from(rows.len()).unwrap_or(0);
+            conversation.last_message_at = rows.last().map(|m| m.created_at);
+        }
+        let bot_uuid = stores::uuid(&conversation.bot_id);
+        let base = |message: &MessageRow| {
+            json!({
+                "bot_id": bot_uuid,
+                "conversation_id": stores::uuid(&conversation.id),
+                "session_id": conversation.session_id,
+                "user_id": conversation.user_id,
+                "message": message_view(message),
+            })
+        };
+        let mut events = Vec::new();
+        if self.new {
+            events.push(event(
+                "conversation.started",
+                json!({ "bot_id": bot_uuid, "conversation": conversation_view(conversation) }),
+            ));
+        }
+        events.push(event("message.received", base(user_message)));
+        if let Some(reply) = &reply {
+            events.push(event("message.sent", base(reply)));
+        }
+        store::exchange_record(
+            &self.db,
+            &self.account_id,
+            conversation,
+            self.new,
+            &rows,
+            &events,
+        )
+        .await?;
+
+        let reply_view = reply.as_ref().map(message_view);
+        let response = ChatReply {
+            conversation_id: stores::uuid(&conversation.id),
+            // When the reply was stored: the assistant message's time (the user message's
+            // when there is no reply).
+            created_at: reply_view
+                .as_ref()
+                .map_or(utc(user_message.created_at), |m| m.created_at),
+            engine: reply_view.as_ref().and_then(|m| m.engine),
+            handed_off: conversation.handed_off,
+            language: self.answer.language.clone(),
+            message_id: reply_view.as_ref().map(|m| m.id),
+            reply: reply_view.as_ref().map(|m| m.content.clone()),
+            session_id: conversation.session_id.clone(),
+            sources: reply_view
+                .as_ref()
+                .map(|m| m.sources.clone())
+                .unwrap_or_default(),
+            suggested_actions: reply_view
+                .as_ref()
+                .map(|m| m.suggested_actions.clone())
+                .unwrap_or_default(),
+            user_message_id: stores::uuid(&user_message.id),
+        };
+        if let Some((key, hash)) = &self.idempotency {
+            let stored =
+                serde_json::to_string(&response).map_err(|e| Error::Internal(e.to_string()))?;
+            store::idempotency_put(&self.db, key, hash, &stored).await?;
+        }
+        Ok(response)
+    }
+}
