@@ -1722,7 +1722,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Engine settings to write; fields left out keep their value. Choosing `kind: llm` requires `llm_base_url` and `llm_model` to be set (now or already), else 422.
+    ///Engine settings to write; fields left out keep their value. Choosing `kind: llm` requires `llm_base_url` and `llm_model` to be set (now or already) unless the server configures defaults (`BOTWIRE_LLM_BASE_URL`, `BOTWIRE_LLM_MODEL`, `BOTWIRE_LLM_API_KEY`), else 422.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct BotEngineSettingsInput {
@@ -22562,7 +22562,7 @@ impl Client {
     }
     /**Create a bot
 
-    The account's user or an account-wide API key creates an active bot with a new widget token; settings left out take their defaults. A key scoped to one bot cannot create bots (403). `engine.kind: llm` without an LLM base URL and model answers 422.
+    The account's user or an account-wide API key creates an active bot with a new widget token; settings left out take their defaults. A key scoped to one bot cannot create bots (403). `engine.kind: llm` without an LLM base URL and model (the bot's, or the server's `BOTWIRE_LLM_BASE_URL` and `BOTWIRE_LLM_MODEL`) answers 422.
 
     Sends a `POST` request to `/v1/bots`
 
@@ -23201,7 +23201,7 @@ impl Client {
     }
     /**Send a message and get the reply
 
-    The account's user, an API key, or a visitor with the bot's widget token (only in sessions started with that token) sends an end user's message; it and the bot's reply are stored in the session's conversation, both created on first use. While a human has taken over, the message is stored for the agent and `reply` is null. A retry with the same `Idempotency-Key` and body replays the stored reply, while the key with another body is 409. An inactive bot answers 403 `bot_inactive`, a spent monthly quota 403 `quota_exceeded`, and a `bot_id` outside the credential's scope 403 `forbidden`.
+    The account's user, an API key, or a visitor with the bot's widget token (only in sessions started with that token) sends an end user's message; it and the bot's reply are stored in the session's conversation, both created on first use. While a human has taken over, the message is stored for the agent and `reply` is null. A retry with the same `Idempotency-Key` and body replays the stored reply, while the key with another body is 409. An inactive bot answers 403 `bot_inactive`, a spent monthly quota 403 `quota_exceeded`, and a `bot_id` outside the credential's scope 403 `forbidden`. A bot of engine `llm` sends its model the bot's instructions, the best passages of its knowledge base and the conversation so far; if the model fails (an HTTP error, an error object, a timeout, a cut stream, no text), the offline engine answers instead, and `engine` says which one did.
 
     Sends a `POST` request to `/v1/chat`
 
@@ -23220,7 +23220,7 @@ impl Client {
     }
     /**Send a message and stream the reply
 
-    Same callers, body, storage and errors as `chat_send`, but the reply arrives as Server-Sent Events while it is generated. Errors found before the stream starts are ordinary JSON error responses; a failure after it started is an `error` event. A retry with the same `Idempotency-Key` and body replays the stored reply as a stream.
+    Same callers, body, storage and errors as `chat_send`, but the reply arrives as Server-Sent Events while it is generated. Errors found before the stream starts are ordinary JSON error responses; a failure after it started is an `error` event. A retry with the same `Idempotency-Key` and body replays the stored reply as a stream. `done` is authoritative. If an LLM fails after some `delta`s were sent, the offline engine answers and `done` carries that stored reply (its `engine` is `offline`), which replaces the deltas. A client that disconnects before `done` cancels the LLM's generation, and nothing of that exchange is stored.
 
     Sends a `POST` request to `/v1/chat/stream`
 

@@ -326,7 +326,7 @@ pub trait BotwireApi {
     ) -> Result<crate::Reply<dropshot::HttpResponseOk<types::Bot>, crate::RateLimited>, types::Error>;
     /// Create a bot
     ///
-    /// The account's user or an account-wide API key creates an active bot with a new widget token; settings left out take their defaults. A key scoped to one bot cannot create bots (403). `engine.kind: llm` without an LLM base URL and model answers 422.
+    /// The account's user or an account-wide API key creates an active bot with a new widget token; settings left out take their defaults. A key scoped to one bot cannot create bots (403). `engine.kind: llm` without an LLM base URL and model (the bot's, or the server's `BOTWIRE_LLM_BASE_URL` and `BOTWIRE_LLM_MODEL`) answers 422.
     #[endpoint{method = POST,
     path = "/v1/bots",
     tags = ["bots"],
@@ -472,7 +472,7 @@ pub trait BotwireApi {
     >;
     /// Send a message and get the reply
     ///
-    /// The account's user, an API key, or a visitor with the bot's widget token (only in sessions started with that token) sends an end user's message; it and the bot's reply are stored in the session's conversation, both created on first use. While a human has taken over, the message is stored for the agent and `reply` is null. A retry with the same `Idempotency-Key` and body replays the stored reply, while the key with another body is 409. An inactive bot answers 403 `bot_inactive`, a spent monthly quota 403 `quota_exceeded`, and a `bot_id` outside the credential's scope 403 `forbidden`.
+    /// The account's user, an API key, or a visitor with the bot's widget token (only in sessions started with that token) sends an end user's message; it and the bot's reply are stored in the session's conversation, both created on first use. While a human has taken over, the message is stored for the agent and `reply` is null. A retry with the same `Idempotency-Key` and body replays the stored reply, while the key with another body is 409. An inactive bot answers 403 `bot_inactive`, a spent monthly quota 403 `quota_exceeded`, and a `bot_id` outside the credential's scope 403 `forbidden`. A bot of engine `llm` sends its model the bot's instructions, the best passages of its knowledge base and the conversation so far; if the model fails (an HTTP error, an error object, a timeout, a cut stream, no text), the offline engine answers instead, and `engine` says which one did.
     #[endpoint{method = POST,
     path = "/v1/chat",
     tags = ["chat"],
@@ -487,7 +487,7 @@ pub trait BotwireApi {
     >;
     /// Send a message and stream the reply
     ///
-    /// Same callers, body, storage and errors as `chat_send`, but the reply arrives as Server-Sent Events while it is generated. Errors found before the stream starts are ordinary JSON error responses; a failure after it started is an `error` event. A retry with the same `Idempotency-Key` and body replays the stored reply as a stream.
+    /// Same callers, body, storage and errors as `chat_send`, but the reply arrives as Server-Sent Events while it is generated. Errors found before the stream starts are ordinary JSON error responses; a failure after it started is an `error` event. A retry with the same `Idempotency-Key` and body replays the stored reply as a stream. `done` is authoritative. If an LLM fails after some `delta`s were sent, the offline engine answers and `done` carries that stored reply (its `engine` is `offline`), which replaces the deltas. A client that disconnects before `done` cancels the LLM's generation, and nothing of that exchange is stored.
     #[endpoint{method = POST,
     path = "/v1/chat/stream",
     tags = ["chat"],

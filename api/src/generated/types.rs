@@ -1830,7 +1830,7 @@ pub struct BotEngineSettings {
     ///Sampling temperature for the LLM.
     pub temperature: f64,
 }
-///Engine settings to write; fields left out keep their value. Choosing `kind: llm` requires `llm_base_url` and `llm_model` to be set (now or already), else 422.
+///Engine settings to write; fields left out keep their value. Choosing `kind: llm` requires `llm_base_url` and `llm_model` to be set (now or already) unless the server configures defaults (`BOTWIRE_LLM_BASE_URL`, `BOTWIRE_LLM_MODEL`, `BOTWIRE_LLM_API_KEY`), else 422.
 #[derive(
     ::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default,
 )]

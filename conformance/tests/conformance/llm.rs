@@ -5,9 +5,7 @@
 //! the server's LLM defaults.
 
 use super::stream::parse_events;
-use super::support::{
-    FAQ, bearer, create_bot, history, message, register, unstreamed, upload_faq,
-};
+use super::support::{FAQ, bearer, create_bot, history, message, register, unstreamed, upload_faq};
 use botwire_client::Client;
 use botwire_client::types::{self, BotEngineKind, ErrorCode, MessageRole};
 use botwire_conformance::{Backend, TestContext, on_both_databases, read_text};
@@ -131,7 +129,10 @@ async fn an_llm_bot_answers_with_its_passages_and_conversation(ctx: &TestContext
     let system = prompt[0]["content"].as_str().expect("system prompt");
     assert!(system.contains(FAQ[0].1), "{system}");
     assert!(system.contains("\"en\""), "{system}");
-    assert_eq!(prompt[1], serde_json::json!({"role": "user", "content": FAQ[0].0}));
+    assert_eq!(
+        prompt[1],
+        serde_json::json!({"role": "user", "content": FAQ[0].0})
+    );
 
     // The next message carries the conversation so far.
     send(&owner, bot.id, "llm-1", "And for Norway?").await;

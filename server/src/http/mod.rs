@@ -287,7 +287,10 @@ impl LiveBody {
             LiveEvent::Failed(error) => {
                 self.ended = true;
                 let envelope = error.to_envelope().with_request_id(&self.request_id);
-                ("error", serde_json::to_string(&envelope).unwrap_or_default())
+                (
+                    "error",
+                    serde_json::to_string(&envelope).unwrap_or_default(),
+                )
             }
         };
         bytes::Bytes::from(format!("event: {name}\ndata: {data}\n\n"))

@@ -151,8 +151,7 @@ fn apply_settings(
     {
         return Err(Error::Validation(vec![(
             "settings.engine".into(),
-            "kind llm needs llm_base_url and llm_model (this server configures no default)"
-                .into(),
+            "kind llm needs llm_base_url and llm_model (this server configures no default)".into(),
         )]));
     }
     Ok(StoredSettings {

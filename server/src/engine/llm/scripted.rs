@@ -9,8 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// The head of a streamed answer (the body ends when the connection does).
-pub const SSE_HEAD: &str =
-    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n";
+pub const SSE_HEAD: &str = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n";
 
 /// One step of the script.
 #[derive(Debug, Clone)]
@@ -55,7 +54,9 @@ impl ScriptedLlm {
                 while let Ok((socket, _)) = listener.accept().await {
                     let (script, requests, abandoned) =
                         (script.clone(), requests.clone(), abandoned.clone());
-                    tokio::spawn(async move { serve(socket, &script, &requests, &abandoned).await });
+                    tokio::spawn(
+                        async move { serve(socket, &script, &requests, &abandoned).await },
+                    );
                 }
             }
         });
@@ -90,7 +91,9 @@ impl Drop for ScriptedLlm {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 async fn serve(

@@ -107,10 +107,7 @@ fn parser_joins_multi_line_data_and_skips_comments_and_unknown_fields() {
 fn parser_keeps_a_last_complete_event_and_drops_a_cut_line() {
     let mut parser = SseParser::default();
     assert!(parser.push(b"data: [DONE]\n").expect("parses").is_empty());
-    assert_eq!(
-        parser.finish().map(|m| m.data),
-        Some("[DONE]".to_string())
-    );
+    assert_eq!(parser.finish().map(|m| m.data), Some("[DONE]".to_string()));
     let mut parser = SseParser::default();
     assert!(parser.push(b"data: {\"cho").expect("parses").is_empty());
     assert_eq!(parser.finish(), None);
@@ -157,15 +154,16 @@ async fn the_request_is_an_openai_streaming_completion_with_the_key() {
         .await
         .expect("scripted server");
     let client = LlmClient::new(timeouts(2_000, 10_000)).expect("client");
-    let events: Vec<_> = client
-        .stream(&request(server.base_url()))
-        .collect()
-        .await;
+    let events: Vec<_> = client.stream(&request(server.base_url())).collect().await;
     assert_eq!(text_of(&events), "ok");
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
     let recorded = &requests[0];
-    assert!(recorded.head.starts_with("POST /v1/chat/completions HTTP/1.1"));
+    assert!(
+        recorded
+            .head
+            .starts_with("POST /v1/chat/completions HTTP/1.1")
+    );
     assert!(
         recorded
             .head
@@ -187,7 +185,9 @@ async fn an_error_object_in_the_stream_ends_it_with_the_servers_message() {
     let script = vec![
         Step::text(SSE_HEAD),
         Step::text(&scripted::chunk(Some("Partial"), None)),
-        Step::text("data: {\"error\":{\"message\":\"context window exceeded\",\"type\":\"invalid_request_error\"}}\n\n"),
+        Step::text(
+            "data: {\"error\":{\"message\":\"context window exceeded\",\"type\":\"invalid_request_error\"}}\n\n",
+        ),
     ];
     let events = run(script, 2_000, 10_000).await;
     assert_eq!(
@@ -210,7 +210,10 @@ async fn a_close_before_the_reply_is_complete_is_truncation() {
     let events = run(script, 2_000, 10_000).await;
     assert_eq!(
         events,
-        vec![Ok(LlmEvent::Delta("Half a".into())), Err(LlmError::Truncated)]
+        vec![
+            Ok(LlmEvent::Delta("Half a".into())),
+            Err(LlmError::Truncated)
+        ]
     );
 }
 
@@ -243,7 +246,10 @@ async fn a_slow_stream_within_the_idle_timeout_completes() {
     script.push(Step::text("data: [DONE]\n\n"));
     let events = run(script, 1_000, 10_000).await;
     assert_eq!(text_of(&events), "slow but steady");
-    assert_eq!(events.last(), Some(&Ok(LlmEvent::Finished { reason: None })));
+    assert_eq!(
+        events.last(),
+        Some(&Ok(LlmEvent::Finished { reason: None }))
+    );
 }
 
 #[tokio::test]
@@ -283,7 +289,8 @@ async fn a_trickle_that_never_ends_fails_at_the_total_timeout() {
 
 #[tokio::test]
 async fn an_http_error_carries_the_servers_message() {
-    let body = r#"{"error":{"code":401,"message":"Invalid API Key","type":"authentication_error"}}"#;
+    let body =
+        r#"{"error":{"code":401,"message":"Invalid API Key","type":"authentication_error"}}"#;
     let script = vec![Step::text(&format!(
         "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()

@@ -160,7 +160,10 @@ pub async fn stream(
         let _ = tx.send(LiveEvent::Sources(draft.sources.clone())).await;
         let last = match exchange.finish(Some(draft)).await {
             Ok(reply) => LiveEvent::Done(Box::new(reply)),
-            Err(error) => LiveEvent::Failed(error),
+            Err(error) => {
+                slog::error!(log, "storing a streamed reply failed"; "error" => %error);
+                LiveEvent::Failed(error)
+            }
         };
         let _ = tx.send(last).await;
     });
@@ -448,7 +451,10 @@ fn llm_request(
     Some(LlmRequest {
         base_url,
         model,
-        api_key: stored.llm_api_key.clone().or_else(|| server.api_key.clone()),
+        api_key: stored
+            .llm_api_key
+            .clone()
+            .or_else(|| server.api_key.clone()),
         temperature: engine.temperature,
         max_tokens: engine.max_tokens.get(),
         messages,
