@@ -9,10 +9,10 @@
 //! inflates anything, and results are bounded ([`MAX_TEXT_CHARS`], [`MAX_FAQ_PAIRS`]).
 //! An error's message says what is wrong with the file and never quotes the file's content.
 //!
-//! What is not bounded here: memory while a parser inflates compressed data. docx-rs inflates
-//! ZIP entries without stopping at their declared sizes, and lopdf inflates PDF streams
-//! without limit, so a file whose compressed parts expand a thousandfold (a "bomb") can
-//! still take gigabytes. A panic's message goes to the default panic hook (standard error),
+//! docx-rs inflates ZIP entries without stopping at their declared sizes, and lopdf inflates
+//! PDF streams without limit, so a file whose compressed parts expand a thousandfold (a
+//! "bomb") could take gigabytes: both are inflated here first, into nothing, and refused past
+//! 64 MiB a part or 128 MiB in all, before the parser sees them. A panic's message goes to the default panic hook (standard error),
 //! never to the client. Extraction is CPU-bound (seconds for a 10 MB HTML file, unoptimised):
 //! callers run it on a blocking thread.
 
@@ -567,6 +567,9 @@ fn single_line(text: &str) -> String {
 // PDF.
 
 fn pdf_text(bytes: &[u8]) -> Result<String, ExtractError> {
+    if !pdf_inflates_within_bounds(bytes) {
+        return Err(ExtractError::CorruptPdf);
+    }
     guarded(|| pdf_extract::extract_text_from_mem(bytes))
         .ok_or(ExtractError::CorruptPdf)?
         .map_err(|_| ExtractError::CorruptPdf)
@@ -638,6 +641,62 @@ fn zip_holds_docx(bytes: &[u8]) -> bool {
         Some(entries) => entries.iter().any(|e| e.name == MAIN),
         None => bytes.windows(MAIN.len()).any(|w| w == MAIN),
     }
+}
+
+/// Whether every stream of a PDF inflates within the bounds of a DOCX's entries. lopdf
+/// inflates streams (object streams as it loads, content streams as pdf-extract reads them)
+/// with no limit; so every `stream ... endstream` of the raw file that is zlib or raw deflate
+/// data is inflated here first, into nothing, stopping as soon as it passes its bound. Other
+/// filters (LZW, run-length, images' DCT) expand a few times at most.
+fn pdf_inflates_within_bounds(bytes: &[u8]) -> bool {
+    let mut total = 0u64;
+    let mut at = 0;
+    while let Some(found) = find(&bytes[at..], b"stream") {
+        let keyword = at + found;
+        at = keyword + b"stream".len();
+        if bytes[..keyword].ends_with(b"end") {
+            continue;
+        }
+        let data = match &bytes[at..] {
+            [b'\r', b'\n', ..] => at + 2,
+            [b'\n' | b'\r', ..] => at + 1,
+            _ => continue,
+        };
+        let end = find(&bytes[data..], b"endstream").map_or(bytes.len(), |e| data + e);
+        let inflated = inflated_size(&bytes[data..end], MAX_ZIP_ENTRY_BYTES + 1);
+        total += inflated;
+        if inflated > MAX_ZIP_ENTRY_BYTES || total > MAX_ZIP_TOTAL_BYTES {
+            return false;
+        }
+        at = end;
+    }
+    true
+}
+
+/// How many bytes `data` inflates to as zlib or else raw deflate data, counting no further
+/// than `limit` (0 when it is neither).
+fn inflated_size(data: &[u8], limit: u64) -> u64 {
+    use std::io::Read;
+    let count = |reader: &mut dyn Read| {
+        let mut counted = 0u64;
+        let mut buffer = [0u8; 64 * 1024];
+        while counted < limit {
+            match reader.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => counted += n as u64,
+            }
+        }
+        counted
+    };
+    let zlib = count(&mut flate2::read::ZlibDecoder::new(data));
+    if zlib > 0 {
+        return zlib;
+    }
+    count(&mut flate2::read::DeflateDecoder::new(data))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// The archive is small enough to inflate: stored or deflated entries (the only methods
@@ -1295,6 +1354,43 @@ mod bomb_tests {
         );
         assert!(!zip_inflates_within_bounds(&bomb));
         assert_eq!(docx_text(&bomb).unwrap_err(), ExtractError::CorruptDocx);
+    }
+
+    /// A PDF with one FlateDecode stream of `size` zeros (`%PDF-` and a stream are all the
+    /// bound looks at).
+    fn pdf_with_stream(size: u64) -> Vec<u8> {
+        use std::io::Write;
+        let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        let block = vec![0u8; 1 << 20];
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(block.len() as u64) as usize;
+            encoder.write_all(&block[..n]).unwrap();
+            left -= n as u64;
+        }
+        let data = encoder.finish().unwrap();
+        let mut pdf = format!(
+            "%PDF-1.5\n1 0 obj\n<< /Length {} /Filter /FlateDecode >>\nstream\r\n",
+            data.len()
+        )
+        .into_bytes();
+        pdf.extend_from_slice(&data);
+        pdf.extend_from_slice(b"\nendstream\nendobj\ntrailer << /Root 1 0 R >>\n%%EOF\n");
+        pdf
+    }
+
+    #[test]
+    fn a_pdf_stream_that_inflates_past_the_bound_is_refused() {
+        let small = pdf_with_stream(1 << 20);
+        assert!(pdf_inflates_within_bounds(&small));
+        let bomb = pdf_with_stream(MAX_ZIP_ENTRY_BYTES + (1 << 20));
+        assert!(
+            bomb.len() < MAX_FILE_BYTES / 10,
+            "the bomb itself is small: {}",
+            bomb.len()
+        );
+        assert!(!pdf_inflates_within_bounds(&bomb));
+        assert_eq!(pdf_text(&bomb).unwrap_err(), ExtractError::CorruptPdf);
     }
 }
 

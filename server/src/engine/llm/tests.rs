@@ -384,3 +384,30 @@ async fn dropping_the_stream_closes_the_connection_to_the_llm() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A stream as llama.cpp's `llama-server` really sent it (SmolLM2, `include_usage`), split at
+/// every 7th byte.
+#[tokio::test]
+async fn a_recorded_llama_server_stream_reads_whole() {
+    let recorded = include_bytes!("testdata/llama-server-stream.txt");
+    let mut script = vec![Step::text(SSE_HEAD)];
+    script.extend(recorded.chunks(7).map(|c| Step::Send(c.to_vec())));
+    let events = run(script, 2_000, 10_000).await;
+    assert_eq!(
+        text_of(&events),
+        "A refund is only available for items purchased from the store within 14 days of us \
+         receiving the return."
+    );
+    assert_eq!(
+        events[events.len() - 2..],
+        [
+            Ok(LlmEvent::Usage {
+                prompt_tokens: 61,
+                completion_tokens: 23
+            }),
+            Ok(LlmEvent::Finished {
+                reason: Some("stop".into())
+            })
+        ]
+    );
+}
