@@ -12,6 +12,7 @@ mod conformance {
     mod errors;
     mod inputs;
     mod knowledge;
+    mod llm_e2e;
     mod migrations;
     mod operations;
     mod quota;
