@@ -167,21 +167,28 @@ where
 }
 
 /// Declares, for each `async fn name(ctx: &TestContext)` in scope, a module `name` with the
-/// tests `name::sqlite` and `name::postgres`.
+/// tests `name::sqlite` and `name::postgres`. A leading `#[ignore = "why"]` applies to them
+/// all (tests that need what only a dedicated command provides, such as a real LLM).
 #[macro_export]
 macro_rules! on_both_databases {
-    ($($test:ident),* $(,)?) => {
-        $(
-            mod $test {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    $crate::run_on($crate::Backend::Sqlite, super::$test).await;
-                }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    $crate::run_on($crate::Backend::Postgres, super::$test).await;
-                }
+    (#[ignore = $why:literal] $($test:ident),* $(,)?) => {
+        $($crate::on_both_databases!(@test [#[ignore = $why]] $test);)*
+    };
+    (@test [$(#[$attr:meta])*] $test:ident) => {
+        mod $test {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$attr])*
+            async fn sqlite() {
+                $crate::run_on($crate::Backend::Sqlite, super::$test).await;
             }
-        )*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$attr])*
+            async fn postgres() {
+                $crate::run_on($crate::Backend::Postgres, super::$test).await;
+            }
+        }
+    };
+    ($($test:ident),* $(,)?) => {
+        $($crate::on_both_databases!(@test [] $test);)*
     };
 }

@@ -13,6 +13,7 @@ mod conformance {
     mod inputs;
     mod knowledge;
     mod llm;
+    mod llm_e2e;
     mod migrations;
     mod operations;
     mod quota;

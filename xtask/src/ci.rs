@@ -19,7 +19,7 @@ const ANSWER_QUALITY_DATA: &str = "zaragoza-construction-faq==1.2.1";
 const PYTHON_TOOLS: [&str; 3] = [SPEC_VALIDATOR, AIOSMTPD, ANSWER_QUALITY_DATA];
 const REDOCLY: &str = "@redocly/cli@2.77.0";
 
-fn run_step(name: &str, command: &mut Command) -> Result<()> {
+pub fn run_step(name: &str, command: &mut Command) -> Result<()> {
     println!("\n==> {name}");
     let status = command
         .status()
@@ -30,7 +30,7 @@ fn run_step(name: &str, command: &mut Command) -> Result<()> {
     Ok(())
 }
 
-fn cargo(root: &Path) -> Command {
+pub fn cargo(root: &Path) -> Command {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command.current_dir(root);
     command
@@ -110,30 +110,35 @@ pub fn lint_spec(root: &Path) -> Result<()> {
     )
 }
 
-/// The venv `target/tools/venv` with every pin of [`PYTHON_TOOLS`]; returns its path. A marker
-/// file lists what was installed, so a venv from an earlier run (say, with the validator only,
-/// or an older pin) gets the rest, and a complete one costs nothing.
+/// The venv `target/tools/venv` with every pin of [`PYTHON_TOOLS`]; returns its path.
 fn ensure_python_tools(tools: &Path) -> Result<PathBuf> {
     let venv = tools.join("venv");
+    ensure_venv(&venv, &PYTHON_TOOLS)?;
+    Ok(venv)
+}
+
+/// A venv at `venv` holding every pin of `pins` (PyPI requirements). A marker file lists what
+/// was installed, so a venv from an earlier run (say, with fewer tools, or an older pin) gets
+/// the rest, and a complete one costs nothing.
+pub fn ensure_venv(venv: &Path, pins: &[&str]) -> Result<()> {
     let marker = venv.join("botwire-requirements.txt");
-    let wanted = PYTHON_TOOLS.join("\n") + "\n";
+    let wanted = pins.join("\n") + "\n";
     if std::fs::read_to_string(&marker).is_ok_and(|installed| installed == wanted) {
-        return Ok(venv);
+        return Ok(());
     }
     if !venv.join("bin/pip").exists() {
         run_step(
-            "create target/tools/venv",
-            Command::new("python3").arg("-m").arg("venv").arg(&venv),
+            &format!("create {}", venv.display()),
+            Command::new("python3").arg("-m").arg("venv").arg(venv),
         )?;
     }
     run_step(
-        &format!("install {}", PYTHON_TOOLS.join(" ")),
+        &format!("install {}", pins.join(" ")),
         Command::new(venv.join("bin/pip"))
             .args(["install", "--quiet"])
-            .args(PYTHON_TOOLS),
+            .args(pins),
     )?;
-    std::fs::write(&marker, wanted).with_context(|| format!("writing {}", marker.display()))?;
-    Ok(venv)
+    std::fs::write(&marker, wanted).with_context(|| format!("writing {}", marker.display()))
 }
 
 fn ensure_redocly(tools: &Path) -> Result<PathBuf> {

@@ -3,10 +3,12 @@
 //! - `regen [--check]`: generate the server interface and the client from openapi.yaml.
 //! - `ci`: every check the project has (the README's test command, run by `.ci/run`).
 //! - `drift-demo`: shows on a scratch copy that a spec change breaks the server's build.
+//! - `llm-e2e`: chat send and stream against a real local LLM (llama-server, SmolLM2).
 
 mod ci;
 mod downconvert;
 mod drift;
+mod llm_e2e;
 mod regen;
 mod spec;
 
@@ -65,6 +67,7 @@ fn run() -> Result<()> {
         ["ci"] => ci::run(&root),
         ["lint-spec"] => ci::lint_spec(&root),
         ["drift-demo"] => drift::run(&root),
+        ["llm-e2e"] => llm_e2e::run(&root),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -72,7 +75,8 @@ fn run() -> Result<()> {
                  regen [--check]  generate the server interface and client from openapi.yaml\n  \
                  ci               run every check (what .ci/run runs)\n  \
                  lint-spec        validate openapi.yaml (openapi-spec-validator, redocly)\n  \
-                 drift-demo       show that spec changes break the server build until implemented"
+                 drift-demo       show that spec changes break the server build until implemented\n  \
+                 llm-e2e          chat send and stream against a real local LLM (llama-server, SmolLM2)"
             );
             bail!("unknown command: {}", args.join(" "))
         }

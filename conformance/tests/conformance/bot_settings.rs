@@ -9,7 +9,7 @@
 
 use super::support::{
     FAQ, ask, assert_faq_answer, bearer, create_bot, create_key, expect_error,
-    expect_invalid_field, file, register, upload, upload_faq,
+    expect_invalid_field, file, llm_engine, register, upload, upload_faq,
 };
 use botwire_client::types::{self, BotEngineKind, BotStatus, BotThemePosition, ErrorCode};
 use botwire_conformance::{TestContext, on_both_databases};
@@ -242,23 +242,6 @@ async fn an_update_changes_only_the_fields_it_gives(ctx: &TestContext) {
 /// A `BotCreate` from JSON (the generated types deserialize the contract's JSON).
 fn json_to_create(body: serde_json::Value) -> types::BotCreate {
     serde_json::from_value(body).expect("a BotCreate")
-}
-
-fn llm_engine(
-    base_url: Option<&str>,
-    model: Option<&str>,
-    key: Option<&str>,
-) -> types::BotEngineSettingsInput {
-    types::BotEngineSettingsInput {
-        kind: Some(BotEngineKind::Llm),
-        llm_base_url: base_url.map(|u| u.parse().unwrap()),
-        llm_model: model.map(|m| m.parse().unwrap()),
-        llm_api_key: key.map(|k| k.parse().unwrap()),
-        confidence_threshold: None,
-        max_tokens: None,
-        system_prompt: None,
-        temperature: None,
-    }
 }
 
 const LLM_KEY: &str = "sk-local-7c1e9a3f5b2d4086";

@@ -7,7 +7,7 @@
 use super::support::{
     FAQ, UNKNOWN_QUESTION, ask, assert_fallback, assert_faq_answer, bearer, create_bot, create_key,
     error_of, expect_error, expect_invalid_field, faq_csv, faq_json, file, history, message,
-    register, some, unstreamed, upload, upload_faq, widget,
+    register, some, unstreamed, update_settings, upload, upload_faq, widget,
 };
 use botwire_client::types::{
     self, BotEngineKind, ConversationStatus, ErrorCode, FeedbackRating, MessageRole,
@@ -42,21 +42,6 @@ async fn conversation(client: &Client, id: Uuid) -> types::ConversationWithMessa
 /// generated client always sends (2000 unless set: the contract gives it a default).
 fn settings() -> types::BotSettingsInput {
     types::BotSettingsInput::default()
-}
-
-async fn update_settings(
-    owner: &Client,
-    bot_id: Uuid,
-    settings: types::BotSettingsInput,
-) -> types::Bot {
-    owner
-        .bot_update()
-        .bot_id(bot_id)
-        .body(types::BotUpdate::builder().settings(Some(settings)))
-        .send()
-        .await
-        .expect("bot_update")
-        .into_inner()
 }
 
 async fn a_message_gets_a_stored_reply_from_the_knowledge_base(ctx: &TestContext) {

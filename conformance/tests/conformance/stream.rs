@@ -58,14 +58,19 @@ pub(super) fn parse_events(body: &str) -> Vec<Event> {
 
 /// What a stream held: the text of its `delta`s, its `sources` event's sources (if any), and
 /// its `done` reply, checked to come in that order, `done` last and once.
-struct Streamed {
-    deltas: Vec<String>,
-    sources: Option<Vec<types::Source>>,
-    done: types::ChatReply,
-    events: Vec<Event>,
+pub(super) struct Streamed {
+    pub(super) deltas: Vec<String>,
+    pub(super) sources: Option<Vec<types::Source>>,
+    pub(super) done: types::ChatReply,
+    pub(super) events: Vec<Event>,
 }
 
-async fn stream(client: &Client, body: types::builder::ChatSend, key: Option<&str>) -> Streamed {
+/// Streams a message that must be answered (200, `text/event-stream`) and reads its events.
+pub(super) async fn stream(
+    client: &Client,
+    body: types::builder::ChatSend,
+    key: Option<&str>,
+) -> Streamed {
     let mut request = client.chat_stream().body(body);
     if let Some(key) = key {
         request = request.idempotency_key(key);

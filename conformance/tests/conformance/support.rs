@@ -49,7 +49,8 @@ pub fn client_from(base_url: &str, builder: reqwest::ClientBuilder) -> Client {
     Client::new_with_client(base_url, http)
 }
 
-fn header(name: &'static str, value: &str) -> HeaderMap {
+/// A header map of one sensitive header.
+pub fn header(name: &'static str, value: &str) -> HeaderMap {
     let mut headers = HeaderMap::new();
     let mut value = HeaderValue::from_str(value).expect("a header value");
     value.set_sensitive(true);
@@ -241,6 +242,40 @@ pub async fn create_key(
     let response = response.unwrap_or_else(|e| panic!("api_key_create {name}: {e:?}"));
     assert_eq!(response.status(), 201);
     response.into_inner()
+}
+
+/// Replaces `settings` of a bot (fields left out keep their value) and returns the bot.
+pub async fn update_settings(
+    owner: &Client,
+    bot_id: uuid::Uuid,
+    settings: types::BotSettingsInput,
+) -> types::Bot {
+    owner
+        .bot_update()
+        .bot_id(bot_id)
+        .body(types::BotUpdate::builder().settings(Some(settings)))
+        .send()
+        .await
+        .expect("bot_update")
+        .into_inner()
+}
+
+/// Engine settings choosing the LLM engine with these (the others left as they are).
+pub fn llm_engine(
+    base_url: Option<&str>,
+    model: Option<&str>,
+    key: Option<&str>,
+) -> types::BotEngineSettingsInput {
+    types::BotEngineSettingsInput {
+        kind: Some(types::BotEngineKind::Llm),
+        llm_base_url: base_url.map(|u| u.parse().unwrap()),
+        llm_model: model.map(|m| m.parse().unwrap()),
+        llm_api_key: key.map(|k| k.parse().unwrap()),
+        confidence_threshold: None,
+        max_tokens: None,
+        system_prompt: None,
+        temperature: None,
+    }
 }
 
 /// Creates a bot with default settings.
