@@ -200,6 +200,8 @@ async fn a_failing_llm_hands_over_to_the_offline_engine(ctx: &TestContext) {
     assert_eq!(reply.reply.as_deref(), Some(FAQ[1].1));
     assert_eq!(reply.engine, Some(BotEngineKind::Offline));
     let body = stream(&owner, bot.id, "llm-3", FAQ[1].0).await;
+    // Nothing was streamed yet: the offline reply streams as deltas too.
+    assert_eq!(deltas_of(&body), [FAQ[1].1]);
     assert_eq!(done_of(&body).engine, Some(BotEngineKind::Offline));
     assert_eq!(done_of(&body).reply.as_deref(), Some(FAQ[1].1));
 

@@ -157,6 +157,11 @@ pub async fn stream(
             }
         };
         let draft = exchange.llm_or_fallback(outcome, &text, &log);
+        // A fallback before any delta streams as a reply that was never interrupted; after
+        // some, `done` alone carries it (the contract: `done` replaces the deltas).
+        if draft.engine == BotEngineKind::Offline && text.is_empty() {
+            let _ = tx.send(LiveEvent::Delta(draft.text.clone())).await;
+        }
         let _ = tx.send(LiveEvent::Sources(draft.sources.clone())).await;
         let last = match exchange.finish(Some(draft)).await {
             Ok(reply) => LiveEvent::Done(Box::new(reply)),
