@@ -3,7 +3,10 @@
 //! - `regen [--check]`: generate the server interface and the client from openapi.yaml.
 //! - `ci`: every check the project has (the README's test command, run by `.ci/run`).
 //! - `drift-demo`: shows on a scratch copy that a spec change breaks the server's build.
+//! - `bench [--seconds N]`: the benchmark (release build, SQLite and PostgreSQL, wrk), written
+//!   to `target/bench/` and `docs/bench/`.
 
+mod bench;
 mod ci;
 mod downconvert;
 mod drift;
@@ -65,6 +68,7 @@ fn run() -> Result<()> {
         ["ci"] => ci::run(&root),
         ["lint-spec"] => ci::lint_spec(&root),
         ["drift-demo"] => drift::run(&root),
+        ["bench", options @ ..] => bench::run(&root, &bench::Options::parse(options)?),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -72,7 +76,11 @@ fn run() -> Result<()> {
                  regen [--check]  generate the server interface and client from openapi.yaml\n  \
                  ci               run every check (what .ci/run runs)\n  \
                  lint-spec        validate openapi.yaml (openapi-spec-validator, redocly)\n  \
-                 drift-demo       show that spec changes break the server build until implemented"
+                 drift-demo       show that spec changes break the server build until implemented\n  \
+                 bench [--seconds N]\n                   \
+                 benchmark the release server on SQLite and PostgreSQL with wrk (N s\n                   \
+                 per scenario, default 10) against a raw hyper baseline; writes\n                   \
+                 target/bench/report.md and chart.png, copied to docs/bench/"
             );
             bail!("unknown command: {}", args.join(" "))
         }
