@@ -878,19 +878,11 @@ impl Server {
             .stderr(file)
             .spawn()
             .with_context(|| format!("starting {:?}", command.get_program()))?;
-        let watchdog = format!(
-            "while kill -0 {xtask} 2>/dev/null && kill -0 {server} 2>/dev/null; do sleep 0.5; done; \
-             kill {server} 2>/dev/null",
-            xtask = std::process::id(),
-            server = child.id()
-        );
-        Command::new("sh")
-            .args(["-c", &watchdog])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting the server's watchdog")?;
+        spawn_watchdog(
+            &format!("kill -0 {} 2>/dev/null", child.id()),
+            &format!("kill {} 2>/dev/null", child.id()),
+        )
+        .context("starting the server's watchdog")?;
         println!("==> {name}: started on {addr} (pid {})", child.id());
         Ok(Server {
             child,
@@ -998,6 +990,22 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A detached shell that runs `action` once this process has ended (however it ends), unless
+/// `still_needed` fails first.
+fn spawn_watchdog(still_needed: &str, action: &str) -> Result<()> {
+    let script = format!(
+        "while kill -0 {xtask} 2>/dev/null && {still_needed}; do sleep 0.5; done; {action}",
+        xtask = std::process::id(),
+    );
+    Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    Ok(())
 }
 
 /// The status file's VmHWM: the process's peak resident set.

@@ -187,22 +187,16 @@ impl Cluster {
 
     /// Stops the cluster and removes its directory once this process is gone, however it ends.
     fn spawn_watchdog(&self) -> Result<()> {
-        let script = format!(
-            "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
-             if [ -d {data} ]; then {stop} >/dev/null 2>&1; rm -rf {dir}; fi",
-            pid = std::process::id(),
-            data = self.data().display(),
-            stop = self.stop_command(),
-            dir = self.dir.display(),
-        );
-        Command::new("sh")
-            .args(["-c", &script])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting the cluster's watchdog")?;
-        Ok(())
+        super::spawn_watchdog(
+            "true",
+            &format!(
+                "if [ -d {data} ]; then {stop} >/dev/null 2>&1; rm -rf {dir}; fi",
+                data = self.data().display(),
+                stop = self.stop_command(),
+                dir = self.dir.display(),
+            ),
+        )
+        .context("starting the cluster's watchdog")
     }
 }
 
