@@ -14,7 +14,7 @@ const SPEC_VALIDATOR: &str = "openapi-spec-validator==0.7.2";
 /// The SMTP relay the conformance tests start (`conformance/src/smtp.rs`).
 const AIOSMTPD: &str = "aiosmtpd==1.4.6";
 /// The data set of the offline engine's answer-quality test (server/tests/answer_quality.rs).
-const ANSWER_QUALITY_DATA: &str = "zaragoza-construction-faq==1.2.1";
+pub(crate) const ANSWER_QUALITY_DATA: &str = "zaragoza-construction-faq==1.2.1";
 /// Everything `target/tools/venv` must hold.
 const PYTHON_TOOLS: [&str; 3] = [SPEC_VALIDATOR, AIOSMTPD, ANSWER_QUALITY_DATA];
 const REDOCLY: &str = "@redocly/cli@2.77.0";
@@ -112,33 +112,33 @@ pub fn lint_spec(root: &Path) -> Result<()> {
 
 /// The venv `target/tools/venv` with every pin of [`PYTHON_TOOLS`]; returns its path.
 fn ensure_python_tools(tools: &Path) -> Result<PathBuf> {
-    let venv = tools.join("venv");
-    ensure_venv(&venv, &PYTHON_TOOLS)?;
-    Ok(venv)
+    ensure_venv(tools, "venv", &PYTHON_TOOLS)
 }
 
-/// A venv at `venv` holding every pin of `pins` (PyPI requirements). A marker file lists what
-/// was installed, so a venv from an earlier run (say, with fewer tools, or an older pin) gets
-/// the rest, and a complete one costs nothing.
-pub fn ensure_venv(venv: &Path, pins: &[&str]) -> Result<()> {
+/// The venv `<tools>/<name>` with every pin of `packages`; returns its path. A marker file
+/// lists what was installed, so a venv from an earlier run (say, with the validator only, or
+/// an older pin) gets the rest, and a complete one costs nothing.
+pub(crate) fn ensure_venv(tools: &Path, name: &str, packages: &[&str]) -> Result<PathBuf> {
+    let venv = tools.join(name);
     let marker = venv.join("botwire-requirements.txt");
-    let wanted = pins.join("\n") + "\n";
+    let wanted = packages.join("\n") + "\n";
     if std::fs::read_to_string(&marker).is_ok_and(|installed| installed == wanted) {
-        return Ok(());
+        return Ok(venv);
     }
     if !venv.join("bin/pip").exists() {
         run_step(
-            &format!("create {}", venv.display()),
-            Command::new("python3").arg("-m").arg("venv").arg(venv),
+            &format!("create target/tools/{name}"),
+            Command::new("python3").arg("-m").arg("venv").arg(&venv),
         )?;
     }
     run_step(
-        &format!("install {}", pins.join(" ")),
+        &format!("install {}", packages.join(" ")),
         Command::new(venv.join("bin/pip"))
             .args(["install", "--quiet"])
-            .args(pins),
+            .args(packages),
     )?;
-    std::fs::write(&marker, wanted).with_context(|| format!("writing {}", marker.display()))
+    std::fs::write(&marker, wanted).with_context(|| format!("writing {}", marker.display()))?;
+    Ok(venv)
 }
 
 fn ensure_redocly(tools: &Path) -> Result<PathBuf> {

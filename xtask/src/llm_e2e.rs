@@ -165,8 +165,7 @@ fn ensure_llama_server(root: &Path, cache: &Path) -> Result<PathBuf> {
                 .arg(work.join("src")),
         )?;
     }
-    let venv = root.join("target/tools/llama-build-venv");
-    ensure_venv(&venv, &BUILD_TOOLS)?;
+    let venv = ensure_venv(&root.join("target/tools"), "llama-build-venv", &BUILD_TOOLS)?;
     let tools = venv.join("bin");
     let build = work.join("build");
     run_step(

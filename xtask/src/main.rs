@@ -4,7 +4,10 @@
 //! - `ci`: every check the project has (the README's test command, run by `.ci/run`).
 //! - `drift-demo`: shows on a scratch copy that a spec change breaks the server's build.
 //! - `llm-e2e`: chat send and stream against a real local LLM (llama-server, SmolLM2).
+//! - `bench [--seconds N]`: the benchmark (release build, SQLite and PostgreSQL, wrk), written
+//!   to `target/bench/` and `docs/bench/`.
 
+mod bench;
 mod ci;
 mod downconvert;
 mod drift;
@@ -68,6 +71,7 @@ fn run() -> Result<()> {
         ["lint-spec"] => ci::lint_spec(&root),
         ["drift-demo"] => drift::run(&root),
         ["llm-e2e"] => llm_e2e::run(&root),
+        ["bench", options @ ..] => bench::run(&root, &bench::Options::parse(options)?),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -76,7 +80,11 @@ fn run() -> Result<()> {
                  ci               run every check (what .ci/run runs)\n  \
                  lint-spec        validate openapi.yaml (openapi-spec-validator, redocly)\n  \
                  drift-demo       show that spec changes break the server build until implemented\n  \
-                 llm-e2e          chat send and stream against a real local LLM (llama-server, SmolLM2)"
+                 llm-e2e          chat send and stream against a real local LLM (llama-server, SmolLM2)\n  \
+                 bench [--seconds N]\n                   \
+                 benchmark the release server on SQLite and PostgreSQL with wrk (N s\n                   \
+                 per scenario, default 10) against a raw hyper baseline; writes\n                   \
+                 target/bench/report.md and chart.png, copied to docs/bench/"
             );
             bail!("unknown command: {}", args.join(" "))
         }
