@@ -1151,7 +1151,37 @@ async fn another_accounts_conversations_and_sessions_are_not_found(ctx: &TestCon
     assert_eq!(history(&a, a_bot.id, "alice-1").await.len(), 2);
 }
 
+/// Several first messages of one session at once: each is answered, in one conversation (the
+/// benchmark once found some of them answered 500, on a unique-key conflict).
+async fn first_messages_of_a_session_at_once_share_its_conversation(ctx: &TestContext) {
+    let session = register(ctx, "burst@example.test", "Burst").await;
+    let owner = bearer(ctx, &session.token);
+    let bot = create_bot(&owner, "Burst").await;
+    upload_faq(&owner, bot.id).await;
+    let sends = (0..12).map(|n| {
+        let owner = owner.clone();
+        async move {
+            let text = format!("{} ({n})", FAQ[n % FAQ.len()].0);
+            ask(&owner, bot.id, "burst-1", &text).await
+        }
+    });
+    let replies = futures::future::join_all(sends).await;
+    let conversation = replies[0].conversation_id;
+    assert!(replies.iter().all(|r| r.conversation_id == conversation));
+    let messages = history(&owner, bot.id, "burst-1").await;
+    assert_eq!(messages.len(), 24);
+    let sessions = owner
+        .session_list()
+        .bot_id(bot.id)
+        .send()
+        .await
+        .expect("session_list");
+    assert_eq!(sessions.data.len(), 1);
+    assert_eq!(sessions.data[0].message_count, 24);
+}
+
 on_both_databases!(
+    first_messages_of_a_session_at_once_share_its_conversation,
     a_message_gets_a_stored_reply_from_the_knowledge_base,
     the_reply_language_is_the_requests_or_the_detected_one,
     an_inactive_bot_and_a_too_long_message_are_refused,

@@ -168,11 +168,14 @@ pub async fn api_key_rotate(
     Ok(())
 }
 
-/// Records a use, at most once a minute per key (a write per request would cost more than
-/// the freshness is worth).
+/// How stale `last_used_at` may get: a write per request would cost more than the freshness
+/// is worth.
+pub const TOUCH_EVERY: chrono::Duration = chrono::Duration::minutes(1);
+
+/// Records a use, at most once per [`TOUCH_EVERY`] per key (also across replicas).
 pub async fn api_key_touch(db: &Db, id: &str) -> Result<(), DbError> {
     let now = now();
-    let stale = now - chrono::Duration::minutes(1);
+    let stale = now - TOUCH_EVERY;
     let update = diesel::update(
         api_keys::table.filter(api_keys::id.eq(id)).filter(
             api_keys::last_used_at

@@ -98,6 +98,15 @@ pub async fn conversation_get(
     }))
 }
 
+/// Whether [`exchange_record`] recorded the exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    Yes,
+    /// Nothing was written: the exchange was to start its session's conversation, and another
+    /// request started it first (two first messages of a session at once).
+    SessionTaken,
+}
+
 /// Records one exchange: the conversation (inserted when `new`, else its counters and status
 /// updated), the messages, and the events, in one transaction.
 pub async fn exchange_record(
@@ -107,16 +116,20 @@ pub async fn exchange_record(
     new: bool,
     messages_to_add: &[MessageRow],
     new_events: &[NewEvent],
-) -> Result<(), DbError> {
+) -> Result<Recorded, DbError> {
     let added = i64::try_from(messages_to_add.len()).unwrap_or(0);
     let last = messages_to_add.last().map(|m| m.created_at);
     with_conn!(db, |conn| {
         conn.transaction::<_, DbError, _>(async |conn| {
             if new {
-                diesel::insert_into(conversations::table)
+                let inserted = diesel::insert_into(conversations::table)
                     .values(conversation)
+                    .on_conflict_do_nothing()
                     .execute(conn)
                     .await?;
+                if inserted == 0 {
+                    return Ok(Recorded::SessionTaken);
+                }
             } else {
                 diesel::update(conversations::table.find(&conversation.id))
                     .set((
@@ -143,7 +156,7 @@ pub async fn exchange_record(
                     &event.payload
                 );
             }
-            Ok(())
+            Ok(Recorded::Yes)
         })
         .await
     })

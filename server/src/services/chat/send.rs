@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::services::bots::stored_settings;
 use crate::services::{Call, not_found};
-use crate::store::chat::{self as store, ConversationRow, MessageRow};
+use crate::store::chat::{self as store, ConversationRow, MessageRow, Recorded};
 use crate::store::{self as stores, new_id, now, utc};
 use botwire_api::types::{
     BotEngineKind, ChatReply, ChatSend, ConversationStatus, ErrorCode, MessageRole, Source,
@@ -543,26 +543,12 @@ impl Exchange {
         }
     }
 
-    /// Stores the exchange (the message, the reply unless a human has taken over, their
-    /// events, and the idempotency record) and returns the reply.
-    async fn finish(mut self, draft: Option<Draft>) -> Result<ChatReply, Error> {
+    /// Writes the message, the reply and their events, with the conversation.
+    async fn record(&mut self, reply: Option<&MessageRow>) -> Result<Recorded, Error> {
         let conversation = &mut self.conversation;
         let user_message = &self.user_message;
-        let reply = draft.map(|draft| MessageRow {
-            id: new_id(),
-            conversation_id: conversation.id.clone(),
-            role: MessageRole::Assistant.to_string(),
-            content: draft.text,
-            language: Some(self.answer.language.clone()),
-            sources: serde_json::to_string(&draft.sources).unwrap_or_else(|_| "[]".into()),
-            suggested_actions: serde_json::to_string(&draft.actions)
-                .unwrap_or_else(|_| "[]".into()),
-            engine: Some(draft.engine.to_string()),
-            agent_id: None,
-            created_at: now().max(user_message.created_at + chrono::Duration::microseconds(1)),
-        });
         let mut rows = vec![user_message.clone()];
-        rows.extend(reply.clone());
+        rows.extend(reply.cloned());
         if self.new {
             conversation.message_count = i64::try_from(rows.len()).unwrap_or(0);
             conversation.last_message_at = rows.last().map(|m| m.created_at);
@@ -585,10 +571,10 @@ impl Exchange {
             ));
         }
         events.push(event("message.received", base(user_message)));
-        if let Some(reply) = &reply {
+        if let Some(reply) = reply {
             events.push(event("message.sent", base(reply)));
         }
-        store::exchange_record(
+        Ok(store::exchange_record(
             &self.db,
             &self.account_id,
             conversation,
@@ -596,8 +582,47 @@ impl Exchange {
             &rows,
             &events,
         )
-        .await?;
+        .await?)
+    }
 
+    /// Stores the exchange (the message, the reply unless a human has taken over, their
+    /// events, and the idempotency record) and returns the reply.
+    async fn finish(mut self, draft: Option<Draft>) -> Result<ChatReply, Error> {
+        let mut reply = draft.map(|draft| MessageRow {
+            id: new_id(),
+            conversation_id: self.conversation.id.clone(),
+            role: MessageRole::Assistant.to_string(),
+            content: draft.text,
+            language: Some(self.answer.language.clone()),
+            sources: serde_json::to_string(&draft.sources).unwrap_or_else(|_| "[]".into()),
+            suggested_actions: serde_json::to_string(&draft.actions)
+                .unwrap_or_else(|_| "[]".into()),
+            engine: Some(draft.engine.to_string()),
+            agent_id: None,
+            created_at: now().max(self.user_message.created_at + chrono::Duration::microseconds(1)),
+        });
+        while self.record(reply.as_ref()).await? == Recorded::SessionTaken {
+            // Another first message of this session started its conversation meanwhile: this
+            // exchange joins it.
+            let mut existing = store::conversation_of_session(
+                &self.db,
+                &self.conversation.bot_id,
+                &self.conversation.session_id,
+            )
+            .await?
+            .ok_or_else(|| Error::Internal("a session's new conversation is missing".into()))?;
+            existing.status.clone_from(&self.conversation.status);
+            self.conversation = existing;
+            self.new = false;
+            self.user_message
+                .conversation_id
+                .clone_from(&self.conversation.id);
+            if let Some(reply) = &mut reply {
+                reply.conversation_id.clone_from(&self.conversation.id);
+            }
+        }
+        let conversation = &self.conversation;
+        let user_message = &self.user_message;
         let reply_view = reply.as_ref().map(message_view);
         let response = ChatReply {
             conversation_id: stores::uuid(&conversation.id),
