@@ -5,7 +5,10 @@
 //! the server's LLM defaults.
 
 use super::stream::parse_events;
-use super::support::{FAQ, bearer, create_bot, history, message, register, unstreamed, upload_faq};
+use super::support::{
+    FAQ, bearer, create_bot, history, llm_engine, message, register, unstreamed, update_settings,
+    upload_faq,
+};
 use botwire_client::Client;
 use botwire_client::types::{self, BotEngineKind, ErrorCode, MessageRole};
 use botwire_conformance::{Backend, TestContext, on_both_databases, read_text};
@@ -17,27 +20,18 @@ const BOT_KEY: &str = "sk-bot-5e1d9c2a7f3b4680";
 
 /// Points the bot's engine at `base_url` (or leaves URL and model to the server when `None`).
 async fn use_llm(owner: &Client, bot_id: uuid::Uuid, base_url: Option<&str>) {
-    let engine = types::BotEngineSettingsInput {
-        kind: Some(BotEngineKind::Llm),
-        llm_base_url: base_url.map(|u| u.parse().expect("a URL")),
-        llm_model: base_url.map(|_| "scripted-model".parse().expect("a model")),
-        llm_api_key: base_url.map(|_| BOT_KEY.parse().expect("a key")),
-        confidence_threshold: None,
-        max_tokens: Some(std::num::NonZeroU64::new(100).expect("non-zero")),
-        system_prompt: None,
-        temperature: Some(0.3),
-    };
+    let mut engine = llm_engine(
+        base_url,
+        base_url.map(|_| "scripted-model"),
+        base_url.map(|_| BOT_KEY),
+    );
+    engine.max_tokens = Some(std::num::NonZeroU64::new(100).expect("non-zero"));
+    engine.temperature = Some(0.3);
     let settings = types::BotSettingsInput {
         engine: Some(engine),
         ..Default::default()
     };
-    owner
-        .bot_update()
-        .bot_id(bot_id)
-        .body(types::BotUpdate::builder().settings(Some(settings)))
-        .send()
-        .await
-        .expect("bot_update to an LLM engine");
+    update_settings(owner, bot_id, settings).await;
 }
 
 /// An owner with an LLM bot that knows [`FAQ`].
