@@ -24,5 +24,6 @@ mod conformance {
     mod tenancy;
     mod unauthenticated;
     mod unimplemented;
+    mod webhooks;
     mod widget_origins;
 }
