@@ -24,6 +24,7 @@ mod conformance {
     mod tenancy;
     mod unauthenticated;
     mod unimplemented;
+    mod webhook_crash;
     mod webhooks;
     mod widget_origins;
 }
