@@ -204,13 +204,13 @@ async fn read_request(stream: &mut TcpStream) -> Option<Received> {
     let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
     let mut headers = HeaderMap::new();
     for line in head.lines().skip(1) {
-        if let Some((name, value)) = line.split_once(':') {
-            if let (Ok(name), Ok(value)) = (
+        if let Some((name, value)) = line.split_once(':')
+            && let (Ok(name), Ok(value)) = (
                 HeaderName::from_bytes(name.trim().as_bytes()),
                 HeaderValue::from_str(value.trim()),
-            ) {
-                headers.append(name, value);
-            }
+            )
+        {
+            headers.append(name, value);
         }
     }
     let length: usize = headers
