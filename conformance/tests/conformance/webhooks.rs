@@ -3,7 +3,8 @@
 //! that is not ours (the `standardwebhooks` crate), which also rejects altered and replayed
 //! deliveries; events from chat, the knowledge base and session deletion; retries on the
 //! schedule honouring `Retry-After`; refused targets; disabling after failures, with the owner
-//! told; two replicas on one PostgreSQL attempting each delivery once.
+//! told; redirects not followed and answers read to a bound; two replicas on one PostgreSQL
+//! attempting each delivery once.
 
 use super::support::{
     ask, bearer, create_bot, create_key, expect_error, expect_invalid_field, faq_csv, file,
@@ -57,6 +58,7 @@ on_both_databases_fast!(
     webhooks_of_another_account_are_not_found,
     deliveries_are_signed_and_verify_independently,
     failed_attempts_are_retried_until_one_succeeds,
+    redirects_are_not_followed_and_answers_are_read_to_a_bound,
 );
 
 /// [`fast`], with the whole schedule in about 1.6 s.
@@ -840,6 +842,62 @@ async fn a_webhook_is_disabled_after_failed_deliveries(ctx: &TestContext) {
         10,
         "a ping does not count"
     );
+}
+
+async fn redirects_are_not_followed_and_answers_are_read_to_a_bound(ctx: &TestContext) {
+    let session = register(ctx, "bounded@example.test", "Bounded").await;
+    let owner = bearer(ctx, &session.token);
+    let bot = create_bot(&owner, "Bounded").await;
+    let receiver =
+        Receiver::start(|_, _| Reply::status(302).header("location", "/elsewhere")).await;
+    let hook = create_webhook(
+        &owner,
+        bot.id,
+        &receiver.url("/moved"),
+        vec![WebhookEventType::MessageSent],
+    )
+    .await;
+    let ping = owner
+        .webhook_test()
+        .webhook_id(hook.id)
+        .send()
+        .await
+        .expect("webhook_test");
+    let ping = finished(&owner, hook.id, ping.into_inner().id).await;
+    assert_eq!(
+        ping.status,
+        types::WebhookDeliveryStatus::Failed,
+        "a test ping is not retried"
+    );
+    let attempt = &ping.attempts[0];
+    assert_eq!(attempt.status_code, Some(302));
+    let error = attempt.error.as_deref().unwrap_or_default();
+    assert!(
+        error.starts_with("redirect not followed (Location /elsewhere"),
+        "{error}"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        receiver.received().len(),
+        1,
+        "the redirect was not followed"
+    );
+
+    // A large answer: only its first 1024 characters are kept.
+    receiver.set_script(|_, _| Reply::status(200).body("x".repeat(100_000)));
+    let ping = owner
+        .webhook_test()
+        .webhook_id(hook.id)
+        .send()
+        .await
+        .expect("webhook_test");
+    let ping = finished(&owner, hook.id, ping.into_inner().id).await;
+    assert_eq!(ping.status, types::WebhookDeliveryStatus::Succeeded);
+    let snippet = ping.attempts[0]
+        .response_snippet
+        .as_deref()
+        .expect("a snippet");
+    assert_eq!(snippet.as_str(), "x".repeat(1024));
 }
 
 // ---- targets -----------------------------------------------------------------------------
