@@ -1077,3 +1077,63 @@ async fn two_replicas_make_each_attempt_once() {
     replica.close().await.expect("stopping the replica");
     ctx.teardown().await;
 }
+
+// ---- secrets -----------------------------------------------------------------------------
+
+/// Signing secrets never reach the server's log, even at debug level, through creation,
+/// rotation and deliveries.
+async fn signing_secrets_never_reach_the_log(backend: Backend) {
+    use dropshot::{ConfigLogging, ConfigLoggingIfExists, ConfigLoggingLevel};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.log");
+    let log = ConfigLogging::File {
+        level: ConfigLoggingLevel::Debug,
+        path: path.to_str().unwrap().into(),
+        if_exists: ConfigLoggingIfExists::Truncate,
+    }
+    .to_logger("botwire")
+    .unwrap();
+    let ctx = TestContext::with_logger(backend, fast, log).await.unwrap();
+    let session = register(&ctx, "hook-secrets@example.test", "Secretive").await;
+    let owner = bearer(&ctx, &session.token);
+    let bot = create_bot(&owner, "Secretive").await;
+    let receiver = Receiver::accepting().await;
+    let hook = create_webhook(
+        &owner,
+        bot.id,
+        &receiver.url("/s"),
+        vec![WebhookEventType::MessageSent],
+    )
+    .await;
+    let rotated = owner
+        .webhook_secret_rotate()
+        .webhook_id(hook.id)
+        .send()
+        .await;
+    let rotated = rotated.expect("webhook_secret_rotate").into_inner();
+    ask(&owner, bot.id, "s-1", "Hello").await;
+    let ping = owner.webhook_test().webhook_id(hook.id).send().await;
+    finished(&owner, hook.id, ping.expect("webhook_test").into_inner().id).await;
+    receiver.wait_for(2, WAIT).await;
+    ctx.teardown().await;
+
+    let logged = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        logged.contains("webhook attempt"),
+        "the log was written: {logged}"
+    );
+    for secret in [&hook.secret, &rotated.secret] {
+        let key = secret.strip_prefix("whsec_").unwrap();
+        assert!(!logged.contains(key), "a signing secret reached the log");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_secrets_never_reach_the_log_sqlite() {
+    signing_secrets_never_reach_the_log(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_secrets_never_reach_the_log_postgres() {
+    signing_secrets_never_reach_the_log(Backend::Postgres).await;
+}
