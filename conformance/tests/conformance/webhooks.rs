@@ -1,10 +1,11 @@
 //! Webhooks: the operations (create, list, get, update, delete, rotate, test ping, the delivery
 //! log and redelivery) and tenancy; Standard Webhooks signatures checked by an implementation
 //! that is not ours (the `standardwebhooks` crate), which also rejects altered and replayed
-//! deliveries; events from chat, the knowledge base and session deletion; retries on the
-//! schedule honouring `Retry-After`; refused targets; disabling after failures, with the owner
-//! told; redirects not followed and answers read to a bound; two replicas on one PostgreSQL
-//! attempting each delivery once.
+//! deliveries; every event type reaching its subscribers (account-wide ones every bot's);
+//! retries on the schedule honouring `Retry-After`; refused targets, at creation and at every
+//! attempt; disabling after failures, with the owner told; redirects not followed and answers
+//! read to a bound; signing secrets kept out of the log; two replicas on one PostgreSQL
+//! attempting each delivery once. The crash test is `webhook_crash`.
 
 use super::support::{
     ask, bearer, create_bot, create_key, expect_error, expect_invalid_field, faq_csv, file,
@@ -15,7 +16,7 @@ use botwire_client::{Client, ResponseValue};
 use botwire_conformance::receiver::{Received, Receiver, Reply};
 use botwire_conformance::{Backend, TestContext, run_with};
 use botwire_server::config::{Config, WebhookConfig};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -898,6 +899,120 @@ async fn redirects_are_not_followed_and_answers_are_read_to_a_bound(ctx: &TestCo
         .as_deref()
         .expect("a snippet");
     assert_eq!(snippet.as_str(), "x".repeat(1024));
+}
+
+/// Every event that exists today reaches the webhooks subscribed to it; an account-wide event
+/// (`quota.warning`) reaches the subscribed webhooks of every bot of the account.
+async fn every_event_reaches_its_subscribers(backend: Backend) {
+    let adjust = |config: &mut Config| {
+        fast(config);
+        config.monthly_message_quota = Some(5);
+    };
+    run_with(backend, adjust, async |ctx: &TestContext| {
+        let session = register(ctx, "events@example.test", "Events").await;
+        let owner = bearer(ctx, &session.token);
+        let bot = create_bot(&owner, "Eventful").await;
+        let other_bot = create_bot(&owner, "Quiet").await;
+        let all = Receiver::accepting().await;
+        let quota_only = Receiver::accepting().await;
+        let every = vec![
+            WebhookEventType::MessageReceived,
+            WebhookEventType::MessageSent,
+            WebhookEventType::ConversationStarted,
+            WebhookEventType::ConversationEnded,
+            WebhookEventType::HandoffRequested,
+            WebhookEventType::FeedbackReceived,
+            WebhookEventType::KbUpdated,
+            WebhookEventType::QuotaWarning,
+        ];
+        create_webhook(&owner, bot.id, &all.url("/all"), every).await;
+        let quota_hook = vec![WebhookEventType::QuotaWarning];
+        create_webhook(&owner, other_bot.id, &quota_only.url("/quota"), quota_hook).await;
+
+        let reply = ask(&owner, bot.id, "ev-1", "Hello").await;
+        let escalated = owner
+            .conversation_escalate()
+            .conversation_id(reply.conversation_id)
+            .body(types::ConversationEscalate::builder())
+            .send()
+            .await;
+        escalated.expect("conversation_escalate");
+        let rated = owner
+            .feedback_create()
+            .conversation_id(reply.conversation_id)
+            .body(types::FeedbackCreate::builder().rating(Some(types::FeedbackRating::Up)))
+            .send()
+            .await;
+        rated.expect("feedback_create");
+        upload(
+            &owner,
+            bot.id,
+            file("faq.csv", faq_csv(&[("Open?", "Yes.")])),
+        )
+        .await;
+        let deleted = owner
+            .session_delete()
+            .bot_id(bot.id)
+            .session_id("ev-1")
+            .send()
+            .await;
+        deleted.expect("session_delete");
+        // Messages until the quota's 80% warning (the answers past the quota are refused).
+        let deadline = Instant::now() + WAIT;
+        while quota_only.received().is_empty() {
+            assert!(Instant::now() < deadline, "no quota.warning");
+            let _ = owner
+                .chat_send()
+                .body(super::support::message(Some(bot.id), Some("ev-2"), "More"))
+                .send()
+                .await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+
+        let expected: BTreeSet<&str> = [
+            "message.received",
+            "message.sent",
+            "conversation.started",
+            "conversation.ended",
+            "handoff.requested",
+            "feedback.received",
+            "kb.updated",
+            "quota.warning",
+        ]
+        .into();
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let types: BTreeSet<String> = all
+                .received()
+                .iter()
+                .map(|r| r.json()["type"].as_str().unwrap_or_default().to_string())
+                .collect();
+            let types: BTreeSet<&str> = types.iter().map(String::as_str).collect();
+            if types == expected {
+                break;
+            }
+            assert!(Instant::now() < deadline, "received {types:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let quota = quota_only.received();
+        assert_eq!(
+            quota.len(),
+            1,
+            "the other bot's webhook got the account's warning only"
+        );
+        assert_eq!(quota[0].json()["type"], "quota.warning");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_reaches_its_subscribers_sqlite() {
+    every_event_reaches_its_subscribers(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_reaches_its_subscribers_postgres() {
+    every_event_reaches_its_subscribers(Backend::Postgres).await;
 }
 
 // ---- targets -----------------------------------------------------------------------------
