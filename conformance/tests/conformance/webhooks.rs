@@ -130,6 +130,20 @@ pub async fn finished(
     }
 }
 
+/// Sends a test ping and waits for its outcome.
+async fn send_ping(owner: &Client, webhook_id: Uuid) -> types::WebhookDelivery {
+    let queued = owner.webhook_test().webhook_id(webhook_id).send().await;
+    let queued = queued.expect("webhook_test");
+    assert_eq!(queued.status(), 202);
+    finished(owner, webhook_id, queued.into_inner().id).await
+}
+
+/// A webhook, as its owner reads it.
+async fn webhook(owner: &Client, webhook_id: Uuid) -> types::Webhook {
+    let got = owner.webhook_get().webhook_id(webhook_id).send().await;
+    got.expect("webhook_get").into_inner()
+}
+
 /// The webhook's deliveries (newest first), once there are at least `count`.
 async fn deliveries(owner: &Client, webhook_id: Uuid, count: usize) -> Vec<types::WebhookDelivery> {
     let deadline = Instant::now() + WAIT;
@@ -484,9 +498,7 @@ async fn webhooks_of_another_account_are_not_found(ctx: &TestContext) {
         vec![WebhookEventType::MessageSent],
     )
     .await;
-    let ping = owner.webhook_test().webhook_id(hook.id).send().await;
-    let ping = ping.expect("webhook_test").into_inner();
-    finished(&owner, hook.id, ping.id).await;
+    let ping = send_ping(&owner, hook.id).await;
 
     let theirs = register(ctx, "hook-stranger@example.test", "Stranger").await;
     let stranger = bearer(ctx, &theirs.token);
@@ -740,8 +752,7 @@ async fn failed_attempts_are_retried_until_one_succeeds(ctx: &TestContext) {
     let gap = received[3].at - received[2].at;
     assert!(gap >= Duration::from_millis(1400), "{gap:?}");
     // The webhook's run of failures is over.
-    let hook_now = owner.webhook_get().webhook_id(hook.id).send().await;
-    assert_eq!(hook_now.expect("webhook_get").consecutive_failures, 0);
+    assert_eq!(webhook(&owner, hook.id).await.consecutive_failures, 0);
 }
 
 async fn a_webhook_is_disabled_after_failed_deliveries(ctx: &TestContext) {
@@ -761,13 +772,7 @@ async fn a_webhook_is_disabled_after_failed_deliveries(ctx: &TestContext) {
     }
     let deadline = Instant::now() + Duration::from_secs(120);
     let disabled = loop {
-        let now = owner
-            .webhook_get()
-            .webhook_id(hook.id)
-            .send()
-            .await
-            .expect("webhook_get")
-            .into_inner();
+        let now = webhook(&owner, hook.id).await;
         if !now.enabled {
             break now;
         }
@@ -812,14 +817,7 @@ async fn a_webhook_is_disabled_after_failed_deliveries(ctx: &TestContext) {
         .await;
     expect_error(redeliver, 409, ErrorCode::Conflict);
     receiver.set_script(|_, _| Reply::status(204));
-    let ping = owner
-        .webhook_test()
-        .webhook_id(hook.id)
-        .send()
-        .await
-        .expect("webhook_test")
-        .into_inner();
-    let ping = finished(&owner, hook.id, ping.id).await;
+    let ping = send_ping(&owner, hook.id).await;
     assert_eq!(ping.status, types::WebhookDeliveryStatus::Succeeded);
     let all = owner
         .delivery_list()
@@ -832,17 +830,8 @@ async fn a_webhook_is_disabled_after_failed_deliveries(ctx: &TestContext) {
         11,
         "ten failed and the ping"
     );
-    let still = owner
-        .webhook_get()
-        .webhook_id(hook.id)
-        .send()
-        .await
-        .expect("webhook_get");
-    assert_eq!(
-        still.into_inner().consecutive_failures,
-        10,
-        "a ping does not count"
-    );
+    let still = webhook(&owner, hook.id).await;
+    assert_eq!(still.consecutive_failures, 10, "a ping does not count");
 }
 
 async fn redirects_are_not_followed_and_answers_are_read_to_a_bound(ctx: &TestContext) {
@@ -858,13 +847,7 @@ async fn redirects_are_not_followed_and_answers_are_read_to_a_bound(ctx: &TestCo
         vec![WebhookEventType::MessageSent],
     )
     .await;
-    let ping = owner
-        .webhook_test()
-        .webhook_id(hook.id)
-        .send()
-        .await
-        .expect("webhook_test");
-    let ping = finished(&owner, hook.id, ping.into_inner().id).await;
+    let ping = send_ping(&owner, hook.id).await;
     assert_eq!(
         ping.status,
         types::WebhookDeliveryStatus::Failed,
@@ -886,13 +869,7 @@ async fn redirects_are_not_followed_and_answers_are_read_to_a_bound(ctx: &TestCo
 
     // A large answer: only its first 1024 characters are kept.
     receiver.set_script(|_, _| Reply::status(200).body("x".repeat(100_000)));
-    let ping = owner
-        .webhook_test()
-        .webhook_id(hook.id)
-        .send()
-        .await
-        .expect("webhook_test");
-    let ping = finished(&owner, hook.id, ping.into_inner().id).await;
+    let ping = send_ping(&owner, hook.id).await;
     assert_eq!(ping.status, types::WebhookDeliveryStatus::Succeeded);
     let snippet = ping.attempts[0]
         .response_snippet
@@ -1114,8 +1091,7 @@ async fn the_target_is_checked_again_at_every_attempt() {
     )
     .await;
     for hook in [&by_address, &by_name] {
-        let ping = owner.webhook_test().webhook_id(hook.id).send().await;
-        let ping = finished(&owner, hook.id, ping.expect("webhook_test").into_inner().id).await;
+        let ping = send_ping(&owner, hook.id).await;
         assert_eq!(ping.status, types::WebhookDeliveryStatus::Failed);
         let attempt = &ping.attempts[0];
         assert_eq!(attempt.status_code, None);
@@ -1198,16 +1174,9 @@ async fn two_replicas_make_each_attempt_once() {
 /// Signing secrets never reach the server's log, even at debug level, through creation,
 /// rotation and deliveries.
 async fn signing_secrets_never_reach_the_log(backend: Backend) {
-    use dropshot::{ConfigLogging, ConfigLoggingIfExists, ConfigLoggingLevel};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("server.log");
-    let log = ConfigLogging::File {
-        level: ConfigLoggingLevel::Debug,
-        path: path.to_str().unwrap().into(),
-        if_exists: ConfigLoggingIfExists::Truncate,
-    }
-    .to_logger("botwire")
-    .unwrap();
+    let log = super::support::debug_log_to(&path);
     let ctx = TestContext::with_logger(backend, fast, log).await.unwrap();
     let session = register(&ctx, "hook-secrets@example.test", "Secretive").await;
     let owner = bearer(&ctx, &session.token);
@@ -1227,8 +1196,7 @@ async fn signing_secrets_never_reach_the_log(backend: Backend) {
         .await;
     let rotated = rotated.expect("webhook_secret_rotate").into_inner();
     ask(&owner, bot.id, "s-1", "Hello").await;
-    let ping = owner.webhook_test().webhook_id(hook.id).send().await;
-    finished(&owner, hook.id, ping.expect("webhook_test").into_inner().id).await;
+    send_ping(&owner, hook.id).await;
     receiver.wait_for(2, WAIT).await;
     ctx.teardown().await;
 
