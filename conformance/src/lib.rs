@@ -6,6 +6,7 @@
 //! [`on_both_databases!`].
 
 pub mod postgres;
+pub mod receiver;
 pub mod smtp;
 pub mod spec;
 pub mod strategies;
@@ -160,6 +161,18 @@ where
     F: AsyncFnOnce(&TestContext),
 {
     let ctx = TestContext::new(backend)
+        .await
+        .expect("starting the test server");
+    test(&ctx).await;
+    ctx.teardown().await;
+}
+
+/// Like [`run_on`], on a server configured by `adjust`.
+pub async fn run_with<F>(backend: Backend, adjust: impl FnOnce(&mut Config), test: F)
+where
+    F: AsyncFnOnce(&TestContext),
+{
+    let ctx = TestContext::with(backend, adjust)
         .await
         .expect("starting the test server");
     test(&ctx).await;

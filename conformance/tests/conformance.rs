@@ -26,5 +26,7 @@ mod conformance {
     mod tenancy;
     mod unauthenticated;
     mod unimplemented;
+    mod webhook_crash;
+    mod webhooks;
     mod widget_origins;
 }

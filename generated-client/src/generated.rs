@@ -23125,9 +23125,11 @@ impl Client {
     **Targets.** The URL must resolve to public addresses: a loopback, private (RFC 1918,
     unique-local), link-local or other special-purpose target is refused with 422, unless the
     operator allows it with `BOTWIRE_WEBHOOK_ALLOWED_CIDRS` (comma-separated CIDRs, e.g.
-    `10.0.0.0/8,127.0.0.1/32`). The check is repeated on the resolved address of every attempt
-    (a refused address fails the attempt), and redirects are not followed: a 3xx answer is a
-    failed attempt.
+    `10.0.0.0/8,127.0.0.1/32`); a host that does not resolve is refused too. The check is
+    repeated on the resolved address of every attempt (a refused address fails the attempt),
+    and redirects are not followed: a 3xx answer is a failed attempt. The receiver's answer
+    is read up to 4 KiB, of which the first 1024 characters are kept in the delivery log;
+    the secret is never logged nor stored in the delivery log.
 
     **Signing (Standard Webhooks).** Every delivery is a `POST` of the event JSON
     (`type`, `timestamp`, `data`) with three headers: `webhook-id` (the delivery id, the same
@@ -23140,11 +23142,16 @@ impl Client {
     **Retries.** An attempt succeeds on any 2xx answered within 15 seconds; anything else
     (another status, a timeout, a connection error, a redirect) is retried with exponential
     backoff and jitter over about 24 hours, after roughly 30 s, 2 min, 10 min, 30 min, 1 h,
-    3 h, 6 h and 12 h. A `Retry-After` header on a 429 or 503 answer is honoured when it asks
-    for a longer wait (up to 12 h). A delivery whose attempts are all spent is `failed`; after
+    3 h, 6 h and 12 h (9 attempts in all), each wait drawn at random within 20% of its
+    nominal value. Every non-2xx status is retried, 4xx included (a receiver that is being
+    deployed often answers 404 for a while). A `Retry-After` header (seconds or an HTTP date)
+    on a 429 or 503 answer is honoured when it asks for a longer wait (up to 12 h). The
+    delivery's `webhook-id` stays the same through every retry and across server restarts.
+    A delivery whose attempts are all spent is `failed`; after
     10 consecutive failed deliveries the webhook is disabled (`disabled_reason`
-    `consecutive_failures`) and its owner is notified (a `webhook_disabled` notification);
-    `webhook_update` with `enabled: true` turns it back on.
+    `consecutive_failures`), its pending deliveries become `failed`, and the account's owner
+    is notified by email; `webhook_update` with `enabled: true` turns it back on. Test pings
+    (`webhook_test`) are attempted once and do not count.
 
 
     Sends a `POST` request to `/v1/bots/{bot_id}/webhooks`

@@ -114,6 +114,47 @@ impl std::fmt::Debug for LlmConfig {
     }
 }
 
+/// Webhook delivery (`BOTWIRE_WEBHOOK_*`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookConfig {
+    /// `BOTWIRE_WEBHOOK_ALLOWED_CIDRS`: comma-separated CIDRs that targets may resolve to
+    /// although they are private, loopback, link-local or otherwise special (default none).
+    pub allowed_cidrs: Vec<ipnet::IpNet>,
+    /// `BOTWIRE_WEBHOOK_POLL_MS`: how often each replica looks for due work (default 1000).
+    pub poll_interval: Duration,
+    /// `BOTWIRE_WEBHOOK_RETRY_SCALE`: a factor on every wait between attempts, `Retry-After`
+    /// included (default 1; tests make the 24-hour schedule last seconds).
+    pub retry_scale: f64,
+    /// `BOTWIRE_WEBHOOK_TIMEOUT_MS`: how long one attempt may take (default 15000).
+    pub timeout: Duration,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            allowed_cidrs: Vec::new(),
+            poll_interval: Duration::from_millis(1000),
+            retry_scale: 1.0,
+            timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+impl WebhookConfig {
+    /// Parses `BOTWIRE_WEBHOOK_ALLOWED_CIDRS` (an address alone is a /32 or /128).
+    pub fn parse_cidrs(list: &str) -> Result<Vec<ipnet::IpNet>> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(|item| {
+                item.parse::<ipnet::IpNet>()
+                    .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .with_context(|| format!("BOTWIRE_WEBHOOK_ALLOWED_CIDRS: {item} is not a CIDR"))
+            })
+            .collect()
+    }
+}
+
 #[derive(Clone)]
 pub struct Config {
     /// `BOTWIRE_BIND`, default 127.0.0.1:8080.
@@ -141,6 +182,7 @@ pub struct Config {
     /// `BOTWIRE_SSE_PING_SECONDS`, default 15: the gap after which a chat stream that has
     /// nothing to say sends a `: ping` comment.
     pub sse_ping_interval: Duration,
+    pub webhooks: WebhookConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -158,6 +200,7 @@ impl std::fmt::Debug for Config {
             .field("outbox_dir", &self.outbox_dir)
             .field("llm", &self.llm)
             .field("sse_ping_interval", &self.sse_ping_interval)
+            .field("webhooks", &self.webhooks)
             .finish_non_exhaustive()
     }
 }
@@ -242,6 +285,27 @@ impl Config {
         {
             bail!("BOTWIRE_LLM_BASE_URL must be an http:// or https:// URL");
         }
+        let defaults = WebhookConfig::default();
+        let retry_scale = match var("BOTWIRE_WEBHOOK_RETRY_SCALE") {
+            Some(v) => v
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite() && *f > 0.0)
+                .with_context(|| {
+                    format!("BOTWIRE_WEBHOOK_RETRY_SCALE={v} is not a positive number")
+                })?,
+            None => defaults.retry_scale,
+        };
+        let webhooks = WebhookConfig {
+            allowed_cidrs: WebhookConfig::parse_cidrs(
+                &var("BOTWIRE_WEBHOOK_ALLOWED_CIDRS").unwrap_or_default(),
+            )?,
+            poll_interval: positive("BOTWIRE_WEBHOOK_POLL_MS")?
+                .map_or(defaults.poll_interval, Duration::from_millis),
+            retry_scale,
+            timeout: positive("BOTWIRE_WEBHOOK_TIMEOUT_MS")?
+                .map_or(defaults.timeout, Duration::from_millis),
+        };
         Ok(Config {
             bind,
             database,
@@ -255,6 +319,7 @@ impl Config {
             outbox_dir,
             llm,
             sse_ping_interval: seconds("BOTWIRE_SSE_PING_SECONDS", Duration::from_secs(15))?,
+            webhooks,
         })
     }
 
@@ -274,6 +339,7 @@ impl Config {
             outbox_dir,
             llm: LlmConfig::defaults(),
             sse_ping_interval: Duration::from_secs(15),
+            webhooks: WebhookConfig::default(),
         }
     }
 }
@@ -294,5 +360,15 @@ mod tests {
         );
         assert!(DatabaseUrl::parse("mysql://h/d").is_err());
         assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn webhook_cidrs() {
+        let cidrs = WebhookConfig::parse_cidrs("127.0.0.0/8, ::1 ,10.1.2.3").unwrap();
+        let as_text: Vec<String> = cidrs.iter().map(ToString::to_string).collect();
+        assert_eq!(as_text, ["127.0.0.0/8", "::1/128", "10.1.2.3/32"]);
+        assert!(WebhookConfig::parse_cidrs("").unwrap().is_empty());
+        assert!(WebhookConfig::parse_cidrs("10.0.0.0/33").is_err());
+        assert!(WebhookConfig::parse_cidrs("localhost").is_err());
     }
 }

@@ -336,6 +336,22 @@ fn human_duration(duration: Duration) -> String {
     }
 }
 
+/// The mail that tells an account's owner a webhook was disabled after failed deliveries.
+pub fn webhook_disabled_email(to: &str, name: &str, url: &str, failures: i64) -> Email {
+    Email {
+        to: to.to_string(),
+        subject: "A Botwire webhook was disabled".to_string(),
+        text: format!(
+            "{greeting}\n\
+             \n\
+             Your webhook to {url} was disabled after {failures} deliveries in a row failed.\n\
+             No events are sent to it until it is enabled again (webhook_update with\n\
+             \"enabled\": true); its delivery log shows what the endpoint answered.\n",
+            greeting = greeting(name),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

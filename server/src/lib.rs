@@ -18,6 +18,7 @@ pub mod quota;
 pub mod ratelimit;
 pub mod services;
 pub mod store;
+pub mod webhooks;
 
 use anyhow::{Context, Result};
 use app::App;
@@ -25,9 +26,10 @@ use config::Config;
 use dropshot::{ConfigDropshot, ConfigLogging, ConfigLoggingLevel, HandlerTaskMode, ServerBuilder};
 use std::net::SocketAddr;
 
-/// A server that is listening; dropped or closed, it stops.
+/// A server that is listening, with its webhook workers; dropped or closed, it stops.
 pub struct RunningServer {
     server: dropshot::HttpServer<App>,
+    workers: webhooks::Workers,
 }
 
 impl RunningServer {
@@ -35,19 +37,24 @@ impl RunningServer {
         self.server.local_addr()
     }
 
-    /// Stops accepting connections and waits for in-flight requests.
+    /// Stops accepting connections and waits for in-flight requests, then stops the webhook
+    /// workers (waiting for the attempts they are making).
     pub async fn close(self) -> Result<()> {
-        self.server
+        let RunningServer { server, workers } = self;
+        let closed = server
             .close()
             .await
-            .map_err(|e| anyhow::anyhow!("stopping the server: {e}"))
+            .map_err(|e| anyhow::anyhow!("stopping the server: {e}"));
+        workers.stop().await;
+        closed
     }
 
     /// Waits until the server stops by itself (it does not, unless it fails).
     pub async fn wait(self) -> Result<()> {
-        self.server
-            .await
-            .map_err(|e| anyhow::anyhow!("server: {e}"))
+        let RunningServer { server, workers } = self;
+        let result = server.await.map_err(|e| anyhow::anyhow!("server: {e}"));
+        workers.stop().await;
+        result
     }
 }
 
@@ -71,6 +78,12 @@ pub async fn start(config: Config, log: slog::Logger) -> Result<RunningServer> {
     let body_limit = config.request_body_max_bytes;
     let backend = config.database.backend();
     let app = App::init(config, log.clone()).await?;
+    let workers = webhooks::Workers::spawn(
+        app.db.clone(),
+        app.mailer.clone(),
+        app.config.webhooks.clone(),
+        log.clone(),
+    )?;
     let api = botwire_api::botwire_api_mod::api_description::<http::ServerImpl>()
         .map_err(|e| anyhow::anyhow!("building the API description: {e}"))?;
     let dropshot_config = ConfigDropshot {
@@ -85,5 +98,5 @@ pub async fn start(config: Config, log: slog::Logger) -> Result<RunningServer> {
         .start()
         .map_err(|e| anyhow::anyhow!("starting the HTTP server on {bind}: {e}"))?;
     slog::info!(log, "listening"; "address" => %server.local_addr(), "database" => backend);
-    Ok(RunningServer { server })
+    Ok(RunningServer { server, workers })
 }

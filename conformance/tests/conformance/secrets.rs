@@ -5,18 +5,11 @@ use botwire_client::types::{
     AccountLogin, AccountPasswordForgot, AccountPasswordReset, ApiKeyCreate,
 };
 use botwire_conformance::{Backend, TestContext};
-use dropshot::{ConfigLogging, ConfigLoggingIfExists, ConfigLoggingLevel};
 
 async fn secrets_never_reach_the_log(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("server.log");
-    let log = ConfigLogging::File {
-        level: ConfigLoggingLevel::Debug,
-        path: path.to_str().unwrap().into(),
-        if_exists: ConfigLoggingIfExists::Truncate,
-    }
-    .to_logger("botwire")
-    .unwrap();
+    let log = super::support::debug_log_to(&path);
     let ctx = TestContext::with_logger(backend, |_| {}, log)
         .await
         .unwrap();

@@ -458,3 +458,16 @@ pub fn unstreamed(
         ResponseValue::new((), status, headers)
     })
 }
+
+/// A logger writing everything, debug included, to the file at `path` (for tests that read
+/// the server's log).
+pub fn debug_log_to(path: &std::path::Path) -> slog::Logger {
+    use dropshot::{ConfigLogging, ConfigLoggingIfExists, ConfigLoggingLevel};
+    ConfigLogging::File {
+        level: ConfigLoggingLevel::Debug,
+        path: path.to_str().expect("a UTF-8 path").into(),
+        if_exists: ConfigLoggingIfExists::Truncate,
+    }
+    .to_logger("botwire")
+    .expect("a file logger")
+}

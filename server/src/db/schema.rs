@@ -104,6 +104,7 @@ diesel::table! {
         event_type -> Text,
         payload -> Text,
         created_at -> Timestamp,
+        fanned_out_at -> Nullable<Timestamp>,
     }
 }
 
@@ -188,7 +189,57 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        account_id -> Text,
+        bot_id -> Text,
+        url -> Text,
+        events -> Text,
+        enabled -> Bool,
+        description -> Nullable<Text>,
+        disabled_reason -> Nullable<Text>,
+        consecutive_failures -> BigInt,
+        secret -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        event_id -> Nullable<Text>,
+        event_type -> Text,
+        payload -> Text,
+        status -> Text,
+        attempt_count -> BigInt,
+        attempts_left -> BigInt,
+        next_attempt_at -> Nullable<Timestamp>,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Text,
+        delivery_id -> Text,
+        attempt -> BigInt,
+        attempted_at -> Timestamp,
+        status_code -> Nullable<BigInt>,
+        latency_ms -> BigInt,
+        error -> Nullable<Text>,
+        response_snippet -> Nullable<Text>,
+        replica -> Text,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(documents -> bots (bot_id));
 diesel::joinable!(knowledge_entries -> documents (document_id));
 diesel::joinable!(messages -> conversations (conversation_id));
@@ -213,4 +264,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     feedback,
     idempotency_keys,
+    webhooks,
+    webhook_deliveries,
+    webhook_attempts,
 );

@@ -5,7 +5,7 @@
 use super::{Ctx, Limited, Operational, WithJson, not_implemented, raw, reply, serve};
 use crate::app::{App, OPENAPI_YAML};
 use crate::ops;
-use crate::services::{Call, accounts, bots, chat, credentials, knowledge};
+use crate::services::{Call, accounts, bots, chat, credentials, knowledge, webhooks};
 use botwire_api::{BotwireApi, JsonBody, Parsed, ParsedBody, QueryParams, Raw, types};
 use dropshot::{
     Header, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
@@ -528,7 +528,12 @@ impl BotwireApi for ServerImpl {
         rqctx: Ctx,
         path: Parsed<Path<types::DeliveryGetPath>>,
     ) -> Limited<HttpResponseOk<types::WebhookDelivery>> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            webhooks::delivery_get(call, path.webhook_id, path.delivery_id)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn delivery_list(
@@ -536,14 +541,28 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::DeliveryListPath>>,
         query: QueryParams<types::DeliveryListQuery>,
     ) -> Limited<HttpResponseOk<types::WebhookDeliveryList>> {
-        not_implemented(&rqctx, (path, query)).await
+        serve(
+            &rqctx,
+            (path, query),
+            async |call: &Call<'_>, (path, query)| {
+                webhooks::delivery_list(call, path.webhook_id, query)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn delivery_redeliver(
         rqctx: Ctx,
         path: Parsed<Path<types::DeliveryRedeliverPath>>,
     ) -> Limited<HttpResponseAccepted<types::WebhookDelivery>> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            webhooks::delivery_redeliver(call, path.webhook_id, path.delivery_id)
+                .await
+                .map(HttpResponseAccepted)
+        })
+        .await
     }
 
     async fn docs_get(rqctx: Ctx) -> Operational<Raw> {
@@ -918,21 +937,40 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::WebhookCreatePath>>,
         body: JsonBody<types::WebhookCreate>,
     ) -> Limited<HttpResponseCreated<types::WebhookWithSecret>> {
-        not_implemented(&rqctx, (path, body)).await
+        serve(
+            &rqctx,
+            (path, body),
+            async |call: &Call<'_>, (path, body)| {
+                webhooks::create(call, path.bot_id, body)
+                    .await
+                    .map(HttpResponseCreated)
+            },
+        )
+        .await
     }
 
     async fn webhook_delete(
         rqctx: Ctx,
         path: Parsed<Path<types::WebhookDeletePath>>,
     ) -> Limited<HttpResponseDeleted> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            webhooks::delete(call, path.webhook_id)
+                .await
+                .map(|()| HttpResponseDeleted())
+        })
+        .await
     }
 
     async fn webhook_get(
         rqctx: Ctx,
         path: Parsed<Path<types::WebhookGetPath>>,
     ) -> Limited<HttpResponseOk<types::Webhook>> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            webhooks::get(call, path.webhook_id)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn webhook_list(
@@ -940,21 +978,40 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::WebhookListPath>>,
         query: QueryParams<types::WebhookListQuery>,
     ) -> Limited<HttpResponseOk<types::WebhookList>> {
-        not_implemented(&rqctx, (path, query)).await
+        serve(
+            &rqctx,
+            (path, query),
+            async |call: &Call<'_>, (path, query)| {
+                webhooks::list(call, path.bot_id, query)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn webhook_secret_rotate(
         rqctx: Ctx,
         path: Parsed<Path<types::WebhookSecretRotatePath>>,
     ) -> Limited<HttpResponseOk<types::WebhookWithSecret>> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            webhooks::secret_rotate(call, path.webhook_id)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn webhook_test(
         rqctx: Ctx,
         path: Parsed<Path<types::WebhookTestPath>>,
     ) -> Limited<HttpResponseAccepted<types::WebhookDelivery>> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            webhooks::test(call, path.webhook_id)
+                .await
+                .map(HttpResponseAccepted)
+        })
+        .await
     }
 
     async fn webhook_update(
@@ -962,6 +1019,15 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::WebhookUpdatePath>>,
         body: JsonBody<types::WebhookUpdate>,
     ) -> Limited<HttpResponseOk<types::Webhook>> {
-        not_implemented(&rqctx, (path, body)).await
+        serve(
+            &rqctx,
+            (path, WithJson(body)),
+            async |call: &Call<'_>, (path, body)| {
+                webhooks::update(call, path.webhook_id, body)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 }

@@ -274,7 +274,21 @@ pub async fn history(
 
 pub async fn session_delete(call: &Call<'_>, bot_id: Uuid, session_id: &str) -> Result<(), Error> {
     let bot = bot_of_owner(call, bot_id).await?;
-    if store::session_delete(&call.app.db, &bot.id, session_id).await? {
+    let ended = |row: &ConversationRow| {
+        // The conversation as it ended: closed for good.
+        let mut conversation = conversation_view(row);
+        conversation.status = ConversationStatus::Closed;
+        event(
+            "conversation.ended",
+            json!({
+                "bot_id": conversation.bot_id,
+                "conversation": conversation,
+                "previous_status": status_of(&row.status),
+            }),
+        )
+    };
+    let db = &call.app.db;
+    if store::session_delete(db, &bot.account_id, &bot.id, session_id, &ended).await? {
         Ok(())
     } else {
         Err(not_found(ErrorCode::SessionNotFound, "session"))

@@ -6,10 +6,12 @@ use super::bots::bot_of_owner;
 use super::{Call, cursor, limit, not_found, page_info};
 use crate::error::Error;
 use crate::knowledge::{self, Extracted};
+use crate::store::chat::NewEvent;
 use crate::store::knowledge::{self as store, DocumentRow, EntryRow};
 use crate::store::{self as stores, new_id, now, utc};
 use botwire_api::types::{
     Document, DocumentKind, DocumentList, DocumentListQuery, DocumentStatus, ErrorCode,
+    KbUpdatedEvent, KbUpdatedEventData, KbUpdatedEventDataAction, KbUpdatedEventType,
 };
 use dropshot::MultipartBody;
 use uuid::Uuid;
@@ -38,6 +40,27 @@ fn document_view(row: &DocumentRow) -> Document {
         size_bytes: u64::try_from(row.size_bytes).unwrap_or(0),
         status: DocumentStatus::Ready,
         title: row.title.clone(),
+    }
+}
+
+/// The `kb.updated` event of a document created or deleted.
+fn kb_updated(row: &DocumentRow, action: KbUpdatedEventDataAction) -> NewEvent {
+    let event = KbUpdatedEvent {
+        type_: KbUpdatedEventType::KbUpdated,
+        timestamp: chrono::Utc::now(),
+        data: KbUpdatedEventData {
+            action,
+            bot_id: stores::uuid(&row.bot_id),
+            chunk_count: u64::try_from(row.chunk_count).unwrap_or(0),
+            document_id: stores::uuid(&row.id),
+            faq_count: u64::try_from(row.faq_count).unwrap_or(0),
+            filename: row.filename.clone(),
+            title: row.title.clone(),
+        },
+    };
+    NewEvent {
+        event_type: "kb.updated",
+        payload: serde_json::to_string(&event).expect("strings, numbers and ids serialize"),
     }
 }
 
@@ -190,7 +213,8 @@ pub async fn create(call: &Call<'_>, bot_id: Uuid, body: MultipartBody) -> Resul
         faq_count: i64::try_from(faq_count).unwrap_or(0),
         created_at: now(),
     };
-    store::document_create(&call.app.db, &row, &entries).await?;
+    let event = kb_updated(&row, KbUpdatedEventDataAction::Created);
+    store::document_create(&call.app.db, &bot.account_id, &row, &entries, &event).await?;
     Ok(document_view(&row))
 }
 
@@ -235,7 +259,9 @@ pub async fn get(call: &Call<'_>, bot_id: Uuid, document_id: Uuid) -> Result<Doc
 
 pub async fn delete(call: &Call<'_>, bot_id: Uuid, document_id: Uuid) -> Result<(), Error> {
     let bot = bot_of_owner(call, bot_id).await?;
-    if store::document_delete(&call.app.db, &bot.id, &document_id.to_string()).await? {
+    let event = |row: &DocumentRow| kb_updated(row, KbUpdatedEventDataAction::Deleted);
+    let id = document_id.to_string();
+    if store::document_delete(&call.app.db, &bot.account_id, &bot.id, &id, &event).await? {
         Ok(())
     } else {
         Err(not_found(ErrorCode::DocumentNotFound, "document"))

@@ -6,6 +6,7 @@ pub mod bots;
 pub mod chat;
 pub mod credentials;
 pub mod knowledge;
+pub mod webhooks;
 
 use crate::app::App;
 use crate::auth::Principal;

@@ -306,18 +306,39 @@ pub async fn sessions_list(
     })
 }
 
-/// Deletes a session's conversation and messages; true if it existed.
-pub async fn session_delete(db: &Db, bot_id: &str, session_id: &str) -> Result<bool, DbError> {
-    let deleted = with_conn!(db, |conn| {
-        diesel::delete(
-            conversations::table
-                .filter(conversations::bot_id.eq(bot_id))
-                .filter(conversations::session_id.eq(session_id)),
-        )
-        .execute(&mut conn)
-        .await?
-    });
-    Ok(deleted > 0)
+/// Deletes a session's conversation and messages, and writes the event `ended` makes of the
+/// deleted conversation, together; true if it existed.
+pub async fn session_delete(
+    db: &Db,
+    account_id: &str,
+    bot_id: &str,
+    session_id: &str,
+    ended: &(dyn Fn(&ConversationRow) -> NewEvent + Send + Sync),
+) -> Result<bool, DbError> {
+    with_conn!(db, |conn| {
+        conn.transaction::<_, DbError, _>(async |conn| {
+            let deleted: Vec<ConversationRow> = diesel::delete(
+                conversations::table
+                    .filter(conversations::bot_id.eq(bot_id))
+                    .filter(conversations::session_id.eq(session_id)),
+            )
+            .returning(ConversationRow::as_returning())
+            .get_results(conn)
+            .await?;
+            for conversation in &deleted {
+                let event = ended(conversation);
+                insert_event!(
+                    conn,
+                    account_id,
+                    Some(bot_id),
+                    event.event_type,
+                    &event.payload
+                );
+            }
+            Ok(!deleted.is_empty())
+        })
+        .await
+    })
 }
 
 pub async fn feedback_create(

@@ -2,6 +2,7 @@
 //! builds its search index from. Every change bumps the bot's `knowledge_revision` in the same
 //! transaction, which is how replicas know to rebuild.
 
+use super::chat::NewEvent;
 use super::{Page, page};
 use crate::db::schema::{bots, documents, knowledge_entries};
 use crate::db::{Db, DbError};
@@ -36,11 +37,14 @@ pub struct EntryRow {
     pub content: String,
 }
 
-/// Stores a document and its entries, and bumps the bot's revision, together.
+/// Stores a document and its entries, bumps the bot's revision, and writes its `kb.updated`
+/// event, together.
 pub async fn document_create(
     db: &Db,
+    account_id: &str,
     document: &DocumentRow,
     entries: &[EntryRow],
+    event: &NewEvent,
 ) -> Result<(), DbError> {
     with_conn!(db, |conn| {
         conn.transaction::<_, DbError, _>(async |conn| {
@@ -60,6 +64,13 @@ pub async fn document_create(
                 .set(bots::knowledge_revision.eq(bots::knowledge_revision + 1))
                 .execute(conn)
                 .await?;
+            insert_event!(
+                conn,
+                account_id,
+                Some(&document.bot_id),
+                event.event_type,
+                &event.payload
+            );
             Ok(())
         })
         .await
@@ -114,25 +125,42 @@ pub async fn document_get(db: &Db, bot_id: &str, id: &str) -> Result<Option<Docu
     }))
 }
 
-/// Deletes a document (its entries go with it) and bumps the bot's revision; true if it
-/// existed.
-pub async fn document_delete(db: &Db, bot_id: &str, id: &str) -> Result<bool, DbError> {
+/// Deletes a document (its entries go with it), bumps the bot's revision and writes the event
+/// `event` makes of the deleted document, together; false if it did not exist.
+pub async fn document_delete(
+    db: &Db,
+    account_id: &str,
+    bot_id: &str,
+    id: &str,
+    event: &(dyn Fn(&DocumentRow) -> NewEvent + Send + Sync),
+) -> Result<bool, DbError> {
     with_conn!(db, |conn| {
         conn.transaction::<_, DbError, _>(async |conn| {
-            let deleted = diesel::delete(
+            let deleted: Option<DocumentRow> = diesel::delete(
                 documents::table
                     .filter(documents::id.eq(id))
                     .filter(documents::bot_id.eq(bot_id)),
             )
-            .execute(conn)
-            .await?;
-            if deleted == 1 {
-                diesel::update(bots::table.find(bot_id))
-                    .set(bots::knowledge_revision.eq(bots::knowledge_revision + 1))
-                    .execute(conn)
-                    .await?;
-            }
-            Ok(deleted == 1)
+            .returning(DocumentRow::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?;
+            let Some(document) = deleted else {
+                return Ok(false);
+            };
+            diesel::update(bots::table.find(bot_id))
+                .set(bots::knowledge_revision.eq(bots::knowledge_revision + 1))
+                .execute(conn)
+                .await?;
+            let event = event(&document);
+            insert_event!(
+                conn,
+                account_id,
+                Some(bot_id),
+                event.event_type,
+                &event.payload
+            );
+            Ok(true)
         })
         .await
     })

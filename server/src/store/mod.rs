@@ -30,6 +30,7 @@ pub mod knowledge;
 pub mod settings;
 pub mod usage;
 pub mod users;
+pub mod webhooks;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use uuid::Uuid;

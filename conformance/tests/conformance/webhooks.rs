@@ -1,0 +1,1222 @@
+//! Webhooks: the operations (create, list, get, update, delete, rotate, test ping, the delivery
+//! log and redelivery) and tenancy; Standard Webhooks signatures checked by an implementation
+//! that is not ours (the `standardwebhooks` crate), which also rejects altered and replayed
+//! deliveries; every event type reaching its subscribers (account-wide ones every bot's);
+//! retries on the schedule honouring `Retry-After`; refused targets, at creation and at every
+//! attempt; disabling after failures, with the owner told; redirects not followed and answers
+//! read to a bound; signing secrets kept out of the log; two replicas on one PostgreSQL
+//! attempting each delivery once. The crash test is `webhook_crash`.
+
+use super::support::{
+    ask, bearer, create_bot, create_key, expect_error, expect_invalid_field, faq_csv, file,
+    mail_count, register, upload,
+};
+use botwire_client::types::{self, ErrorCode, WebhookEventType};
+use botwire_client::{Client, ResponseValue};
+use botwire_conformance::receiver::{Received, Receiver, Reply};
+use botwire_conformance::{Backend, TestContext, run_with};
+use botwire_server::config::{Config, WebhookConfig};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// Loopback targets allowed, a quick poll, and the 24-hour schedule in a thousandth of it.
+pub fn fast(config: &mut Config) {
+    config.webhooks = WebhookConfig {
+        allowed_cidrs: WebhookConfig::parse_cidrs("127.0.0.0/8").expect("a CIDR"),
+        poll_interval: Duration::from_millis(20),
+        retry_scale: 0.001,
+        timeout: Duration::from_secs(5),
+    };
+}
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Declares `name::sqlite` and `name::postgres` for an `async fn name(ctx)` run with [`fast`].
+macro_rules! on_both_databases_fast {
+    ($($test:ident),* $(,)?) => {
+        $(
+            mod $test {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    botwire_conformance::run_with(
+                        botwire_conformance::Backend::Sqlite, super::fast, super::$test,
+                    ).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    botwire_conformance::run_with(
+                        botwire_conformance::Backend::Postgres, super::fast, super::$test,
+                    ).await;
+                }
+            }
+        )*
+    };
+}
+
+on_both_databases_fast!(
+    webhooks_are_managed_and_pinged,
+    webhooks_of_another_account_are_not_found,
+    deliveries_are_signed_and_verify_independently,
+    failed_attempts_are_retried_until_one_succeeds,
+    redirects_are_not_followed_and_answers_are_read_to_a_bound,
+);
+
+/// [`fast`], with the whole schedule in about 1.6 s.
+fn fastest(config: &mut Config) {
+    fast(config);
+    config.webhooks.retry_scale = 0.00002;
+    config.webhooks.poll_interval = Duration::from_millis(10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_is_disabled_after_failed_deliveries_sqlite() {
+    run_with(
+        Backend::Sqlite,
+        fastest,
+        a_webhook_is_disabled_after_failed_deliveries,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_is_disabled_after_failed_deliveries_postgres() {
+    run_with(
+        Backend::Postgres,
+        fastest,
+        a_webhook_is_disabled_after_failed_deliveries,
+    )
+    .await;
+}
+
+pub async fn create_webhook(
+    owner: &Client,
+    bot_id: Uuid,
+    url: &str,
+    events: Vec<WebhookEventType>,
+) -> types::WebhookWithSecret {
+    let response = owner
+        .webhook_create()
+        .bot_id(bot_id)
+        .body(types::WebhookCreate::builder().url(url).events(events))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("webhook_create {url}: {e:?}"));
+    assert_eq!(response.status(), 201);
+    response.into_inner()
+}
+
+/// Polls a delivery until it is no longer pending.
+pub async fn finished(
+    owner: &Client,
+    webhook_id: Uuid,
+    delivery_id: Uuid,
+) -> types::WebhookDelivery {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let delivery = owner
+            .delivery_get()
+            .webhook_id(webhook_id)
+            .delivery_id(delivery_id)
+            .send()
+            .await
+            .expect("delivery_get")
+            .into_inner();
+        if delivery.status != types::WebhookDeliveryStatus::Pending {
+            return delivery;
+        }
+        assert!(Instant::now() < deadline, "still pending: {delivery:?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Sends a test ping and waits for its outcome.
+async fn send_ping(owner: &Client, webhook_id: Uuid) -> types::WebhookDelivery {
+    let queued = owner.webhook_test().webhook_id(webhook_id).send().await;
+    let queued = queued.expect("webhook_test");
+    assert_eq!(queued.status(), 202);
+    finished(owner, webhook_id, queued.into_inner().id).await
+}
+
+/// A webhook, as its owner reads it.
+async fn webhook(owner: &Client, webhook_id: Uuid) -> types::Webhook {
+    let got = owner.webhook_get().webhook_id(webhook_id).send().await;
+    got.expect("webhook_get").into_inner()
+}
+
+/// The webhook's deliveries (newest first), once there are at least `count`.
+async fn deliveries(owner: &Client, webhook_id: Uuid, count: usize) -> Vec<types::WebhookDelivery> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let page = owner
+            .delivery_list()
+            .webhook_id(webhook_id)
+            .limit(100u64)
+            .send()
+            .await
+            .expect("delivery_list")
+            .into_inner();
+        if page.data.len() >= count {
+            return page.data;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} deliveries, expected {count}",
+            page.data.len()
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Verifies a request with the `standardwebhooks` crate (not our signing code).
+fn verify(secret: &str, request: &Received) -> Result<(), standardwebhooks::WebhookError> {
+    standardwebhooks::Webhook::new(secret)
+        .expect("a whsec_ secret")
+        .verify(&request.body, &request.headers)
+}
+
+async fn webhooks_are_managed_and_pinged(ctx: &TestContext) {
+    let session = register(ctx, "hooks@example.test", "Hooks").await;
+    let owner = bearer(ctx, &session.token);
+    let bot = create_bot(&owner, "Hooked").await;
+    let receiver = Receiver::accepting().await;
+
+    // Created: the secret is shown once, fresh per webhook.
+    let created = owner
+        .webhook_create()
+        .bot_id(bot.id)
+        .body(
+            types::WebhookCreate::builder()
+                .url(receiver.url("/hooks"))
+                .events(vec![
+                    WebhookEventType::MessageReceived,
+                    WebhookEventType::HandoffRequested,
+                ])
+                .description(Some("CRM".parse().unwrap())),
+        )
+        .send()
+        .await
+        .expect("webhook_create");
+    assert_eq!(created.status(), 201);
+    let created = created.into_inner();
+    assert_eq!(created.bot_id, bot.id);
+    assert!(created.enabled);
+    assert_eq!(created.consecutive_failures, 0);
+    assert_eq!(created.disabled_reason, None);
+    assert_eq!(created.description.as_deref(), Some("CRM"));
+    let key = created
+        .secret
+        .strip_prefix("whsec_")
+        .expect("a whsec_ secret");
+    use base64::Engine;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(key)
+        .unwrap();
+    assert_eq!(key.len(), 32);
+    let other = create_webhook(
+        &owner,
+        bot.id,
+        &receiver.url("/other"),
+        vec![WebhookEventType::KbUpdated],
+    )
+    .await;
+    assert_ne!(other.secret, created.secret);
+
+    // The same URL twice on one bot: 409.
+    let again = owner
+        .webhook_create()
+        .bot_id(bot.id)
+        .body(
+            types::WebhookCreate::builder()
+                .url(receiver.url("/hooks"))
+                .events(vec![WebhookEventType::MessageSent]),
+        )
+        .send()
+        .await;
+    expect_error(again, 409, ErrorCode::Conflict);
+
+    // Listed oldest first, paginated, without secrets; read alone.
+    let first = owner
+        .webhook_list()
+        .bot_id(bot.id)
+        .limit(1u64)
+        .send()
+        .await
+        .expect("webhook_list")
+        .into_inner();
+    assert_eq!(first.data.len(), 1);
+    assert_eq!(first.data[0].id, created.id);
+    assert_eq!(first.pagination.total, 2);
+    assert!(first.pagination.has_more);
+    let second = owner
+        .webhook_list()
+        .bot_id(bot.id)
+        .cursor(first.pagination.next_cursor.clone().unwrap())
+        .send()
+        .await
+        .expect("webhook_list, page 2")
+        .into_inner();
+    assert_eq!(
+        second.data.iter().map(|w| w.id).collect::<Vec<_>>(),
+        [other.id]
+    );
+    assert!(!second.pagination.has_more);
+    let got = owner
+        .webhook_get()
+        .webhook_id(created.id)
+        .send()
+        .await
+        .expect("webhook_get")
+        .into_inner();
+    assert_eq!(got.url, receiver.url("/hooks"));
+    assert_eq!(
+        got.events,
+        [
+            WebhookEventType::MessageReceived,
+            WebhookEventType::HandoffRequested
+        ]
+    );
+    let raw = ctx
+        .http
+        .get(ctx.url(&format!("/v1/webhooks/{}", created.id)))
+        .bearer_auth(&session.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !raw.contains(&created.secret) && !raw.contains("secret"),
+        "{raw}"
+    );
+
+    // Updated: events replaced; off (manual) and on again.
+    let updated = owner
+        .webhook_update()
+        .webhook_id(created.id)
+        .body(
+            types::WebhookUpdate::builder()
+                .events(Some(vec![WebhookEventType::MessageSent]))
+                .enabled(Some(false)),
+        )
+        .send()
+        .await
+        .expect("webhook_update")
+        .into_inner();
+    assert_eq!(updated.events, [WebhookEventType::MessageSent]);
+    assert!(!updated.enabled);
+    assert_eq!(updated.disabled_reason.as_deref(), Some("manual"));
+    let on = owner
+        .webhook_update()
+        .webhook_id(created.id)
+        .body(types::WebhookUpdate::builder().enabled(Some(true)))
+        .send()
+        .await
+        .expect("webhook_update")
+        .into_inner();
+    assert!(on.enabled);
+    assert_eq!(on.disabled_reason, None);
+    // Another webhook's URL: 409; a refused target: 422.
+    let taken = owner
+        .webhook_update()
+        .webhook_id(created.id)
+        .body(types::WebhookUpdate::builder().url(Some(receiver.url("/other").parse().unwrap())))
+        .send()
+        .await;
+    expect_error(taken, 409, ErrorCode::Conflict);
+    let refused = owner
+        .webhook_update()
+        .webhook_id(created.id)
+        .body(types::WebhookUpdate::builder().url(Some("http://10.0.0.7/hook".parse().unwrap())))
+        .send()
+        .await;
+    expect_invalid_field(refused, "url");
+    // `description: null` removes it (a typed client leaves a None out, so plain JSON).
+    let cleared = ctx
+        .http
+        .patch(ctx.url(&format!("/v1/webhooks/{}", created.id)))
+        .bearer_auth(&session.token)
+        .json(&serde_json::json!({ "description": null }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.status(), 200);
+    let cleared: serde_json::Value = cleared.json().await.unwrap();
+    assert_eq!(cleared["description"], serde_json::Value::Null);
+
+    // Rotated: a new secret, and the next attempt is signed with it alone.
+    let rotated = owner
+        .webhook_secret_rotate()
+        .webhook_id(created.id)
+        .send()
+        .await
+        .expect("webhook_secret_rotate")
+        .into_inner();
+    assert_ne!(rotated.secret, created.secret);
+    assert_eq!(rotated.id, created.id);
+
+    // A test ping: queued (202), attempted once, signed with the new secret.
+    let ping = owner
+        .webhook_test()
+        .webhook_id(created.id)
+        .send()
+        .await
+        .expect("webhook_test");
+    assert_eq!(ping.status(), 202);
+    let ping = ping.into_inner();
+    assert_eq!(ping.event_type, WebhookEventType::WebhookTest);
+    assert_eq!(ping.attempt_count, 0);
+    let done = finished(&owner, created.id, ping.id).await;
+    assert_eq!(done.status, types::WebhookDeliveryStatus::Succeeded);
+    assert_eq!(done.attempt_count, 1);
+    assert_eq!(done.next_attempt_at, None);
+    let attempt = &done.attempts[0];
+    assert_eq!(attempt.status_code, Some(200));
+    assert_eq!(attempt.error, None);
+    assert_eq!(
+        attempt.response_snippet.as_deref().map(|s| s.as_str()),
+        Some("{\"status\":200}")
+    );
+    let received = receiver.wait_for(1, WAIT).await;
+    assert_eq!(received[0].webhook_id(), ping.id.to_string());
+    verify(&rotated.secret, &received[0]).expect("signed with the new secret");
+    assert!(
+        verify(&created.secret, &received[0]).is_err(),
+        "not with the old one"
+    );
+    let body = received[0].json();
+    assert_eq!(body["type"], "webhook.test");
+    assert_eq!(body["data"]["webhook_id"], created.id.to_string());
+    assert_eq!(body["data"]["bot_id"], bot.id.to_string());
+
+    // The log lists it; redelivered, the receiver sees the same webhook-id again.
+    let log = owner
+        .delivery_list()
+        .webhook_id(created.id)
+        .status(types::DeliveryListStatus::Succeeded)
+        .send()
+        .await
+        .expect("delivery_list")
+        .into_inner();
+    assert_eq!(log.data.len(), 1);
+    assert_eq!(log.data[0].id, ping.id);
+    let log_text = serde_json::to_string(&log).unwrap();
+    assert!(
+        !log_text.contains(&rotated.secret[6..]),
+        "no secret in the delivery log"
+    );
+    let pending = owner
+        .delivery_list()
+        .webhook_id(created.id)
+        .status(types::DeliveryListStatus::Pending)
+        .send()
+        .await
+        .expect("delivery_list pending")
+        .into_inner();
+    assert_eq!(pending.pagination.total, 0);
+    let again = owner
+        .delivery_redeliver()
+        .webhook_id(created.id)
+        .delivery_id(ping.id)
+        .send()
+        .await
+        .expect("delivery_redeliver");
+    assert_eq!(again.status(), 202);
+    assert_eq!(
+        again.into_inner().status,
+        types::WebhookDeliveryStatus::Pending
+    );
+    let done = finished(&owner, created.id, ping.id).await;
+    assert_eq!(done.attempt_count, 2);
+    assert_eq!(
+        done.attempts
+            .iter()
+            .map(|a| a.attempt.get())
+            .collect::<Vec<_>>(),
+        [1, 2]
+    );
+    let received = receiver.wait_for(2, WAIT).await;
+    assert_eq!(received[1].webhook_id(), ping.id.to_string());
+    assert_eq!(received[1].body, received[0].body, "the same payload");
+    verify(&rotated.secret, &received[1]).expect("a fresh signature");
+
+    // Redelivering one still pending: 409 (the receiver takes its time with this one).
+    receiver.set_script(|_, _| Reply::status(200).after(Duration::from_secs(2)));
+    let slow = owner.webhook_test().webhook_id(created.id).send().await;
+    let slow = slow.expect("webhook_test").into_inner();
+    let early = owner
+        .delivery_redeliver()
+        .webhook_id(created.id)
+        .delivery_id(slow.id)
+        .send()
+        .await;
+    expect_error(early, 409, ErrorCode::Conflict);
+
+    // Unknown ids: 404 with their own codes.
+    let missing = owner
+        .delivery_get()
+        .webhook_id(created.id)
+        .delivery_id(Uuid::new_v4())
+        .send()
+        .await;
+    expect_error(missing, 404, ErrorCode::DeliveryNotFound);
+    let wrong_webhook = owner
+        .delivery_get()
+        .webhook_id(other.id)
+        .delivery_id(ping.id)
+        .send()
+        .await;
+    expect_error(wrong_webhook, 404, ErrorCode::DeliveryNotFound);
+
+    // Deleted: gone, with its log.
+    let deleted = owner
+        .webhook_delete()
+        .webhook_id(created.id)
+        .send()
+        .await
+        .expect("webhook_delete");
+    assert_eq!(deleted.status(), 204);
+    let gone = owner.webhook_get().webhook_id(created.id).send().await;
+    expect_error(gone, 404, ErrorCode::WebhookNotFound);
+    let gone = owner.delivery_list().webhook_id(created.id).send().await;
+    expect_error(gone, 404, ErrorCode::WebhookNotFound);
+    let twice = owner.webhook_delete().webhook_id(created.id).send().await;
+    expect_error(twice, 404, ErrorCode::WebhookNotFound);
+}
+
+async fn webhooks_of_another_account_are_not_found(ctx: &TestContext) {
+    let mine = register(ctx, "hook-owner@example.test", "Owner").await;
+    let owner = bearer(ctx, &mine.token);
+    let bot = create_bot(&owner, "Mine").await;
+    let other_bot = create_bot(&owner, "Also mine").await;
+    let receiver = Receiver::accepting().await;
+    let hook = create_webhook(
+        &owner,
+        bot.id,
+        &receiver.url("/"),
+        vec![WebhookEventType::MessageSent],
+    )
+    .await;
+    let ping = send_ping(&owner, hook.id).await;
+
+    let theirs = register(ctx, "hook-stranger@example.test", "Stranger").await;
+    let stranger = bearer(ctx, &theirs.token);
+    let not_found = |r: Result<ResponseValue<_>, _>| {
+        expect_error::<types::Webhook>(r, 404, ErrorCode::WebhookNotFound)
+    };
+    not_found(stranger.webhook_get().webhook_id(hook.id).send().await);
+    let update = stranger
+        .webhook_update()
+        .webhook_id(hook.id)
+        .body(types::WebhookUpdate::builder().enabled(Some(false)))
+        .send()
+        .await;
+    not_found(update);
+    let delete = stranger.webhook_delete().webhook_id(hook.id).send().await;
+    expect_error(delete, 404, ErrorCode::WebhookNotFound);
+    let rotate = stranger
+        .webhook_secret_rotate()
+        .webhook_id(hook.id)
+        .send()
+        .await;
+    expect_error(rotate, 404, ErrorCode::WebhookNotFound);
+    let test = stranger.webhook_test().webhook_id(hook.id).send().await;
+    expect_error(test, 404, ErrorCode::WebhookNotFound);
+    let log = stranger.delivery_list().webhook_id(hook.id).send().await;
+    expect_error(log, 404, ErrorCode::WebhookNotFound);
+    let one = stranger
+        .delivery_get()
+        .webhook_id(hook.id)
+        .delivery_id(ping.id)
+        .send()
+        .await;
+    expect_error(one, 404, ErrorCode::WebhookNotFound);
+    let redeliver = stranger
+        .delivery_redeliver()
+        .webhook_id(hook.id)
+        .delivery_id(ping.id)
+        .send()
+        .await;
+    expect_error(redeliver, 404, ErrorCode::WebhookNotFound);
+    let create = stranger
+        .webhook_create()
+        .bot_id(bot.id)
+        .body(
+            types::WebhookCreate::builder()
+                .url(receiver.url("/theirs"))
+                .events(vec![WebhookEventType::MessageSent]),
+        )
+        .send()
+        .await;
+    expect_error(create, 404, ErrorCode::BotNotFound);
+    let list = stranger.webhook_list().bot_id(bot.id).send().await;
+    expect_error(list, 404, ErrorCode::BotNotFound);
+
+    // A key scoped to another bot of the same account: 403.
+    let scoped = create_key(&owner, "scoped", Some(other_bot.id), None).await;
+    let scoped = bearer(ctx, &scoped.key);
+    let forbidden = scoped.webhook_get().webhook_id(hook.id).send().await;
+    expect_error(forbidden, 403, ErrorCode::Forbidden);
+    // The owner still sees it unchanged.
+    let still = owner.webhook_get().webhook_id(hook.id).send().await;
+    assert!(still.expect("webhook_get").enabled);
+}
+
+async fn deliveries_are_signed_and_verify_independently(ctx: &TestContext) {
+    let session = register(ctx, "signed@example.test", "Signed").await;
+    let owner = bearer(ctx, &session.token);
+    let bot = create_bot(&owner, "Signed").await;
+    let receiver = Receiver::accepting().await;
+    let hook = create_webhook(
+        &owner,
+        bot.id,
+        &receiver.url("/signed"),
+        vec![
+            WebhookEventType::MessageReceived,
+            WebhookEventType::KbUpdated,
+            WebhookEventType::ConversationEnded,
+        ],
+    )
+    .await;
+
+    // A chat message, a document uploaded and deleted, a session deleted: four events.
+    ask(&owner, bot.id, "visitor-1", "Hello there").await;
+    receiver.wait_for(1, WAIT).await;
+    let document = upload(
+        &owner,
+        bot.id,
+        file("faq.csv", faq_csv(&[("Open?", "Yes.")])),
+    )
+    .await;
+    receiver.wait_for(2, WAIT).await;
+    let deleted = owner
+        .document_delete()
+        .bot_id(bot.id)
+        .document_id(document.id)
+        .send()
+        .await;
+    assert_eq!(deleted.expect("document_delete").status(), 204);
+    receiver.wait_for(3, WAIT).await;
+    let session_gone = owner
+        .session_delete()
+        .bot_id(bot.id)
+        .session_id("visitor-1")
+        .send()
+        .await;
+    assert_eq!(session_gone.expect("session_delete").status(), 204);
+    let received = receiver.wait_for(4, WAIT).await;
+    let by_type: BTreeMap<String, Vec<&Received>> =
+        received.iter().fold(BTreeMap::new(), |mut map, r| {
+            map.entry(r.json()["type"].as_str().unwrap().to_string())
+                .or_default()
+                .push(r);
+            map
+        });
+    let message = by_type["message.received"][0].json();
+    assert_eq!(message["data"]["bot_id"], bot.id.to_string());
+    assert_eq!(message["data"]["session_id"], "visitor-1");
+    let kb = &by_type["kb.updated"];
+    assert_eq!(kb.len(), 2);
+    assert_eq!(kb[0].json()["data"]["action"], "created");
+    assert_eq!(kb[1].json()["data"]["action"], "deleted");
+    assert_eq!(kb[1].json()["data"]["document_id"], document.id.to_string());
+    assert_eq!(kb[1].json()["data"]["faq_count"], 1);
+    let ended = by_type["conversation.ended"][0].json();
+    assert_eq!(ended["data"]["conversation"]["session_id"], "visitor-1");
+    assert_eq!(ended["data"]["conversation"]["status"], "closed");
+    assert_eq!(ended["data"]["previous_status"], "open");
+
+    // Every request verifies with the independent implementation.
+    for request in &received {
+        verify(&hook.secret, request).unwrap_or_else(|e| panic!("{e:?}: {request:?}"));
+        let timestamp: i64 = request.headers["webhook-timestamp"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let now = chrono::Utc::now().timestamp();
+        assert!((now - timestamp).abs() < 60);
+        assert_eq!(request.headers["content-type"], "application/json");
+    }
+    let request = &received[0];
+    // An altered body fails verification...
+    let mut altered = request.clone();
+    altered.body = String::from_utf8(altered.body)
+        .unwrap()
+        .replace("Hello", "Hallo")
+        .into_bytes();
+    assert!(
+        verify(&hook.secret, &altered).is_err(),
+        "an altered body is rejected"
+    );
+    // ...and so does a replay: the same id and body, correctly signed, but 10 minutes old.
+    let verifier = standardwebhooks::Webhook::new(&hook.secret).unwrap();
+    let old = chrono::Utc::now().timestamp() - 600;
+    let id = request.webhook_id();
+    let signature = verifier.sign(&id, old, &request.body).unwrap();
+    let mut replayed = request.clone();
+    replayed
+        .headers
+        .insert("webhook-timestamp", old.to_string().parse().unwrap());
+    replayed
+        .headers
+        .insert("webhook-signature", signature.parse().unwrap());
+    let refused = verify(&hook.secret, &replayed);
+    assert!(
+        matches!(
+            refused,
+            Err(standardwebhooks::WebhookError::TimestampTooOldError)
+        ),
+        "a replayed delivery is rejected: {refused:?}"
+    );
+    // A signature made with another secret fails.
+    let stranger =
+        standardwebhooks::Webhook::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let mut forged = request.clone();
+    forged
+        .headers
+        .insert("webhook-timestamp", now.to_string().parse().unwrap());
+    let forged_signature = stranger.sign(&id, now, &request.body).unwrap();
+    forged
+        .headers
+        .insert("webhook-signature", forged_signature.parse().unwrap());
+    assert!(verify(&hook.secret, &forged).is_err());
+
+    // One delivery per event, each succeeded at the first attempt.
+    let log = deliveries(&owner, hook.id, 4).await;
+    assert_eq!(log.len(), 4);
+    let ids: HashSet<String> = received.iter().map(Received::webhook_id).collect();
+    for delivery in &log {
+        assert!(ids.contains(&delivery.id.to_string()));
+        assert_eq!(delivery.status, types::WebhookDeliveryStatus::Succeeded);
+        assert_eq!(delivery.attempt_count, 1);
+    }
+}
+
+async fn failed_attempts_are_retried_until_one_succeeds(ctx: &TestContext) {
+    let session = register(ctx, "retried@example.test", "Retried").await;
+    let owner = bearer(ctx, &session.token);
+    let bot = create_bot(&owner, "Retried").await;
+    // 503, 500, then 429 asking for 1500 s (1.5 s at this scale, above the schedule's 0.6 s),
+    // then 200.
+    let receiver = Receiver::start(|_, nth| match nth {
+        0 => Reply::status(503).body("{\"error\":\"upstream unavailable\"}"),
+        1 => Reply::status(500),
+        2 => Reply::status(429).header("retry-after", "1500"),
+        _ => Reply::status(200).body("{\"ok\":true}"),
+    })
+    .await;
+    let hook = create_webhook(
+        &owner,
+        bot.id,
+        &receiver.url("/flaky"),
+        vec![WebhookEventType::MessageReceived],
+    )
+    .await;
+    ask(&owner, bot.id, "retry-1", "Anyone there?").await;
+
+    let received = receiver.wait_for(4, WAIT).await;
+    let log = deliveries(&owner, hook.id, 1).await;
+    assert_eq!(log.len(), 1, "one event, one delivery");
+    let delivery = finished(&owner, hook.id, log[0].id).await;
+    assert_eq!(delivery.status, types::WebhookDeliveryStatus::Succeeded);
+    assert_eq!(delivery.attempt_count, 4);
+    let codes: Vec<Option<i64>> = delivery.attempts.iter().map(|a| a.status_code).collect();
+    assert_eq!(codes, [Some(503), Some(500), Some(429), Some(200)]);
+    assert_eq!(
+        delivery
+            .attempts
+            .iter()
+            .map(|a| a.attempt.get())
+            .collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    assert_eq!(
+        delivery.attempts[0]
+            .response_snippet
+            .as_deref()
+            .map(|s| s.as_str()),
+        Some("{\"error\":\"upstream unavailable\"}")
+    );
+    // Exactly four requests, all under the delivery's id, each verifying.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let received_now = receiver.received();
+    assert_eq!(received_now.len(), 4, "no attempt after the success");
+    for request in &received {
+        assert_eq!(request.webhook_id(), delivery.id.to_string());
+        verify(&hook.secret, request).expect("every retry is signed");
+    }
+    // Retry-After was honoured: the fourth came at least 1.5 s after the third.
+    let gap = received[3].at - received[2].at;
+    assert!(gap >= Duration::from_millis(1400), "{gap:?}");
+    // The webhook's run of failures is over.
+    assert_eq!(webhook(&owner, hook.id).await.consecutive_failures, 0);
+}
+
+async fn a_webhook_is_disabled_after_failed_deliveries(ctx: &TestContext) {
+    let session = register(ctx, "disabled@example.test", "Disabled").await;
+    let owner = bearer(ctx, &session.token);
+    let bot = create_bot(&owner, "Failing").await;
+    let receiver = Receiver::start(|_, _| Reply::status(500)).await;
+    let hook = create_webhook(
+        &owner,
+        bot.id,
+        &receiver.url("/down"),
+        vec![WebhookEventType::MessageReceived],
+    )
+    .await;
+    for n in 0..10 {
+        ask(&owner, bot.id, &format!("d-{n}"), "Hello?").await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let disabled = loop {
+        let now = webhook(&owner, hook.id).await;
+        if !now.enabled {
+            break now;
+        }
+        assert!(Instant::now() < deadline, "not disabled: {now:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        disabled.disabled_reason.as_deref(),
+        Some("consecutive_failures")
+    );
+    assert_eq!(disabled.consecutive_failures, 10);
+    let failed = owner
+        .delivery_list()
+        .webhook_id(hook.id)
+        .status(types::DeliveryListStatus::Failed)
+        .send()
+        .await
+        .expect("delivery_list")
+        .into_inner();
+    assert_eq!(failed.pagination.total, 10);
+    for delivery in &failed.data {
+        assert_eq!(delivery.attempt_count, 9, "every attempt of the schedule");
+        assert_eq!(delivery.next_attempt_at, None);
+    }
+    assert_eq!(receiver.received().len(), 90);
+    // The owner is told by email.
+    let deadline = Instant::now() + WAIT;
+    while mail_count(ctx, "disabled@example.test") < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no mail about the disabled webhook"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // While off, events are not queued, and a redelivery is refused; a test ping still goes.
+    ask(&owner, bot.id, "d-late", "Still there?").await;
+    let redeliver = owner
+        .delivery_redeliver()
+        .webhook_id(hook.id)
+        .delivery_id(failed.data[0].id)
+        .send()
+        .await;
+    expect_error(redeliver, 409, ErrorCode::Conflict);
+    receiver.set_script(|_, _| Reply::status(204));
+    let ping = send_ping(&owner, hook.id).await;
+    assert_eq!(ping.status, types::WebhookDeliveryStatus::Succeeded);
+    let all = owner
+        .delivery_list()
+        .webhook_id(hook.id)
+        .send()
+        .await
+        .expect("delivery_list");
+    assert_eq!(
+        all.into_inner().pagination.total,
+        11,
+        "ten failed and the ping"
+    );
+    let still = webhook(&owner, hook.id).await;
+    assert_eq!(still.consecutive_failures, 10, "a ping does not count");
+}
+
+async fn redirects_are_not_followed_and_answers_are_read_to_a_bound(ctx: &TestContext) {
+    let session = register(ctx, "bounded@example.test", "Bounded").await;
+    let owner = bearer(ctx, &session.token);
+    let bot = create_bot(&owner, "Bounded").await;
+    let receiver =
+        Receiver::start(|_, _| Reply::status(302).header("location", "/elsewhere")).await;
+    let hook = create_webhook(
+        &owner,
+        bot.id,
+        &receiver.url("/moved"),
+        vec![WebhookEventType::MessageSent],
+    )
+    .await;
+    let ping = send_ping(&owner, hook.id).await;
+    assert_eq!(
+        ping.status,
+        types::WebhookDeliveryStatus::Failed,
+        "a test ping is not retried"
+    );
+    let attempt = &ping.attempts[0];
+    assert_eq!(attempt.status_code, Some(302));
+    let error = attempt.error.as_deref().unwrap_or_default();
+    assert!(
+        error.starts_with("redirect not followed (Location /elsewhere"),
+        "{error}"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        receiver.received().len(),
+        1,
+        "the redirect was not followed"
+    );
+
+    // A large answer: only its first 1024 characters are kept.
+    receiver.set_script(|_, _| Reply::status(200).body("x".repeat(100_000)));
+    let ping = send_ping(&owner, hook.id).await;
+    assert_eq!(ping.status, types::WebhookDeliveryStatus::Succeeded);
+    let snippet = ping.attempts[0]
+        .response_snippet
+        .as_deref()
+        .expect("a snippet");
+    assert_eq!(snippet.as_str(), "x".repeat(1024));
+}
+
+/// Every event that exists today reaches the webhooks subscribed to it; an account-wide event
+/// (`quota.warning`) reaches the subscribed webhooks of every bot of the account.
+async fn every_event_reaches_its_subscribers(backend: Backend) {
+    let adjust = |config: &mut Config| {
+        fast(config);
+        config.monthly_message_quota = Some(5);
+    };
+    run_with(backend, adjust, async |ctx: &TestContext| {
+        let session = register(ctx, "events@example.test", "Events").await;
+        let owner = bearer(ctx, &session.token);
+        let bot = create_bot(&owner, "Eventful").await;
+        let other_bot = create_bot(&owner, "Quiet").await;
+        let all = Receiver::accepting().await;
+        let quota_only = Receiver::accepting().await;
+        let every = vec![
+            WebhookEventType::MessageReceived,
+            WebhookEventType::MessageSent,
+            WebhookEventType::ConversationStarted,
+            WebhookEventType::ConversationEnded,
+            WebhookEventType::HandoffRequested,
+            WebhookEventType::FeedbackReceived,
+            WebhookEventType::KbUpdated,
+            WebhookEventType::QuotaWarning,
+        ];
+        create_webhook(&owner, bot.id, &all.url("/all"), every).await;
+        let quota_hook = vec![WebhookEventType::QuotaWarning];
+        create_webhook(&owner, other_bot.id, &quota_only.url("/quota"), quota_hook).await;
+
+        let reply = ask(&owner, bot.id, "ev-1", "Hello").await;
+        let escalated = owner
+            .conversation_escalate()
+            .conversation_id(reply.conversation_id)
+            .body(types::ConversationEscalate::builder())
+            .send()
+            .await;
+        escalated.expect("conversation_escalate");
+        let rated = owner
+            .feedback_create()
+            .conversation_id(reply.conversation_id)
+            .body(types::FeedbackCreate::builder().rating(Some(types::FeedbackRating::Up)))
+            .send()
+            .await;
+        rated.expect("feedback_create");
+        upload(
+            &owner,
+            bot.id,
+            file("faq.csv", faq_csv(&[("Open?", "Yes.")])),
+        )
+        .await;
+        let deleted = owner
+            .session_delete()
+            .bot_id(bot.id)
+            .session_id("ev-1")
+            .send()
+            .await;
+        deleted.expect("session_delete");
+        // Messages until the quota's 80% warning (the answers past the quota are refused).
+        let deadline = Instant::now() + WAIT;
+        while quota_only.received().is_empty() {
+            assert!(Instant::now() < deadline, "no quota.warning");
+            let _ = owner
+                .chat_send()
+                .body(super::support::message(Some(bot.id), Some("ev-2"), "More"))
+                .send()
+                .await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+
+        let expected: BTreeSet<&str> = [
+            "message.received",
+            "message.sent",
+            "conversation.started",
+            "conversation.ended",
+            "handoff.requested",
+            "feedback.received",
+            "kb.updated",
+            "quota.warning",
+        ]
+        .into();
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let types: BTreeSet<String> = all
+                .received()
+                .iter()
+                .map(|r| r.json()["type"].as_str().unwrap_or_default().to_string())
+                .collect();
+            let types: BTreeSet<&str> = types.iter().map(String::as_str).collect();
+            if types == expected {
+                break;
+            }
+            assert!(Instant::now() < deadline, "received {types:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let quota = quota_only.received();
+        assert_eq!(
+            quota.len(),
+            1,
+            "the other bot's webhook got the account's warning only"
+        );
+        assert_eq!(quota[0].json()["type"], "quota.warning");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_reaches_its_subscribers_sqlite() {
+    every_event_reaches_its_subscribers(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_reaches_its_subscribers_postgres() {
+    every_event_reaches_its_subscribers(Backend::Postgres).await;
+}
+
+// ---- targets -----------------------------------------------------------------------------
+
+async fn refused_targets(backend: Backend) {
+    // The default configuration: no allowed CIDRs.
+    run_with(
+        backend,
+        |_| {},
+        async |ctx: &TestContext| {
+            let session = register(ctx, "ssrf@example.test", "Careful").await;
+            let owner = bearer(ctx, &session.token);
+            let bot = create_bot(&owner, "Careful").await;
+            for url in [
+                "http://127.0.0.1:9/hook",
+                "http://localhost/hook",
+                "http://10.1.2.3/hook",
+                "http://172.16.0.1/hook",
+                "http://192.168.1.10/hook",
+                "http://169.254.169.254/latest/meta-data",
+                "http://0.0.0.0/",
+                "http://[::1]/hook",
+                "http://[fd00::1]/hook",
+                "http://[fe80::1]/hook",
+                "http://[::ffff:127.0.0.1]/hook",
+                "http://224.0.0.1/hook",
+                "http://does-not-exist.invalid/hook",
+            ] {
+                let refused = owner
+                    .webhook_create()
+                    .bot_id(bot.id)
+                    .body(
+                        types::WebhookCreate::builder()
+                            .url(url)
+                            .events(vec![WebhookEventType::MessageSent]),
+                    )
+                    .send()
+                    .await;
+                expect_invalid_field(refused, "url");
+            }
+            let list = owner
+                .webhook_list()
+                .bot_id(bot.id)
+                .send()
+                .await
+                .expect("webhook_list");
+            assert_eq!(list.into_inner().pagination.total, 0, "nothing was created");
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_resolving_to_special_addresses_are_refused_sqlite() {
+    refused_targets(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_resolving_to_special_addresses_are_refused_postgres() {
+    refused_targets(Backend::Postgres).await;
+}
+
+/// The check is made again at every attempt: a replica without the allow-list refuses a target
+/// that was allowed when the webhook was created (as if its name now resolved elsewhere).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_target_is_checked_again_at_every_attempt() {
+    let ctx = TestContext::with(Backend::Postgres, |config| {
+        fast(config);
+        config.webhooks.allowed_cidrs = WebhookConfig::parse_cidrs("127.0.0.0/8,::1").unwrap();
+        // This server's workers sleep: the replica below makes the attempts.
+        config.webhooks.poll_interval = Duration::from_secs(3600);
+    })
+    .await
+    .expect("a server");
+    let strict = ctx
+        .replica(|config| {
+            fast(config);
+            config.webhooks.allowed_cidrs = Vec::new();
+        })
+        .await
+        .expect("a replica without the allow-list");
+    let session = register(&ctx, "rebind@example.test", "Rebind").await;
+    let owner = bearer(&ctx, &session.token);
+    let bot = create_bot(&owner, "Rebind").await;
+    let receiver = Receiver::accepting().await;
+    let by_address = create_webhook(
+        &owner,
+        bot.id,
+        &receiver.url("/a"),
+        vec![WebhookEventType::WebhookTest],
+    )
+    .await;
+    let by_name = format!("http://localhost:{}/b", receiver.port());
+    let by_name = create_webhook(
+        &owner,
+        bot.id,
+        &by_name,
+        vec![WebhookEventType::WebhookTest],
+    )
+    .await;
+    for hook in [&by_address, &by_name] {
+        let ping = send_ping(&owner, hook.id).await;
+        assert_eq!(ping.status, types::WebhookDeliveryStatus::Failed);
+        let attempt = &ping.attempts[0];
+        assert_eq!(attempt.status_code, None);
+        let error = attempt.error.as_deref().unwrap_or_default();
+        assert!(error.contains("refused"), "{error}");
+    }
+    assert!(receiver.received().is_empty(), "nothing reached the target");
+    strict.close().await.expect("stopping the replica");
+    ctx.teardown().await;
+}
+
+// ---- replicas ----------------------------------------------------------------------------
+
+/// Two servers on one PostgreSQL, both delivering: every attempt is made by one of them only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_make_each_attempt_once() {
+    let ctx = TestContext::with(Backend::Postgres, fast)
+        .await
+        .expect("a server");
+    let replica = ctx.replica(fast).await.expect("a replica");
+    let session = register(&ctx, "replicas-hooks@example.test", "Replicated").await;
+    let owner = bearer(&ctx, &session.token);
+    let bot = create_bot(&owner, "Replicated").await;
+    // The first attempt of each delivery fails; answers take a while, so that one replica's
+    // slots fill and the other takes its share.
+    let receiver = Receiver::start(|_, nth| {
+        let delay = Duration::from_millis(150);
+        if nth == 0 {
+            Reply::status(500).after(delay)
+        } else {
+            Reply::status(200).after(delay)
+        }
+    })
+    .await;
+    let hook = create_webhook(
+        &owner,
+        bot.id,
+        &receiver.url("/both"),
+        vec![
+            WebhookEventType::MessageReceived,
+            WebhookEventType::MessageSent,
+        ],
+    )
+    .await;
+    for n in 0..20 {
+        ask(&owner, bot.id, &format!("rep-{n}"), "Hello").await;
+    }
+    let received = receiver.wait_for(80, Duration::from_secs(60)).await;
+    let log = deliveries(&owner, hook.id, 40).await;
+    assert_eq!(log.len(), 40);
+    for delivery in &log {
+        let delivery = finished(&owner, hook.id, delivery.id).await;
+        assert_eq!(delivery.status, types::WebhookDeliveryStatus::Succeeded);
+        assert_eq!(delivery.attempt_count, 2, "{delivery:?}");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let received_now = receiver.received();
+    assert_eq!(received_now.len(), 80, "no duplicate attempt");
+    let mut per_id: BTreeMap<String, usize> = BTreeMap::new();
+    for request in &received {
+        *per_id.entry(request.webhook_id()).or_default() += 1;
+    }
+    assert_eq!(per_id.len(), 40);
+    assert!(per_id.values().all(|n| *n == 2), "{per_id:?}");
+    // Both replicas took part.
+    let db = botwire_server::db::Db::connect(ctx.database_url(), 1)
+        .await
+        .expect("the database");
+    let by_replica = botwire_server::store::webhooks::attempts_per_replica(&db)
+        .await
+        .expect("attempts per replica");
+    assert_eq!(by_replica.len(), 2, "{by_replica:?}");
+    assert_eq!(by_replica.iter().map(|(_, n)| n).sum::<i64>(), 80);
+    replica.close().await.expect("stopping the replica");
+    ctx.teardown().await;
+}
+
+// ---- secrets -----------------------------------------------------------------------------
+
+/// Signing secrets never reach the server's log, even at debug level, through creation,
+/// rotation and deliveries.
+async fn signing_secrets_never_reach_the_log(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.log");
+    let log = super::support::debug_log_to(&path);
+    let ctx = TestContext::with_logger(backend, fast, log).await.unwrap();
+    let session = register(&ctx, "hook-secrets@example.test", "Secretive").await;
+    let owner = bearer(&ctx, &session.token);
+    let bot = create_bot(&owner, "Secretive").await;
+    let receiver = Receiver::accepting().await;
+    let hook = create_webhook(
+        &owner,
+        bot.id,
+        &receiver.url("/s"),
+        vec![WebhookEventType::MessageSent],
+    )
+    .await;
+    let rotated = owner
+        .webhook_secret_rotate()
+        .webhook_id(hook.id)
+        .send()
+        .await;
+    let rotated = rotated.expect("webhook_secret_rotate").into_inner();
+    ask(&owner, bot.id, "s-1", "Hello").await;
+    send_ping(&owner, hook.id).await;
+    receiver.wait_for(2, WAIT).await;
+    ctx.teardown().await;
+
+    let logged = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        logged.contains("webhook attempt"),
+        "the log was written: {logged}"
+    );
+    for secret in [&hook.secret, &rotated.secret] {
+        let key = secret.strip_prefix("whsec_").unwrap();
+        assert!(!logged.contains(key), "a signing secret reached the log");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_secrets_never_reach_the_log_sqlite() {
+    signing_secrets_never_reach_the_log(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_secrets_never_reach_the_log_postgres() {
+    signing_secrets_never_reach_the_log(Backend::Postgres).await;
+}

@@ -1,0 +1,638 @@
+//! Webhook delivery: Standard Webhooks signing, the policy on target addresses, and the
+//! background workers that fan the `events` outbox out into deliveries and attempt them.
+//!
+//! Each replica runs one worker loop (spawned by [`crate::start`], stopped with the server).
+//! Every poll it fans out new events (idempotent across replicas: see `store::webhooks`), then
+//! claims due deliveries under a lease and attempts each at most [`CONCURRENCY`] at a time.
+//! The lease outlives an attempt, so an attempt is made by exactly one replica; a replica that
+//! dies mid-attempt leaves a lease that runs out, and the delivery is attempted again, under
+//! the same id (at least once, never lost).
+
+use crate::config::WebhookConfig;
+use crate::db::Db;
+use crate::email::{self, Mailer};
+use crate::store::webhooks::{
+    self as store, AttemptRow, DeliveryRow, Next, Recorded, TEST_EVENT, WebhookRow,
+};
+use crate::store::{new_id, now};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use chrono::NaiveDateTime;
+use hmac::{Hmac, Mac};
+use ipnet::IpNet;
+use rand::{Rng, RngCore};
+use sha2::Sha256;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+/// Attempts of an event's delivery: the first, then one after each wait of [`SCHEDULE`].
+pub const MAX_ATTEMPTS: i64 = 9;
+/// Waits after the 1st, 2nd, ... failed attempt, in seconds (22.7 h in all).
+pub const SCHEDULE: [u64; 8] = [30, 120, 600, 1_800, 3_600, 10_800, 21_600, 43_200];
+/// Each wait is drawn within this fraction of its nominal value.
+const JITTER: f64 = 0.2;
+/// The longest `Retry-After` honoured.
+const MAX_RETRY_AFTER_SECS: u64 = 43_200;
+/// Failed deliveries in a row that disable a webhook.
+pub const DISABLE_AFTER: i64 = 10;
+/// Bytes of an answer read at most, and characters of it kept in the delivery log.
+const READ_BOUND: usize = 4096;
+const SNIPPET_CHARS: usize = 1024;
+/// Attempts in flight per replica.
+const CONCURRENCY: usize = 16;
+/// Events fanned out per round.
+const FAN_OUT_BATCH: i64 = 100;
+
+// ---- signing -------------------------------------------------------------------------------
+
+/// A fresh signing secret: `whsec_` and the base64 of 32 random bytes.
+pub fn new_secret() -> String {
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    format!("whsec_{}", BASE64.encode(key))
+}
+
+/// The `webhook-signature` header: `v1,` and the base64 HMAC-SHA256 of
+/// `{id}.{timestamp}.{body}` keyed with the secret's decoded bytes.
+pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Result<String, String> {
+    let key = BASE64
+        .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
+        .map_err(|_| "the signing secret is not base64".to_string())?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|e| e.to_string())?;
+    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+    Ok(format!("v1,{}", BASE64.encode(mac.finalize().into_bytes())))
+}
+
+// ---- targets -------------------------------------------------------------------------------
+
+/// Which addresses a webhook may be sent to: public ones, and those the operator allows.
+#[derive(Debug, Clone, Default)]
+pub struct TargetPolicy {
+    allowed: Vec<IpNet>,
+}
+
+impl TargetPolicy {
+    pub fn new(allowed: Vec<IpNet>) -> Self {
+        TargetPolicy { allowed }
+    }
+
+    pub fn permits(&self, ip: IpAddr) -> bool {
+        is_public(ip) || self.allowed.iter().any(|net| net.contains(&ip))
+    }
+
+    /// Checks a target URL: `http(s)`, a host, and every address it resolves to permitted.
+    /// The error says why, for the 422.
+    pub async fn check_url(&self, url: &str) -> Result<(), String> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err("only http and https URLs are accepted".into());
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err("credentials in the URL are not accepted".into());
+        }
+        let host = parsed.host_str().ok_or("the URL has no host")?;
+        let port = parsed.port_or_known_default().unwrap_or(443);
+        let addresses: Vec<IpAddr> = match literal_address(&parsed) {
+            Some(ip) => vec![ip],
+            None => tokio::net::lookup_host((host, port))
+                .await
+                .map_err(|_| format!("{host} does not resolve"))?
+                .map(|a| a.ip())
+                .collect(),
+        };
+        if addresses.is_empty() {
+            return Err("the host resolves to no address".into());
+        }
+        match addresses.iter().find(|ip| !self.permits(**ip)) {
+            Some(ip) => Err(format!(
+                "the target resolves to {ip}, a private, loopback, link-local or reserved \
+                 address (allowed only by BOTWIRE_WEBHOOK_ALLOWED_CIDRS)"
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The address a URL names literally (`http://10.0.0.1/`, `http://[::1]/`), if it does.
+fn literal_address(url: &reqwest::Url) -> Option<IpAddr> {
+    let host = url.host_str()?;
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
+}
+
+/// Whether an address is globally routable: not private, loopback, link-local, unique-local,
+/// unspecified, multicast, shared (CGNAT), documentation, benchmarking or reserved.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_v4(v4);
+            }
+            let segments = v6.segments();
+            let special = v6.is_unspecified()
+                || v6.is_loopback()
+                || v6.is_multicast()
+                || (segments[0] & 0xfe00) == 0xfc00 // unique local fc00::/7
+                || (segments[0] & 0xffc0) == 0xfe80 // link local fe80::/10
+                || (segments[0] & 0xffc0) == 0xfec0 // site local fec0::/10
+                || (segments[0] == 0x2001 && segments[1] == 0x0db8) // documentation
+                || (segments[0] == 0x0064 && segments[1] == 0xff9b) // NAT64
+                || (segments[0] == 0x2002) // 6to4, which embeds any IPv4 address
+                || segments[..6] == [0, 0, 0, 0, 0, 0]; // IPv4-compatible
+            !special
+        }
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    let special = ip.is_private()
+        || ip.is_loopback()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || ip.is_documentation()
+        || a == 0 // "this network"
+        || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+        || (a == 198 && (18..20).contains(&b)) // benchmarking
+        || a >= 240; // reserved
+    !special
+}
+
+/// reqwest's resolver for deliveries: names resolve as usual, and only permitted addresses
+/// are handed to the connector, so a name that changed to a private address since the
+/// webhook was checked (DNS rebinding) fails the attempt.
+struct GuardedResolver {
+    policy: TargetPolicy,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0} resolves only to refused addresses (private, loopback, link-local or reserved)")]
+struct RefusedTarget(String);
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let policy = self.policy.clone();
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let resolved: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let permitted: Vec<SocketAddr> = resolved
+                .into_iter()
+                .filter(|a| policy.permits(a.ip()))
+                .collect();
+            if permitted.is_empty() {
+                return Err(Box::new(RefusedTarget(host)) as Box<_>);
+            }
+            Ok(Box::new(permitted.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+// ---- attempts ------------------------------------------------------------------------------
+
+/// What one attempt gave.
+#[derive(Debug, Default)]
+struct Outcome {
+    status: Option<u16>,
+    error: Option<String>,
+    snippet: Option<String>,
+    retry_after: Option<Duration>,
+}
+
+impl Outcome {
+    fn failed(error: impl Into<String>) -> Self {
+        Outcome {
+            error: Some(error.into()),
+            ..Default::default()
+        }
+    }
+
+    fn succeeded(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+/// The text of a send error, without the URL (it may carry a token) and with its causes.
+fn describe(error: reqwest::Error, timeout: Duration) -> String {
+    if error.is_timeout() {
+        return format!("timed out after {} ms", timeout.as_millis());
+    }
+    let mut text = if error.is_connect() {
+        "connection failed".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let error = error.without_url();
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text.chars().take(500).collect()
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let secs = (at.timestamp() - chrono::Utc::now().timestamp()).max(0);
+    Some(Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
+}
+
+async fn send(
+    client: &reqwest::Client,
+    policy: &TargetPolicy,
+    timeout: Duration,
+    webhook: &WebhookRow,
+    delivery: &DeliveryRow,
+) -> Outcome {
+    // An address in the URL itself never reaches the resolver: check it here.
+    let url = match reqwest::Url::parse(&webhook.url) {
+        Ok(url) => url,
+        Err(_) => return Outcome::failed("the webhook's URL does not parse"),
+    };
+    if let Some(ip) = literal_address(&url).filter(|ip| !policy.permits(*ip)) {
+        return Outcome::failed(format!("refused target address {ip}"));
+    }
+    let timestamp = chrono::Utc::now().timestamp();
+    let signature = match sign(&webhook.secret, &delivery.id, timestamp, &delivery.payload) {
+        Ok(signature) => signature,
+        Err(error) => return Outcome::failed(error),
+    };
+    let response = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header("webhook-id", &delivery.id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .body(delivery.payload.clone())
+        .send()
+        .await;
+    let mut response = match response {
+        Ok(response) => response,
+        Err(error) => return Outcome::failed(describe(error, timeout)),
+    };
+    let status = response.status();
+    let mut outcome = Outcome {
+        status: Some(status.as_u16()),
+        ..Default::default()
+    };
+    if status.is_redirection() {
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .map(|l| l.chars().take(200).collect::<String>())
+            .unwrap_or_default();
+        outcome.error = Some(format!("redirect not followed (Location {location})"));
+    }
+    if matches!(status.as_u16(), 429 | 503) {
+        outcome.retry_after = retry_after(response.headers());
+    }
+    // The answer, read only up to the bound.
+    let mut body = Vec::new();
+    while body.len() < READ_BOUND {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => break,
+            Err(error) => {
+                if outcome.error.is_none() && !outcome.succeeded() {
+                    outcome.error = Some(describe(error, timeout));
+                }
+                break;
+            }
+        }
+    }
+    body.truncate(READ_BOUND);
+    let text: String = String::from_utf8_lossy(&body)
+        .chars()
+        .take(SNIPPET_CHARS)
+        .collect();
+    outcome.snippet = (!text.is_empty()).then_some(text);
+    outcome
+}
+
+/// When to try again after the `n`th failed attempt of a round (1-based): the schedule's
+/// wait with jitter, or a longer `Retry-After` (capped), all times `scale`.
+fn retry_delay(n: usize, retry_after: Option<Duration>, scale: f64) -> Duration {
+    let nominal = SCHEDULE[n.saturating_sub(1).min(SCHEDULE.len() - 1)] as f64;
+    let jittered = nominal * rand::rng().random_range((1.0 - JITTER)..=(1.0 + JITTER));
+    let asked = retry_after.map_or(0.0, |d| d.as_secs_f64().min(MAX_RETRY_AFTER_SECS as f64));
+    Duration::from_secs_f64(jittered.max(asked) * scale)
+}
+
+fn at(from: NaiveDateTime, after: Duration) -> NaiveDateTime {
+    from + chrono::Duration::from_std(after).unwrap_or(chrono::Duration::hours(12))
+}
+
+// ---- the worker ----------------------------------------------------------------------------
+
+struct Shared {
+    db: Db,
+    mailer: Arc<Mailer>,
+    config: WebhookConfig,
+    policy: TargetPolicy,
+    client: reqwest::Client,
+    log: slog::Logger,
+    /// This process's name in leases and attempts.
+    replica: String,
+}
+
+impl Shared {
+    /// How long a claim holds a delivery: longer than any attempt.
+    fn lease(&self) -> Duration {
+        self.config.timeout * 2 + Duration::from_secs(5)
+    }
+}
+
+/// The running delivery workers; stopped by [`Workers::stop`] or when dropped.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Workers {
+    pub fn spawn(
+        db: Db,
+        mailer: Arc<Mailer>,
+        config: WebhookConfig,
+        log: slog::Logger,
+    ) -> anyhow::Result<Workers> {
+        let policy = TargetPolicy::new(config.allowed_cidrs.clone());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .dns_resolver(Arc::new(GuardedResolver {
+                policy: policy.clone(),
+            }))
+            .user_agent(concat!("Botwire-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| anyhow::anyhow!("building the webhook HTTP client: {e}"))?;
+        let replica = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+        let shared = Arc::new(Shared {
+            db,
+            mailer,
+            config,
+            policy,
+            client,
+            log,
+            replica,
+        });
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(run(shared, stopped));
+        Ok(Workers {
+            stop,
+            task: Some(task),
+        })
+    }
+
+    /// Stops claiming work and waits for the attempts in flight.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+async fn run(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
+    let permits = Arc::new(Semaphore::new(CONCURRENCY));
+    let mut in_flight = JoinSet::new();
+    slog::debug!(shared.log, "webhook workers started"; "replica" => &shared.replica);
+    while !*stopped.borrow() {
+        while in_flight.try_join_next().is_some() {}
+        let mut busy = false;
+        match fan_out(&shared).await {
+            Ok(full) => busy |= full,
+            Err(error) => slog::warn!(shared.log, "fanning out events"; "error" => %error),
+        }
+        match claim(&shared, &permits, &mut in_flight).await {
+            Ok(full) => busy |= full,
+            Err(error) => slog::warn!(shared.log, "claiming deliveries"; "error" => %error),
+        }
+        if !busy {
+            tokio::select! {
+                _ = stopped.changed() => {}
+                () = tokio::time::sleep(shared.config.poll_interval) => {}
+            }
+        } else {
+            tokio::task::yield_now().await;
+        }
+    }
+    while in_flight.join_next().await.is_some() {}
+}
+
+/// Fans out a batch of events; true when the batch was full (more may wait).
+async fn fan_out(shared: &Shared) -> Result<bool, crate::db::DbError> {
+    let events = store::events_to_fan_out(&shared.db, FAN_OUT_BATCH).await?;
+    for event in &events {
+        store::event_fan_out(&shared.db, event, MAX_ATTEMPTS).await?;
+    }
+    Ok(events.len() == usize::try_from(FAN_OUT_BATCH).unwrap_or(usize::MAX))
+}
+
+/// Claims as many due deliveries as there are free slots and starts their attempts; true when
+/// every slot was filled.
+async fn claim(
+    shared: &Arc<Shared>,
+    permits: &Arc<Semaphore>,
+    in_flight: &mut JoinSet<()>,
+) -> Result<bool, crate::db::DbError> {
+    let free = permits.available_permits();
+    if free == 0 {
+        return Ok(true);
+    }
+    let now = now();
+    let due = store::deliveries_due(&shared.db, now, i64::try_from(free).unwrap_or(16)).await?;
+    let full = due.len() == free;
+    for id in due {
+        let until = at(now, shared.lease());
+        let Some((delivery, webhook)) =
+            store::delivery_claim(&shared.db, &id, &shared.replica, now, until).await?
+        else {
+            continue;
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            break;
+        };
+        let shared = shared.clone();
+        in_flight.spawn(async move {
+            deliver(&shared, delivery, webhook).await;
+            drop(permit);
+        });
+    }
+    Ok(full)
+}
+
+/// Makes one attempt and records it.
+async fn deliver(shared: &Shared, delivery: DeliveryRow, webhook: WebhookRow) {
+    let is_test = delivery.event_type == TEST_EVENT;
+    let attempted_at = now();
+    let started = Instant::now();
+    let outcome = if webhook.enabled || is_test {
+        send(
+            &shared.client,
+            &shared.policy,
+            shared.config.timeout,
+            &webhook,
+            &delivery,
+        )
+        .await
+    } else {
+        Outcome::failed("not sent: the webhook is disabled")
+    };
+    let latency = started.elapsed();
+    let attempt = delivery.attempt_count + 1;
+    let left = delivery.attempts_left - 1;
+    let next = if outcome.succeeded() {
+        Next::Succeeded
+    } else if left <= 0 || !(webhook.enabled || is_test) {
+        Next::Failed
+    } else {
+        let n = usize::try_from(MAX_ATTEMPTS - left).unwrap_or(1);
+        Next::RetryAt(at(
+            now(),
+            retry_delay(n, outcome.retry_after, shared.config.retry_scale),
+        ))
+    };
+    let row = AttemptRow {
+        id: new_id(),
+        delivery_id: delivery.id.clone(),
+        attempt,
+        attempted_at,
+        status_code: outcome.status.map(i64::from),
+        latency_ms: i64::try_from(latency.as_millis()).unwrap_or(i64::MAX),
+        error: outcome.error.clone(),
+        response_snippet: outcome.snippet.clone(),
+        replica: shared.replica.clone(),
+    };
+    slog::debug!(shared.log, "webhook attempt";
+        "delivery" => &delivery.id, "webhook" => &webhook.id, "attempt" => attempt,
+        "status" => outcome.status, "next" => ?next);
+    match store::attempt_record(&shared.db, &delivery, &row, next, DISABLE_AFTER).await {
+        Ok(Recorded::Done { disabled: true }) => notify_disabled(shared, &webhook).await,
+        Ok(Recorded::Done { disabled: false }) => {}
+        Ok(Recorded::LeaseLost) => slog::warn!(shared.log,
+            "a webhook attempt outlived its lease; another replica owns the delivery";
+            "delivery" => &delivery.id),
+        // The lease runs out and the attempt is made again: at least once.
+        Err(error) => slog::error!(shared.log, "recording a webhook attempt";
+            "delivery" => &delivery.id, "error" => %error),
+    }
+}
+
+async fn notify_disabled(shared: &Shared, webhook: &WebhookRow) {
+    slog::warn!(shared.log, "webhook disabled after failed deliveries";
+        "webhook" => &webhook.id, "failures" => DISABLE_AFTER);
+    let owner = match store::account_owner(&shared.db, &webhook.account_id).await {
+        Ok(Some(owner)) => owner,
+        Ok(None) => return,
+        Err(error) => {
+            slog::error!(shared.log, "finding the owner of a disabled webhook"; "error" => %error);
+            return;
+        }
+    };
+    let mail = email::webhook_disabled_email(&owner.0, &owner.1, &webhook.url, DISABLE_AFTER);
+    if let Err(error) = shared.mailer.send(mail).await {
+        slog::error!(shared.log, "mailing that a webhook was disabled"; "error" => %error);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_of_the_standard_webhooks_example() {
+        // The example of the Standard Webhooks specification.
+        let signature = sign(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            r#"{"test": 2432232314}"#,
+        )
+        .unwrap();
+        assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+
+    #[test]
+    fn secrets_are_fresh_and_32_bytes() {
+        let (a, b) = (new_secret(), new_secret());
+        assert_ne!(a, b);
+        let key = BASE64.decode(a.strip_prefix("whsec_").unwrap()).unwrap();
+        assert_eq!(key.len(), 32);
+    }
+
+    #[test]
+    fn special_addresses_are_not_public() {
+        for refused in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12::1",
+            "fe80::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a00:1",
+        ] {
+            assert!(!is_public(refused.parse().unwrap()), "{refused}");
+        }
+        for public in ["93.184.215.14", "1.1.1.1", "2606:4700::1111"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+        let allowed = TargetPolicy::new(vec!["127.0.0.0/8".parse().unwrap()]);
+        assert!(allowed.permits("127.0.0.1".parse().unwrap()));
+        assert!(!allowed.permits("10.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn the_schedule_spans_about_a_day_with_jitter() {
+        let total: u64 = SCHEDULE.iter().sum();
+        assert!((22 * 3600..25 * 3600).contains(&total), "{total}");
+        for n in 1..=SCHEDULE.len() {
+            let wait = retry_delay(n, None, 1.0).as_secs_f64();
+            let nominal = SCHEDULE[n - 1] as f64;
+            assert!(wait >= nominal * 0.8 - 0.001 && wait <= nominal * 1.2 + 0.001);
+        }
+        // A longer Retry-After wins, capped at 12 h; scale applies to it.
+        let asked = retry_delay(1, Some(Duration::from_secs(3_600)), 1.0);
+        assert_eq!(asked, Duration::from_secs(3_600));
+        let capped = retry_delay(1, Some(Duration::from_secs(999_999)), 0.001);
+        assert_eq!(capped, Duration::from_secs_f64(43.2));
+    }
+}
