@@ -65,6 +65,8 @@ impl TestContext {
             chat: 1_000_000,
             auth: 1_000_000,
         };
+        // The scripted and real LLMs of the tests listen on loopback.
+        config.llm.allowed_cidrs = loopback();
         adjust(&mut config);
         let database_url = config.database.clone();
         let server = botwire_server::start(config, log).await?;
@@ -89,6 +91,7 @@ impl TestContext {
             chat: 1_000_000,
             auth: 1_000_000,
         };
+        config.llm.allowed_cidrs = loopback();
         adjust(&mut config);
         botwire_server::start(config, botwire_server::logger(Some("error"))?).await
     }
@@ -165,6 +168,14 @@ where
         .expect("starting the test server");
     test(&ctx).await;
     ctx.teardown().await;
+}
+
+/// IPv4 and IPv6 loopback.
+fn loopback() -> Vec<ipnet::IpNet> {
+    vec![
+        ipnet::IpNet::from(std::net::IpAddr::from([127, 0, 0, 1])),
+        ipnet::IpNet::from(std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST)),
+    ]
 }
 
 /// Like [`run_on`], on a server configured by `adjust`.

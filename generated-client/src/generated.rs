@@ -1734,7 +1734,7 @@ pub mod types {
         ///The LLM API key. Write-only: stored encrypted and never returned; null removes it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub llm_api_key: ::std::option::Option<BotEngineSettingsInputLlmApiKey>,
-        ///Base URL of the OpenAI-compatible API, http or https; null removes it.
+        ///Base URL of the OpenAI-compatible API, http or https; null removes it. Requests to it reach only public addresses unless the operator allows others (`BOTWIRE_LLM_ALLOWED_CIDRS`); a refused one is an LLM failure, and the offline engine answers.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub llm_base_url: ::std::option::Option<BotEngineSettingsInputLlmBaseUrl>,
         ///Model name sent to the LLM API; null removes it.
@@ -1808,7 +1808,7 @@ pub mod types {
                 })
         }
     }
-    ///Base URL of the OpenAI-compatible API, http or https; null removes it.
+    ///Base URL of the OpenAI-compatible API, http or https; null removes it. Requests to it reach only public addresses unless the operator allows others (`BOTWIRE_LLM_ALLOWED_CIDRS`); a refused one is an LLM failure, and the offline engine answers.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct BotEngineSettingsInputLlmBaseUrl(::std::string::String);

@@ -44,8 +44,11 @@ impl App {
         // Compile the contract's schemas now rather than on the first request.
         botwire_api::contract::load();
         slog::info!(log, "{}", mailer.describe());
-        let llm = crate::engine::llm::LlmClient::new(config.llm.timeouts)
-            .context("setting up the LLM client")?;
+        let llm = crate::engine::llm::LlmClient::new(
+            config.llm.timeouts,
+            config.llm.allowed_cidrs.clone(),
+        )
+        .context("setting up the LLM client")?;
         Ok(App {
             limiter: RateLimiter::new(db.clone()),
             config,

@@ -83,6 +83,10 @@ pub struct LlmConfig {
     pub model: Option<String>,
     /// `BOTWIRE_LLM_API_KEY`: for bots that store none.
     pub api_key: Option<String>,
+    /// `BOTWIRE_LLM_ALLOWED_CIDRS`: the private, loopback, link-local or reserved addresses a
+    /// bot's own LLM base URL may reach (default none: a tenant's URL must not reach the
+    /// operator's network). The server-wide base URL is the operator's and is not checked.
+    pub allowed_cidrs: Vec<ipnet::IpNet>,
     /// `BOTWIRE_LLM_CONNECT_TIMEOUT_SECONDS` (5), `BOTWIRE_LLM_IDLE_TIMEOUT_SECONDS` (30: for
     /// the first token, then between two), `BOTWIRE_LLM_TIMEOUT_SECONDS` (120: the whole reply).
     pub timeouts: crate::engine::llm::LlmTimeouts,
@@ -94,6 +98,7 @@ impl LlmConfig {
             base_url: None,
             model: None,
             api_key: None,
+            allowed_cidrs: Vec::new(),
             timeouts: crate::engine::llm::LlmTimeouts {
                 connect: Duration::from_secs(5),
                 idle: Duration::from_secs(30),
@@ -109,6 +114,7 @@ impl std::fmt::Debug for LlmConfig {
             .field("base_url", &self.base_url)
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "[set]"))
+            .field("allowed_cidrs", &self.allowed_cidrs)
             .field("timeouts", &self.timeouts)
             .finish()
     }
@@ -143,16 +149,21 @@ impl Default for WebhookConfig {
 impl WebhookConfig {
     /// Parses `BOTWIRE_WEBHOOK_ALLOWED_CIDRS` (an address alone is a /32 or /128).
     pub fn parse_cidrs(list: &str) -> Result<Vec<ipnet::IpNet>> {
-        list.split(',')
-            .map(str::trim)
-            .filter(|item| !item.is_empty())
-            .map(|item| {
-                item.parse::<ipnet::IpNet>()
-                    .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .with_context(|| format!("BOTWIRE_WEBHOOK_ALLOWED_CIDRS: {item} is not a CIDR"))
-            })
-            .collect()
+        parse_cidrs("BOTWIRE_WEBHOOK_ALLOWED_CIDRS", list)
     }
+}
+
+/// A comma-separated list of CIDRs, the setting `name` (an address alone is a /32 or /128).
+fn parse_cidrs(name: &str, list: &str) -> Result<Vec<ipnet::IpNet>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .with_context(|| format!("{name}: {item} is not a CIDR"))
+        })
+        .collect()
 }
 
 #[derive(Clone)]
@@ -268,6 +279,10 @@ impl Config {
             base_url: var("BOTWIRE_LLM_BASE_URL"),
             model: var("BOTWIRE_LLM_MODEL"),
             api_key: var("BOTWIRE_LLM_API_KEY"),
+            allowed_cidrs: parse_cidrs(
+                "BOTWIRE_LLM_ALLOWED_CIDRS",
+                &var("BOTWIRE_LLM_ALLOWED_CIDRS").unwrap_or_default(),
+            )?,
             timeouts: crate::engine::llm::LlmTimeouts {
                 connect: seconds(
                     "BOTWIRE_LLM_CONNECT_TIMEOUT_SECONDS",

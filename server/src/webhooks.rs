@@ -117,7 +117,7 @@ impl TargetPolicy {
 }
 
 /// The address a URL names literally (`http://10.0.0.1/`, `http://[::1]/`), if it does.
-fn literal_address(url: &reqwest::Url) -> Option<IpAddr> {
+pub fn literal_address(url: &reqwest::Url) -> Option<IpAddr> {
     let host = url.host_str()?;
     host.trim_start_matches('[')
         .trim_end_matches(']')
@@ -167,11 +167,17 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
     !special
 }
 
-/// reqwest's resolver for deliveries: names resolve as usual, and only permitted addresses
-/// are handed to the connector, so a name that changed to a private address since the
-/// webhook was checked (DNS rebinding) fails the attempt.
-struct GuardedResolver {
+/// reqwest's resolver for deliveries (and for bots' own LLM URLs): names resolve as usual,
+/// and only permitted addresses are handed to the connector, so a name that changed to a
+/// private address since the webhook was checked (DNS rebinding) fails the attempt.
+pub struct GuardedResolver {
     policy: TargetPolicy,
+}
+
+impl GuardedResolver {
+    pub fn new(policy: TargetPolicy) -> Self {
+        GuardedResolver { policy }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1844,7 +1844,7 @@ pub struct BotEngineSettingsInput {
     ///The LLM API key. Write-only: stored encrypted and never returned; null removes it.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub llm_api_key: ::std::option::Option<BotEngineSettingsInputLlmApiKey>,
-    ///Base URL of the OpenAI-compatible API, http or https; null removes it.
+    ///Base URL of the OpenAI-compatible API, http or https; null removes it. Requests to it reach only public addresses unless the operator allows others (`BOTWIRE_LLM_ALLOWED_CIDRS`); a refused one is an LLM failure, and the offline engine answers.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub llm_base_url: ::std::option::Option<BotEngineSettingsInputLlmBaseUrl>,
     ///Model name sent to the LLM API; null removes it.
@@ -1915,7 +1915,7 @@ impl<'de> ::serde::Deserialize<'de> for BotEngineSettingsInputLlmApiKey {
             })
     }
 }
-///Base URL of the OpenAI-compatible API, http or https; null removes it.
+///Base URL of the OpenAI-compatible API, http or https; null removes it. Requests to it reach only public addresses unless the operator allows others (`BOTWIRE_LLM_ALLOWED_CIDRS`); a refused one is an LLM failure, and the offline engine answers.
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]

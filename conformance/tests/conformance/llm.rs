@@ -348,6 +348,23 @@ async fn the_server_may_configure_the_llm_for_every_bot(backend: Backend) {
     ctx.teardown().await;
 }
 
+/// Without `BOTWIRE_LLM_ALLOWED_CIDRS`, a bot's own LLM URL cannot reach the operator's
+/// network (here loopback): no request is made, and the offline engine answers.
+async fn a_bots_llm_url_cannot_reach_private_addresses_unless_allowed(backend: Backend) {
+    let llm = ScriptedLlm::start(scripted::completion(&["Internal secrets."]))
+        .await
+        .expect("scripted LLM");
+    let ctx = TestContext::with(backend, |config| config.llm.allowed_cidrs.clear())
+        .await
+        .expect("a server");
+    let (owner, bot) = llm_bot(&ctx, "llm-ssrf@example.test", &llm.base_url()).await;
+    let reply = send(&owner, bot.id, "llm-9", FAQ[0].0).await;
+    assert_eq!(reply.engine, Some(BotEngineKind::Offline));
+    assert_eq!(reply.reply.as_deref(), Some(FAQ[0].1));
+    assert!(llm.requests().is_empty(), "{:?}", llm.requests());
+    ctx.teardown().await;
+}
+
 macro_rules! with_config_on_both_databases {
     ($($test:ident),* $(,)?) => {
         $(
@@ -367,6 +384,7 @@ macro_rules! with_config_on_both_databases {
 }
 
 with_config_on_both_databases!(
+    a_bots_llm_url_cannot_reach_private_addresses_unless_allowed,
     a_slow_llm_stream_is_kept_alive_with_pings,
     the_server_may_configure_the_llm_for_every_bot,
 );

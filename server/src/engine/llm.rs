@@ -11,6 +11,7 @@
 
 pub mod scripted;
 
+use crate::webhooks::{GuardedResolver, TargetPolicy, literal_address};
 use futures::{Stream, StreamExt};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -53,6 +54,9 @@ pub struct LlmRequest {
     pub temperature: f64,
     pub max_tokens: u64,
     pub messages: Vec<PromptMessage>,
+    /// Whether `base_url` is a tenant's (a bot's own setting): it may then reach only public
+    /// addresses and those the operator allows, never the operator's network by default.
+    pub guarded: bool,
 }
 
 impl std::fmt::Debug for LlmRequest {
@@ -65,6 +69,7 @@ impl std::fmt::Debug for LlmRequest {
             .field("temperature", &self.temperature)
             .field("max_tokens", &self.max_tokens)
             .field("messages", &self.messages.len())
+            .field("guarded", &self.guarded)
             .finish()
     }
 }
@@ -126,25 +131,46 @@ pub enum LlmError {
     Protocol(String),
     #[error("the LLM server closed the stream before the reply was complete")]
     Truncated,
+    #[error(
+        "this bot's LLM URL reaches a private, loopback, link-local or reserved address \
+         (allowed only by BOTWIRE_LLM_ALLOWED_CIDRS)"
+    )]
+    Refused,
 }
 
-/// A streaming client, cheap to clone (one connection pool).
+/// A streaming client, cheap to clone (two connection pools: the operator's URL, and bots'
+/// own URLs, whose addresses are checked).
 #[derive(Clone)]
 pub struct LlmClient {
-    http: reqwest::Client,
+    trusted: reqwest::Client,
+    guarded: reqwest::Client,
+    policy: TargetPolicy,
     timeouts: LlmTimeouts,
 }
 
 impl LlmClient {
-    pub fn new(timeouts: LlmTimeouts) -> Result<LlmClient, LlmError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(timeouts.connect)
-            // An LLM base URL is configuration, not input from visitors; still, a redirect
-            // would resend the API key elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
+    /// `allowed`: the non-public networks bots' own URLs may reach.
+    pub fn new(timeouts: LlmTimeouts, allowed: Vec<ipnet::IpNet>) -> Result<LlmClient, LlmError> {
+        let policy = TargetPolicy::new(allowed);
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(timeouts.connect)
+                // A redirect would resend the API key elsewhere.
+                .redirect(reqwest::redirect::Policy::none())
+        };
+        let trusted = builder()
             .build()
             .map_err(|e| LlmError::Connect(e.to_string()))?;
-        Ok(LlmClient { http, timeouts })
+        let guarded = builder()
+            .dns_resolver(std::sync::Arc::new(GuardedResolver::new(policy.clone())))
+            .build()
+            .map_err(|e| LlmError::Connect(e.to_string()))?;
+        Ok(LlmClient {
+            trusted,
+            guarded,
+            policy,
+            timeouts,
+        })
     }
 
     pub fn timeouts(&self) -> LlmTimeouts {
@@ -158,10 +184,24 @@ impl LlmClient {
         request: &LlmRequest,
     ) -> impl Stream<Item = Result<LlmEvent, LlmError>> + Send + 'static + use<> {
         let (tx, rx) = mpsc::channel(64);
-        let http = self.http.clone();
+        let http = if request.guarded {
+            self.guarded.clone()
+        } else {
+            self.trusted.clone()
+        };
         let timeouts = self.timeouts;
         let request = request.clone();
+        // An address in the URL itself is never resolved, so the resolver cannot refuse it.
+        let refused = request.guarded
+            && reqwest::Url::parse(&request.url())
+                .ok()
+                .and_then(|url| literal_address(&url))
+                .is_some_and(|ip| !self.policy.permits(ip));
         tokio::spawn(async move {
+            if refused {
+                let _ = tx.send(Err(LlmError::Refused)).await;
+                return;
+            }
             tokio::select! {
                 // The consumer went away: dropping `complete` closes the connection.
                 () = tx.closed() => {}

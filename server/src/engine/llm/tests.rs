@@ -29,12 +29,13 @@ fn request(base_url: String) -> LlmRequest {
                 content: "Hello?".into(),
             },
         ],
+        guarded: false,
     }
 }
 
 async fn run(script: Vec<Step>, idle_ms: u64, total_ms: u64) -> Vec<Result<LlmEvent, LlmError>> {
     let server = ScriptedLlm::start(script).await.expect("scripted server");
-    let client = LlmClient::new(timeouts(idle_ms, total_ms)).expect("client");
+    let client = LlmClient::new(timeouts(idle_ms, total_ms), Vec::new()).expect("client");
     client.stream(&request(server.base_url())).collect().await
 }
 
@@ -153,7 +154,7 @@ async fn the_request_is_an_openai_streaming_completion_with_the_key() {
     let server = ScriptedLlm::start(scripted::completion(&["ok"]))
         .await
         .expect("scripted server");
-    let client = LlmClient::new(timeouts(2_000, 10_000)).expect("client");
+    let client = LlmClient::new(timeouts(2_000, 10_000), Vec::new()).expect("client");
     let events: Vec<_> = client.stream(&request(server.base_url())).collect().await;
     assert_eq!(text_of(&events), "ok");
     let requests = server.requests();
@@ -344,7 +345,7 @@ async fn a_closed_port_is_a_connect_error() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.local_addr().expect("addr").port()
     };
-    let client = LlmClient::new(timeouts(2_000, 10_000)).expect("client");
+    let client = LlmClient::new(timeouts(2_000, 10_000), Vec::new()).expect("client");
     let events: Vec<_> = client
         .stream(&request(format!("http://127.0.0.1:{port}/v1")))
         .collect()
@@ -367,7 +368,7 @@ async fn dropping_the_stream_closes_the_connection_to_the_llm() {
         script.push(Step::Pause(Duration::from_millis(20)));
     }
     let server = ScriptedLlm::start(script).await.expect("scripted server");
-    let client = LlmClient::new(timeouts(2_000, 30_000)).expect("client");
+    let client = LlmClient::new(timeouts(2_000, 30_000), Vec::new()).expect("client");
     let mut stream = Box::pin(client.stream(&request(server.base_url())));
     assert_eq!(
         stream.next().await,
@@ -410,4 +411,32 @@ async fn a_recorded_llama_server_stream_reads_whole() {
             })
         ]
     );
+}
+
+/// A bot's own URL (`guarded`) reaches the operator's network only where allowed, whether
+/// the URL names an address or a host that resolves to one.
+#[tokio::test]
+async fn a_guarded_request_reaches_only_permitted_addresses() {
+    let server = ScriptedLlm::start(scripted::completion(&["ok"]))
+        .await
+        .expect("scripted server");
+    let port = server.base_url().rsplit(':').next().unwrap().to_string();
+    let mut guarded = request(server.base_url());
+    guarded.guarded = true;
+    let refusing = LlmClient::new(timeouts(2_000, 10_000), Vec::new()).expect("client");
+    let events: Vec<_> = refusing.stream(&guarded).collect().await;
+    assert_eq!(events, vec![Err(LlmError::Refused)]);
+    let mut by_name = guarded.clone();
+    by_name.base_url = format!("http://localhost:{port}");
+    let events: Vec<_> = refusing.stream(&by_name).collect().await;
+    assert!(
+        matches!(events.as_slice(), [Err(LlmError::Connect(_))]),
+        "{events:?}"
+    );
+    assert!(server.requests().is_empty(), "a refused request was sent");
+
+    let loopback = vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
+    let allowing = LlmClient::new(timeouts(2_000, 10_000), loopback).expect("client");
+    let events: Vec<_> = allowing.stream(&guarded).collect().await;
+    assert_eq!(text_of(&events), "ok");
 }

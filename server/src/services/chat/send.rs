@@ -403,6 +403,9 @@ fn llm_request(
     message: &str,
 ) -> Option<LlmRequest> {
     let engine = &stored.settings.engine;
+    // A bot's own URL is a tenant's input, checked on every request; the server's is the
+    // operator's.
+    let guarded = engine.llm_base_url.is_some();
     let base_url = engine
         .llm_base_url
         .as_ref()
@@ -463,6 +466,7 @@ fn llm_request(
         temperature: engine.temperature,
         max_tokens: engine.max_tokens.get(),
         messages,
+        guarded,
     })
 }
 
