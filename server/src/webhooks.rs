@@ -456,7 +456,9 @@ async fn run(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
 /// Fans out a batch of events; true when the batch was full (more may wait).
 async fn fan_out(shared: &Shared) -> Result<bool, crate::db::DbError> {
     let events = store::events_to_fan_out(&shared.db, FAN_OUT_BATCH).await?;
-    for event in &events {
+    let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+    let unsubscribed = store::events_mark_unsubscribed(&shared.db, &ids).await?;
+    for event in events.iter().filter(|e| !unsubscribed.contains(&e.id)) {
         store::event_fan_out(&shared.db, event, MAX_ATTEMPTS).await?;
     }
     Ok(events.len() == usize::try_from(FAN_OUT_BATCH).unwrap_or(usize::MAX))

@@ -355,6 +355,31 @@ pub async fn events_to_fan_out(db: &Db, limit: i64) -> Result<Vec<EventRow>, DbE
     }))
 }
 
+/// Marks fanned out, in one statement, those of `ids` whose account has no enabled webhook
+/// (most events, on most accounts), and returns their ids: they need no transaction of their
+/// own.
+pub async fn events_mark_unsubscribed(db: &Db, ids: &[String]) -> Result<Vec<String>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = now();
+    with_conn!(db, |conn| {
+        let subscribed = webhooks::table
+            .filter(webhooks::enabled.eq(true))
+            .select(webhooks::account_id);
+        Ok(diesel::update(
+            events::table
+                .filter(events::id.eq_any(ids))
+                .filter(events::fanned_out_at.is_null())
+                .filter(events::account_id.ne_all(subscribed)),
+        )
+        .set(events::fanned_out_at.eq(Some(now)))
+        .returning(events::id)
+        .get_results(&mut conn)
+        .await?)
+    })
+}
+
 /// Marks an event fanned out and, if this call is the one that marked it, queues one
 /// delivery (due now, `attempts` attempts) per enabled webhook that wants it: the bot's, or
 /// for an account-wide event (no bot) every bot's of the account; webhooks created after the
