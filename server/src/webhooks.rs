@@ -232,8 +232,16 @@ fn describe(error: reqwest::Error, timeout: Duration) -> String {
     if error.is_timeout() {
         return format!("timed out after {} ms", timeout.as_millis());
     }
+    describe_request_error(error)
+}
+
+/// A failed outgoing request (webhook attempts, LLM requests) as text for logs: its kind and
+/// its causes, never its URL (which may carry a token); at most 500 characters.
+pub fn describe_request_error(error: reqwest::Error) -> String {
     let mut text = if error.is_connect() {
         "connection failed".to_string()
+    } else if error.is_timeout() {
+        "timed out".to_string()
     } else {
         "request failed".to_string()
     };

@@ -11,7 +11,7 @@
 
 pub mod scripted;
 
-use crate::webhooks::{GuardedResolver, TargetPolicy, literal_address};
+use crate::webhooks::{GuardedResolver, TargetPolicy, describe_request_error, literal_address};
 use futures::{Stream, StreamExt};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -173,10 +173,6 @@ impl LlmClient {
         })
     }
 
-    pub fn timeouts(&self) -> LlmTimeouts {
-        self.timeouts
-    }
-
     /// The completion of `request`, as it is generated. Dropping the stream cancels the
     /// request.
     pub fn stream(
@@ -239,7 +235,7 @@ async fn stream_into(
     }
     let response = within(deadline, timeouts, post.send())
         .await?
-        .map_err(|e| LlmError::Connect(describe(&e)))?;
+        .map_err(|e| LlmError::Connect(describe_request_error(e)))?;
     let status = response.status();
     let streamed = response
         .headers()
@@ -347,28 +343,6 @@ where
         }
     }
     Ok(out)
-}
-
-/// A reqwest error without its URL (which may carry credentials).
-fn describe(error: &reqwest::Error) -> String {
-    let kind = if error.is_connect() {
-        "connection refused or unreachable"
-    } else if error.is_timeout() {
-        "timed out"
-    } else {
-        "request failed"
-    };
-    let mut source = std::error::Error::source(error);
-    let mut detail = String::new();
-    while let Some(cause) = source {
-        detail = cause.to_string();
-        source = cause.source();
-    }
-    if detail.is_empty() {
-        kind.to_string()
-    } else {
-        format!("{kind}: {detail}")
-    }
 }
 
 /// The `error.message` of an OpenAI-style error body, else the body's start.

@@ -336,8 +336,21 @@ impl KnowledgeIndex {
         language: Option<&str>,
         settings: &EngineSettings,
     ) -> Answer {
+        let language = self.language_of(message, language, settings);
+        let search = self.search(message, &language);
+        self.answer_from(search, language, settings)
+    }
+
+    /// The message's language: the request's, else detected among the knowledge base's and
+    /// the bot's default, else the default (see [`Self::answer`]).
+    fn language_of(
+        &self,
+        message: &str,
+        language: Option<&str>,
+        settings: &EngineSettings,
+    ) -> String {
         let default = normalize_language(&settings.default_language);
-        let language = language
+        language
             .and_then(normalize_language)
             .or_else(|| {
                 let mut candidates = self.languages.clone();
@@ -345,9 +358,7 @@ impl KnowledgeIndex {
                 choose_language(message, &candidates)
             })
             .or(default)
-            .unwrap_or_else(|| "en".to_string());
-        let search = self.search(message, &language);
-        self.answer_from(search, language, settings)
+            .unwrap_or_else(|| "en".to_string())
     }
 
     /// [`Self::answer`], and the `k` best entries as context for an LLM, best first, without
@@ -360,8 +371,8 @@ impl KnowledgeIndex {
         settings: &EngineSettings,
         k: usize,
     ) -> (Answer, Vec<AnswerSource>) {
-        let answer = self.answer(message, language, settings);
-        let search = self.search(message, &answer.language);
+        let language = self.language_of(message, language, settings);
+        let search = self.search(message, &language);
         let best = relevance(&self.entries, &search).unwrap_or(0.0);
         let top = search.hits.first().map_or(0.0, |hit| hit.score);
         let mut context: Vec<AnswerSource> = Vec::new();
@@ -380,7 +391,7 @@ impl KnowledgeIndex {
                 score: best * f64::from(hit.score / top),
             });
         }
-        (answer, context)
+        (self.answer_from(search, language, settings), context)
     }
 
     fn answer_from(&self, search: Search, language: String, settings: &EngineSettings) -> Answer {
