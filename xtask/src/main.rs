@@ -4,7 +4,7 @@
 //! - `ci`: every check the project has (the README's test command, run by `.ci/run`).
 //! - `drift-demo`: shows on a scratch copy that a spec change breaks the server's build.
 //! - `llm-e2e`: chat send and stream against a real local LLM (llama-server, SmolLM2).
-//! - `bench [--seconds N]`: the benchmark (release build, SQLite and PostgreSQL, wrk), written
+//! - `bench [--seconds N] [--backend sqlite|postgres] [--quick]`: the benchmark (release build, SQLite and PostgreSQL, wrk), written
 //!   to `target/bench/` and `docs/bench/`.
 
 mod bench;
@@ -81,10 +81,11 @@ fn run() -> Result<()> {
                  lint-spec        validate openapi.yaml (openapi-spec-validator, redocly)\n  \
                  drift-demo       show that spec changes break the server build until implemented\n  \
                  llm-e2e          chat send and stream against a real local LLM (llama-server, SmolLM2)\n  \
-                 bench [--seconds N]\n                   \
+                 bench [--seconds N] [--backend sqlite|postgres] [--quick]\n                   \
                  benchmark the release server on SQLite and PostgreSQL with wrk (N s\n                   \
                  per scenario, default 10) against a raw hyper baseline; writes\n                   \
-                 target/bench/report.md and chart.png, copied to docs/bench/"
+                 target/bench/report.md and chart.png, copied to docs/bench/ (a\n                   \
+                 run of one backend, or --quick without breakdown and profiles, is not)"
             );
             bail!("unknown command: {}", args.join(" "))
         }

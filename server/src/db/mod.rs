@@ -14,7 +14,7 @@ use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
-use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::sync_connection_wrapper::{SpawnBlocking, SyncConnectionWrapper};
 use diesel_async::{
     AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
 };
@@ -22,7 +22,37 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
-pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+/// An SQLite connection driven by diesel-async's wrapper, its statements run by [`Inline`].
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection, Inline>;
+
+/// Runs each SQLite statement on the calling thread, where diesel-async's default hands every
+/// statement to tokio's blocking pool. That hop (a thread wake-up there and back) cost more than
+/// the statements themselves: the benchmark found 35-38 % of the server's time in scheduling,
+/// and a write transaction held SQLite's lock across its hops while other writers slept in the
+/// busy handler. Inline is safe because:
+/// - the store awaits nothing but its own statements inside a transaction (an invariant of
+///   `store/`, see ARCHITECTURE.md), so a transaction holds the write lock only for the time
+///   its statements take, and a writer waiting on it (busy_timeout) waits that long at most;
+/// - in WAL mode readers never wait for the writer, and statements are short (indexed, with
+///   pages bounded by `limit`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Inline;
+
+impl SpawnBlocking for Inline {
+    fn spawn_blocking<'a, R>(
+        &mut self,
+        task: impl FnOnce() -> R + Send + 'static,
+    ) -> BoxFuture<'a, Result<R, Box<dyn std::error::Error + Send + Sync + 'static>>>
+    where
+        R: Send + 'static,
+    {
+        std::future::ready(Ok(task())).boxed()
+    }
+
+    fn get_runtime() -> Self {
+        Inline
+    }
+}
 
 pub mod introspect;
 pub mod schema;

@@ -48,11 +48,26 @@ const FIRST_BYTE_MS: f64 = 5.0;
 pub struct Options {
     /// Seconds per loaded scenario.
     pub seconds: u64,
+    /// The backends to measure (both unless `--backend` names one).
+    pub backends: Vec<&'static str>,
+    /// `--quick`: the scenarios only, no breakdown and no profiles.
+    pub quick: bool,
+}
+
+impl Options {
+    /// Whether this run is the whole benchmark, whose report goes to `docs/bench/`.
+    fn complete(&self) -> bool {
+        self.backends.len() == 2 && !self.quick
+    }
 }
 
 impl Options {
     pub fn parse(args: &[&str]) -> Result<Options> {
-        let mut options = Options { seconds: 10 };
+        let mut options = Options {
+            seconds: 10,
+            backends: vec!["sqlite", "postgres"],
+            quick: false,
+        };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match *arg {
@@ -63,6 +78,14 @@ impl Options {
                         .filter(|n| *n > 0)
                         .context("--seconds needs a positive number")?;
                 }
+                "--backend" => {
+                    options.backends = match args.next().copied() {
+                        Some("sqlite") => vec!["sqlite"],
+                        Some("postgres") => vec!["postgres"],
+                        _ => bail!("--backend needs sqlite or postgres"),
+                    };
+                }
+                "--quick" => options.quick = true,
                 other => bail!("bench: unknown option {other}"),
             }
         }
@@ -203,7 +226,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         );
     }
 
-    for backend in ["sqlite", "postgres"] {
+    for backend in options.backends.iter().copied() {
         let (cluster, url) = if backend == "postgres" {
             let cluster = postgres::Cluster::start(&scratch.path("postgres"), free_port()?)?;
             let url = cluster.url();
@@ -273,13 +296,19 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     if !status.success() {
         bail!("the chart script failed ({status})");
     }
-    let docs = root.join("docs/bench");
-    std::fs::create_dir_all(&docs)?;
-    std::fs::copy(out.join("report.md"), docs.join("report.md"))?;
-    std::fs::copy(out.join("chart.png"), docs.join("chart.png"))?;
+    // Only a whole run stands for the project's figures.
+    let copied = if options.complete() {
+        let docs = root.join("docs/bench");
+        std::fs::create_dir_all(&docs)?;
+        std::fs::copy(out.join("report.md"), docs.join("report.md"))?;
+        std::fs::copy(out.join("chart.png"), docs.join("chart.png"))?;
+        " (copied to docs/bench/)"
+    } else {
+        " (a partial run: docs/bench/ left as it was)"
+    };
     println!("\n{markdown}");
     println!(
-        "bench: wrote target/bench/report.md and chart.png (copied to docs/bench/) in {:.0?} \
+        "bench: wrote target/bench/report.md and chart.png{copied} in {:.0?} \
          ({:.0?} building, {:.0?} measuring)",
         started.elapsed(),
         build_time,
@@ -367,6 +396,13 @@ fn bench_botwire(
         || missed("first byte, 1 client")
         || missed("first byte, 64 connections");
     let history_missed = missed("history");
+    if options.quick {
+        return Ok(BackendResults {
+            measurements,
+            breakdown: Vec::new(),
+            profiles,
+        });
+    }
     let breakdown = if chat_missed || history_missed {
         breakdown(server, setup, backend, db(), scratch, options)?
     } else {

@@ -426,8 +426,22 @@ pub fn markdown(run: &Run, build: Duration) -> String {
             );
         }
     }
+    let missed = run
+        .measurements
+        .iter()
+        .filter_map(|m| (m.backend != "baseline").then_some((m.backend, m.scenario)))
+        .any(|(backend, scenario)| {
+            targets_of(backend, scenario, &run.measurements)
+                .iter()
+                .any(|target| !target.met)
+        });
     if run.profiles.is_empty() {
-        let _ = writeln!(out, "\nEvery target was met: no profile was taken.");
+        let why = if missed {
+            "a quick run (`--quick`): no breakdown and no profile were taken."
+        } else {
+            "every target was met: no profile was taken."
+        };
+        let _ = writeln!(out, "\n{why}");
     }
     for profile in &run.profiles {
         let _ = writeln!(
