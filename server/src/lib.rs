@@ -18,6 +18,7 @@ pub mod quota;
 pub mod ratelimit;
 pub mod services;
 pub mod store;
+pub mod tcp;
 pub mod webhooks;
 
 use anyhow::{Context, Result};
@@ -97,6 +98,11 @@ pub async fn start(config: Config, log: slog::Logger) -> Result<RunningServer> {
         .config(dropshot_config)
         .start()
         .map_err(|e| anyhow::anyhow!("starting the HTTP server on {bind}: {e}"))?;
+    match tcp::nodelay_on_listener(server.local_addr()) {
+        Ok(true) => {}
+        Ok(false) => slog::warn!(log, "TCP_NODELAY: the listening socket was not found; streamed events may be delayed"),
+        Err(e) => slog::warn!(log, "TCP_NODELAY could not be set; streamed events may be delayed"; "error" => %e),
+    }
     slog::info!(log, "listening"; "address" => %server.local_addr(), "database" => backend);
     Ok(RunningServer { server, workers })
 }

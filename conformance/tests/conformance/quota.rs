@@ -1,7 +1,8 @@
 //! The monthly message quota: counting refuses past the quota (403 `quota_exceeded`,
 //! counting nothing), and `quota.warning` events are recorded once at 80% and once at 100%,
-//! in the contract's payload shape. Chat calls this service for every message; until chat
-//! exists, the service is driven directly against the server's own database.
+//! in the contract's payload shape. The service is driven directly against the server's own
+//! database, and through chat (which counts every user message: before answering when a quota
+//! applies, else in the transaction that stores the exchange).
 
 use botwire_client::types::QuotaWarningEvent;
 use botwire_conformance::{TestContext, on_both_databases};
@@ -97,7 +98,60 @@ async fn concurrent_messages_never_exceed_the_quota(ctx: &TestContext) {
     assert_eq!(warnings(&db, &account_id).await.len(), 2);
 }
 
+async fn chat_counts_every_message_and_refuses_past_the_quota(ctx: &TestContext) {
+    use super::support::{ask, bearer, create_bot, expect_error, message, unstreamed};
+    use botwire_client::types::ErrorCode;
+    let session = super::support::register(ctx, "chat-quota@example.test", "Quota").await;
+    let db = Db::connect(ctx.database_url(), 4).await.unwrap();
+    let account_id = store::users::user_get(&db, &session.user.id.to_string())
+        .await
+        .unwrap()
+        .unwrap()
+        .account_id;
+    // Counting nothing more answers how many were counted.
+    let used = || botwire_server::quota::count_messages(&db, &account_id, 0, None);
+    let owner = bearer(ctx, &session.token);
+    let bot = create_bot(&owner, "Counted").await;
+
+    // No quota: each message is counted with the exchange it is stored in.
+    ask(&owner, bot.id, "s-1", "Hello").await;
+    ask(&owner, bot.id, "s-2", "Hello again").await;
+    let streamed = owner
+        .chat_stream()
+        .body(message(Some(bot.id), Some("s-1"), "And a stream"))
+        .send()
+        .await
+        .expect("chat_stream");
+    let events = botwire_conformance::read_text(streamed).await.unwrap();
+    assert!(events.contains("event: done"), "{events}");
+    assert_eq!(used().await.unwrap(), 3);
+
+    // A quota: counted before answering, refused past it, as JSON before any stream starts.
+    store::usage::account_quota_set(&db, &account_id, Some(4))
+        .await
+        .unwrap();
+    ask(&owner, bot.id, "s-1", "The fourth").await;
+    let refused = owner
+        .chat_send()
+        .body(message(Some(bot.id), Some("s-1"), "The fifth"))
+        .send()
+        .await;
+    expect_error(refused, 403, ErrorCode::QuotaExceeded);
+    let refused = unstreamed(
+        owner
+            .chat_stream()
+            .body(message(Some(bot.id), Some("s-1"), "The fifth, streamed"))
+            .send()
+            .await,
+    );
+    expect_error(refused, 403, ErrorCode::QuotaExceeded);
+    assert_eq!(used().await.unwrap(), 4);
+    let history = super::support::history(&owner, bot.id, "s-1").await;
+    assert_eq!(history.len(), 6, "three exchanges of s-1, nothing of the refused");
+}
+
 on_both_databases!(
+    chat_counts_every_message_and_refuses_past_the_quota,
     the_quota_refuses_past_its_limit_and_warns_at_80_and_100_percent,
     the_server_default_applies_and_no_quota_means_unlimited,
     concurrent_messages_never_exceed_the_quota,

@@ -212,13 +212,11 @@ impl<A: Inputs, B: Inputs, C: Inputs> Inputs for (A, B, C) {
 pub fn sse(reply: &types::ChatReply) -> Result<Raw, Error> {
     use std::fmt::Write;
     let mut body = String::new();
-    let text = reply.reply.clone().unwrap_or_default();
-    let words: Vec<&str> = text.split_inclusive(' ').collect();
-    for piece in words.chunks(4) {
+    for piece in crate::services::chat::pieces(reply.reply.as_deref().unwrap_or_default()) {
         let _ = write!(
             body,
             "event: delta\ndata: {}\n\n",
-            serde_json::json!({ "text": piece.concat() })
+            serde_json::json!({ "text": piece })
         );
     }
     // A conversation handed to a human has no reply: its stream is the `done` event alone.
@@ -300,6 +298,11 @@ impl LiveBody {
 impl http_body::Body for LiveBody {
     type Data = bytes::Bytes;
     type Error = std::convert::Infallible;
+
+    /// After `done` or `error`: hyper then ends the body with that last write.
+    fn is_end_stream(&self) -> bool {
+        self.ended
+    }
 
     fn poll_frame(
         mut self: std::pin::Pin<&mut Self>,

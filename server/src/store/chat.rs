@@ -108,7 +108,8 @@ pub enum Recorded {
 }
 
 /// Records one exchange: the conversation (inserted when `new`, else its counters and status
-/// updated), the messages, and the events, in one transaction.
+/// updated), the messages, the events, and with `usage = Some((month, n))` the account's
+/// message count, in one transaction.
 pub async fn exchange_record(
     db: &Db,
     account_id: &str,
@@ -116,6 +117,7 @@ pub async fn exchange_record(
     new: bool,
     messages_to_add: &[MessageRow],
     new_events: &[NewEvent],
+    usage: Option<(&str, i64)>,
 ) -> Result<Recorded, DbError> {
     let added = i64::try_from(messages_to_add.len()).unwrap_or(0);
     let last = messages_to_add.last().map(|m| m.created_at);
@@ -155,6 +157,11 @@ pub async fn exchange_record(
                     event.event_type,
                     &event.payload
                 );
+            }
+            // Last: on PostgreSQL the counter's row is the account's one hot row, locked from
+            // here to the commit.
+            if let Some((month, n)) = usage {
+                usage_add!(conn, account_id, month, n);
             }
             Ok(Recorded::Yes)
         })

@@ -22,6 +22,32 @@ macro_rules! insert_event {
     };
 }
 
+/// Adds `$n` messages to the account's counter of `$month` and evaluates to the new count: one
+/// atomic upsert (concurrent adds never lose a count), shared by the quota's transaction and
+/// the chat exchange's (which counts when no quota applies).
+macro_rules! usage_add {
+    ($conn:expr, $account_id:expr, $month:expr, $n:expr) => {
+        diesel::insert_into($crate::db::schema::usage_counters::table)
+            .values((
+                $crate::db::schema::usage_counters::account_id.eq($account_id),
+                $crate::db::schema::usage_counters::month.eq($month),
+                $crate::db::schema::usage_counters::messages.eq($n),
+            ))
+            .on_conflict((
+                $crate::db::schema::usage_counters::account_id,
+                $crate::db::schema::usage_counters::month,
+            ))
+            .do_update()
+            .set(
+                $crate::db::schema::usage_counters::messages
+                    .eq($crate::db::schema::usage_counters::messages + $n),
+            )
+            .returning($crate::db::schema::usage_counters::messages)
+            .get_result::<i64>($conn)
+            .await?
+    };
+}
+
 pub mod api_keys;
 pub mod bots;
 pub mod chat;

@@ -35,18 +35,7 @@ pub async fn usage_count(
             // its lock while another writer holds it ("database is locked", at once), while a
             // first write waits its turn (busy_timeout). The increment is atomic, so
             // concurrent requests never lose a count.
-            let used: i64 = diesel::insert_into(usage_counters::table)
-                .values((
-                    usage_counters::account_id.eq(account_id),
-                    usage_counters::month.eq(month),
-                    usage_counters::messages.eq(n),
-                ))
-                .on_conflict((usage_counters::account_id, usage_counters::month))
-                .do_update()
-                .set(usage_counters::messages.eq(usage_counters::messages + n))
-                .returning(usage_counters::messages)
-                .get_result(conn)
-                .await?;
+            let used: i64 = usage_add!(conn, account_id, month, n);
             let limit = accounts::table
                 .find(account_id)
                 .select(accounts::monthly_message_quota)
@@ -135,6 +124,19 @@ pub async fn events_of_account(
             .select(events::payload)
             .load::<String>(&mut conn)
             .await?
+    }))
+}
+
+/// The account's own monthly quota, if it has one.
+pub async fn account_quota_get(db: &Db, account_id: &str) -> Result<Option<i64>, DbError> {
+    Ok(with_conn!(db, |conn| {
+        accounts::table
+            .find(account_id)
+            .select(accounts::monthly_message_quota)
+            .first::<Option<i64>>(&mut conn)
+            .await
+            .optional()?
+            .flatten()
     }))
 }
 

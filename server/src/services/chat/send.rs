@@ -52,6 +52,9 @@ pub struct Exchange {
     llm: Option<(LlmRequest, Vec<AnswerSource>)>,
     /// (key, request hash) when the request carries an `Idempotency-Key`.
     idempotency: Option<(String, String)>,
+    /// The month to count the user's message in when the exchange is stored (no quota
+    /// applies, so it was not counted before answering).
+    uncounted_month: Option<String>,
 }
 
 enum Prepared {
@@ -128,14 +131,12 @@ pub async fn stream(
         Prepared::Replay(reply) => return Ok(StreamReply::Complete(Box::new(reply))),
         Prepared::Ready(exchange) => exchange,
     };
-    let request = match &exchange.llm {
-        Some((request, _)) if !exchange.conversation.handed_off => request,
-        _ => {
-            let draft = (!exchange.conversation.handed_off).then(|| exchange.offline_draft());
-            return Ok(StreamReply::Complete(Box::new(
-                exchange.finish(draft).await?,
-            )));
-        }
+    if exchange.conversation.handed_off {
+        // A human has taken over: no reply, the stream is `done` alone.
+        return Ok(StreamReply::Complete(Box::new(exchange.finish(None).await?)));
+    }
+    let Some((request, _)) = &exchange.llm else {
+        return Ok(StreamReply::Live(offline_live(exchange, call.app.log.clone())));
     };
     let llm = call.app.llm.stream(request);
     let (metrics, log) = (call.app.metrics.clone(), call.app.log.clone());
@@ -173,6 +174,42 @@ pub async fn stream(
         let _ = tx.send(last).await;
     });
     Ok(StreamReply::Live(rx))
+}
+
+/// An offline reply as a live stream: its text goes out at once, in pieces of a few words,
+/// while the exchange is stored; `done` follows the write (so it still carries the stored
+/// reply). The client sees the first words before the write, and the write happens even if
+/// the client leaves (the reply is complete).
+fn offline_live(exchange: Box<Exchange>, log: slog::Logger) -> mpsc::Receiver<LiveEvent> {
+    let draft = exchange.offline_draft();
+    let pieces = pieces(&draft.text);
+    // Room for every piece, `sources` and `done`: nothing waits for the client to read.
+    let (tx, rx) = mpsc::channel(pieces.len() + 2);
+    for piece in pieces {
+        let _ = tx.try_send(LiveEvent::Delta(piece));
+    }
+    tokio::spawn(async move {
+        let sources = draft.sources.clone();
+        let last = match exchange.finish(Some(draft)).await {
+            Ok(reply) => {
+                let _ = tx.send(LiveEvent::Sources(sources)).await;
+                LiveEvent::Done(Box::new(reply))
+            }
+            Err(error) => {
+                slog::error!(log, "storing a streamed reply failed"; "error" => %error);
+                LiveEvent::Failed(error)
+            }
+        };
+        let _ = tx.send(last).await;
+    });
+    rx
+}
+
+/// A reply's text in the pieces its `delta` events carry: four words each (with their
+/// spaces), so that a client shows it as it would show an LLM's.
+pub fn pieces(text: &str) -> Vec<String> {
+    let words: Vec<&str> = text.split_inclusive(' ').collect();
+    words.chunks(4).map(<[&str]>::concat).collect()
 }
 
 enum Collected {
@@ -303,7 +340,7 @@ async fn prepare(
     } else if conversation_id.is_some() {
         return Err(not_found(ErrorCode::ConversationNotFound, "conversation"));
     }
-    crate::quota::count_messages(
+    let uncounted_month = crate::quota::count_or_defer(
         &call.app.db,
         &bot.account_id,
         1,
@@ -389,6 +426,7 @@ async fn prepare(
         answer,
         llm,
         idempotency,
+        uncounted_month,
     })))
 }
 
@@ -585,6 +623,7 @@ impl Exchange {
             self.new,
             &rows,
             &events,
+            self.uncounted_month.as_deref().map(|month| (month, 1)),
         )
         .await?)
     }
