@@ -19,7 +19,7 @@ pub async fn readiness(app: &App) -> Result<Readiness, Error> {
     app.db.ping().await.map_err(unavailable)?;
     let migrations = app.db.migrations_applied().await.map_err(unavailable)?;
     let database = match app.db {
-        crate::db::Db::Sqlite(_) => ReadinessDatabase::Sqlite,
+        crate::db::Db::Sqlite(..) => ReadinessDatabase::Sqlite,
         crate::db::Db::Postgres(_) => ReadinessDatabase::Postgres,
     };
     Ok(Readiness {

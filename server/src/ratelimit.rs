@@ -162,7 +162,7 @@ impl RateLimiter {
     /// In memory for SQLite (one process), in `rate_limits` for PostgreSQL (any replicas).
     pub fn new(db: Db) -> Self {
         match db {
-            Db::Sqlite(_) => Self::in_memory(),
+            Db::Sqlite(..) => Self::in_memory(),
             Db::Postgres(pool) => RateLimiter {
                 store: Arc::new(Store::Postgres(Postgres {
                     pool,

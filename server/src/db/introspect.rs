@@ -298,7 +298,7 @@ const POSTGRES: CatalogQueries = CatalogQueries {
 /// Reads the logical schema of the database as it is now.
 pub async fn logical_schema(db: &Db) -> Result<LogicalSchema, DbError> {
     let queries = match db {
-        Db::Sqlite(_) => &SQLITE,
+        Db::Sqlite(..) => &SQLITE,
         Db::Postgres(_) => &POSTGRES,
     };
     let (columns, indexes, foreign_keys) = crate::with_conn!(db, |conn| {
@@ -416,7 +416,7 @@ fn assemble(
 /// The names of the migrations embedded for this database's backend, in the order they apply.
 pub async fn migrations(db: &Db) -> Result<Vec<String>, DbError> {
     match db {
-        Db::Sqlite(_) => names::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS),
+        Db::Sqlite(..) => names::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS),
         Db::Postgres(_) => names::<diesel::pg::Pg>(&POSTGRES_MIGRATIONS),
     }
 }

@@ -65,7 +65,7 @@ pub(crate) const POSTGRES_MIGRATIONS: EmbeddedMigrations =
 /// (durable at checkpoints, safe against corruption), foreign keys enforced, and a busy
 /// timeout so concurrent writers queue instead of failing.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA mmap_size = 268435456; PRAGMA wal_autocheckpoint = 8000;";
 
 /// An arbitrary, fixed key: replicas starting together take turns at migrating.
 const MIGRATION_LOCK_KEY: i64 = 0x0062_6f74_7769_7265;
@@ -84,14 +84,19 @@ pub enum DbError {
 
 #[derive(Clone)]
 pub enum Db {
-    Sqlite(Pool<SqliteConn>),
+    Sqlite(Pool<SqliteConn>, WriteTurn),
     Postgres(Pool<AsyncPgConnection>),
 }
+
+/// SQLite's single writer, as a queue in the process: a transaction that writes waits here for
+/// its turn (see [`with_write_conn!`]) rather than in SQLite's busy handler, which sleeps (1 ms,
+/// then more) and, since statements run inline, would hold a runtime thread while it does.
+pub type WriteTurn = std::sync::Arc<tokio::sync::Mutex<()>>;
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Db::Sqlite(_) => "Db::Sqlite",
+            Db::Sqlite(..) => "Db::Sqlite",
             Db::Postgres(_) => "Db::Postgres",
         })
     }
@@ -102,7 +107,35 @@ impl std::fmt::Debug for Db {
 macro_rules! with_conn {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite(pool) => {
+            $crate::db::Db::Sqlite(pool, _) => {
+                #[allow(unused_mut)]
+                let mut $conn = pool
+                    .get()
+                    .await
+                    .map_err(|e| $crate::db::DbError::Pool(e.to_string()))?;
+                $body
+            }
+            $crate::db::Db::Postgres(pool) => {
+                #[allow(unused_mut)]
+                let mut $conn = pool
+                    .get()
+                    .await
+                    .map_err(|e| $crate::db::DbError::Pool(e.to_string()))?;
+                $body
+            }
+        }
+    };
+}
+
+/// Like [`with_conn!`], for a body that writes in a transaction: on SQLite it first waits, without
+/// blocking a thread, for the process's write turn ([`WriteTurn`]). A body must not wait for
+/// another turn (the queue is not reentrant), which holds as the store never nests connections.
+#[macro_export]
+macro_rules! with_write_conn {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite(pool, turn) => {
+                let _turn = turn.lock().await;
                 #[allow(unused_mut)]
                 let mut $conn = pool
                     .get()
@@ -161,7 +194,7 @@ impl Db {
                     .max_size(pool_size)
                     .build()
                     .map_err(|e| DbError::Pool(e.to_string()))?;
-                Ok(Db::Sqlite(pool))
+                Ok(Db::Sqlite(pool, WriteTurn::default()))
             }
             DatabaseUrl::Postgres(url) => {
                 // `Fast`: a connection is checked when a query on it fails (the pool then drops
@@ -184,7 +217,7 @@ impl Db {
 
     pub fn backend(&self) -> &'static str {
         match self {
-            Db::Sqlite(_) => "sqlite",
+            Db::Sqlite(..) => "sqlite",
             Db::Postgres(_) => "postgres",
         }
     }
@@ -201,7 +234,7 @@ impl Db {
         // The harness is synchronous (it drives the async connection with block_on), so it
         // runs on a blocking thread with a connection of its own.
         match self {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(pool, _) => {
                 let conn = pool.get().await.map_err(|e| DbError::Pool(e.to_string()))?;
                 let conn = Object::take(conn);
                 run_harness(conn, SQLITE_MIGRATIONS, step)

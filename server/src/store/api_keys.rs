@@ -4,6 +4,7 @@ use super::{Page, now, page};
 use crate::db::schema::api_keys;
 use crate::db::{Db, DbError};
 use crate::with_conn;
+use crate::with_write_conn;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -36,7 +37,7 @@ pub struct KeyRateLimits {
 
 pub async fn api_key_create(db: &Db, row: &ApiKeyRow) -> Result<(), DbError> {
     let insert = diesel::insert_into(api_keys::table).values(row);
-    with_conn!(db, |conn| insert.execute(&mut conn).await?);
+    with_write_conn!(db, |conn| insert.execute(&mut conn).await?);
     Ok(())
 }
 
@@ -109,7 +110,7 @@ pub async fn api_key_update(
         .filter(api_keys::id.eq(id))
         .filter(api_keys::account_id.eq(account_id));
     let now = now();
-    with_conn!(db, |conn| {
+    with_write_conn!(db, |conn| {
         if let Some(name) = name {
             diesel::update(target)
                 .set((api_keys::name.eq(name), api_keys::updated_at.eq(now)))
@@ -144,7 +145,7 @@ pub async fn api_key_revoke(db: &Db, account_id: &str, id: &str) -> Result<(), D
         api_keys::revoked_at.eq(Some(now)),
         api_keys::updated_at.eq(now),
     ));
-    with_conn!(db, |conn| update.execute(&mut conn).await?);
+    with_write_conn!(db, |conn| update.execute(&mut conn).await?);
     Ok(())
 }
 
@@ -164,7 +165,7 @@ pub async fn api_key_rotate(
         api_keys::secret_hash.eq(secret_hash),
         api_keys::updated_at.eq(now()),
     ));
-    with_conn!(db, |conn| update.execute(&mut conn).await?);
+    with_write_conn!(db, |conn| update.execute(&mut conn).await?);
     Ok(())
 }
 
@@ -184,6 +185,6 @@ pub async fn api_key_touch(db: &Db, id: &str) -> Result<(), DbError> {
         ),
     )
     .set(api_keys::last_used_at.eq(Some(now)));
-    with_conn!(db, |conn| update.execute(&mut conn).await?);
+    with_write_conn!(db, |conn| update.execute(&mut conn).await?);
     Ok(())
 }

@@ -4,6 +4,7 @@ use super::{Page, now, page};
 use crate::db::schema::bots;
 use crate::db::{Db, DbError};
 use crate::with_conn;
+use crate::with_write_conn;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -25,7 +26,7 @@ pub struct BotRow {
 
 pub async fn bot_create(db: &Db, row: &BotRow) -> Result<(), DbError> {
     let insert = diesel::insert_into(bots::table).values(row);
-    with_conn!(db, |conn| insert.execute(&mut conn).await?);
+    with_write_conn!(db, |conn| insert.execute(&mut conn).await?);
     Ok(())
 }
 
@@ -101,7 +102,7 @@ pub async fn bot_delete(db: &Db, account_id: &str, id: &str) -> Result<bool, DbE
             .filter(bots::id.eq(id))
             .filter(bots::account_id.eq(account_id)),
     );
-    let deleted = with_conn!(db, |conn| delete.execute(&mut conn).await?);
+    let deleted = with_write_conn!(db, |conn| delete.execute(&mut conn).await?);
     Ok(deleted == 1)
 }
 
@@ -117,7 +118,7 @@ pub async fn bot_status_set(
             .filter(bots::account_id.eq(account_id)),
     )
     .set((bots::status.eq(status), bots::updated_at.eq(now())));
-    with_conn!(db, |conn| update.execute(&mut conn).await?);
+    with_write_conn!(db, |conn| update.execute(&mut conn).await?);
     Ok(())
 }
 
@@ -133,7 +134,7 @@ pub async fn bot_widget_token_set(
             .filter(bots::account_id.eq(account_id)),
     )
     .set((bots::widget_token.eq(token), bots::updated_at.eq(now())));
-    with_conn!(db, |conn| update.execute(&mut conn).await?);
+    with_write_conn!(db, |conn| update.execute(&mut conn).await?);
     Ok(())
 }
 
@@ -147,7 +148,7 @@ pub async fn bot_update(
     settings: Option<&str>,
 ) -> Result<(), DbError> {
     let now = now();
-    with_conn!(db, |conn| {
+    with_write_conn!(db, |conn| {
         let target = || {
             bots::table
                 .filter(bots::id.eq(id))

@@ -6,6 +6,7 @@ use super::{Page, now, page};
 use crate::db::schema::{bots, conversations, feedback, idempotency_keys, messages};
 use crate::db::{Db, DbError};
 use crate::with_conn;
+use crate::with_write_conn;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -121,7 +122,7 @@ pub async fn exchange_record(
 ) -> Result<Recorded, DbError> {
     let added = i64::try_from(messages_to_add.len()).unwrap_or(0);
     let last = messages_to_add.last().map(|m| m.created_at);
-    with_conn!(db, |conn| {
+    with_write_conn!(db, |conn| {
         conn.transaction::<_, DbError, _>(async |conn| {
             if new {
                 let inserted = diesel::insert_into(conversations::table)
@@ -179,7 +180,7 @@ pub async fn conversation_handoff_set(
     system_message: Option<&MessageRow>,
     event: Option<&NewEvent>,
 ) -> Result<(), DbError> {
-    with_conn!(db, |conn| {
+    with_write_conn!(db, |conn| {
         conn.transaction::<_, DbError, _>(async |conn| {
             let added = i64::from(system_message.is_some());
             // The system message is the conversation's latest.
@@ -322,7 +323,7 @@ pub async fn session_delete(
     session_id: &str,
     ended: &(dyn Fn(&ConversationRow) -> NewEvent + Send + Sync),
 ) -> Result<bool, DbError> {
-    with_conn!(db, |conn| {
+    with_write_conn!(db, |conn| {
         conn.transaction::<_, DbError, _>(async |conn| {
             let deleted: Vec<ConversationRow> = diesel::delete(
                 conversations::table
@@ -355,7 +356,7 @@ pub async fn feedback_create(
     row: &FeedbackRow,
     event: &NewEvent,
 ) -> Result<(), DbError> {
-    with_conn!(db, |conn| {
+    with_write_conn!(db, |conn| {
         conn.transaction::<_, DbError, _>(async |conn| {
             diesel::insert_into(feedback::table)
                 .values(row)
@@ -417,7 +418,7 @@ pub async fn idempotency_put(
     response: &str,
 ) -> Result<(), DbError> {
     let now = now();
-    with_conn!(db, |conn| {
+    with_write_conn!(db, |conn| {
         diesel::insert_into(idempotency_keys::table)
             .values((
                 idempotency_keys::key.eq(key),

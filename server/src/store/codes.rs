@@ -4,7 +4,7 @@
 use super::{new_id, now};
 use crate::db::schema::one_time_codes;
 use crate::db::{Db, DbError};
-use crate::with_conn;
+use crate::with_write_conn;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -49,7 +49,7 @@ pub async fn code_create(
         one_time_codes::used_at.eq(None::<NaiveDateTime>),
         one_time_codes::created_at.eq(now),
     ));
-    with_conn!(db, |conn| {
+    with_write_conn!(db, |conn| {
         conn.transaction::<_, DbError, _>(async |conn| {
             retire.execute(conn).await?;
             insert.execute(conn).await?;
@@ -77,6 +77,6 @@ pub async fn code_consume(
             .filter(one_time_codes::expires_at.gt(now)),
     )
     .set(one_time_codes::used_at.eq(Some(now)));
-    let used = with_conn!(db, |conn| update.execute(&mut conn).await?);
+    let used = with_write_conn!(db, |conn| update.execute(&mut conn).await?);
     Ok(used == 1)
 }

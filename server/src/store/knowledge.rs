@@ -7,6 +7,7 @@ use super::{Page, page};
 use crate::db::schema::{bots, documents, knowledge_entries};
 use crate::db::{Db, DbError};
 use crate::with_conn;
+use crate::with_write_conn;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -46,7 +47,7 @@ pub async fn document_create(
     entries: &[EntryRow],
     event: &NewEvent,
 ) -> Result<(), DbError> {
-    with_conn!(db, |conn| {
+    with_write_conn!(db, |conn| {
         conn.transaction::<_, DbError, _>(async |conn| {
             diesel::insert_into(documents::table)
                 .values(document)
@@ -134,7 +135,7 @@ pub async fn document_delete(
     id: &str,
     event: &(dyn Fn(&DocumentRow) -> NewEvent + Send + Sync),
 ) -> Result<bool, DbError> {
-    with_conn!(db, |conn| {
+    with_write_conn!(db, |conn| {
         conn.transaction::<_, DbError, _>(async |conn| {
             let deleted: Option<DocumentRow> = diesel::delete(
                 documents::table
@@ -191,7 +192,7 @@ pub async fn knowledge_copy(
     new_id: &(dyn Fn() -> String + Send + Sync),
 ) -> Result<(), DbError> {
     let documents_of = documents::table.filter(documents::bot_id.eq(from.to_string()));
-    with_conn!(db, |conn| {
+    with_write_conn!(db, |conn| {
         conn.transaction::<_, DbError, _>(async |conn| {
             // Write first (SQLite): take the write lock before reading what to copy.
             diesel::update(bots::table.find(to))

@@ -3,7 +3,7 @@
 use super::now;
 use crate::db::schema::server_settings;
 use crate::db::{Db, DbError};
-use crate::with_conn;
+use crate::with_write_conn;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
@@ -20,7 +20,7 @@ pub async fn setting_get_or_insert(db: &Db, key: &str, value: &str) -> Result<St
     let read = server_settings::table
         .filter(server_settings::key.eq(key))
         .select(server_settings::value);
-    with_conn!(db, |conn| {
+    with_write_conn!(db, |conn| {
         insert.execute(&mut conn).await?;
         Ok(read.first::<String>(&mut conn).await?)
     })

@@ -5,6 +5,7 @@ use super::now;
 use crate::db::schema::{accounts, events, usage_counters, users};
 use crate::db::{Db, DbError};
 use crate::with_conn;
+use crate::with_write_conn;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
@@ -29,7 +30,7 @@ pub async fn usage_count(
     default_limit: Option<i64>,
     payload: &(dyn Fn(&str, i64, i64, f64) -> String + Send + Sync),
 ) -> Result<Counted, DbError> {
-    with_conn!(db, |conn| {
+    with_write_conn!(db, |conn| {
         conn.transaction::<_, DbError, _>(async |conn| {
             // Write first: on SQLite a transaction that reads before it writes cannot upgrade
             // its lock while another writer holds it ("database is locked", at once), while a
@@ -146,7 +147,7 @@ pub async fn account_quota_set(
     account_id: &str,
     quota: Option<i64>,
 ) -> Result<(), DbError> {
-    with_conn!(db, |conn| {
+    with_write_conn!(db, |conn| {
         diesel::update(accounts::table.find(account_id))
             .set(accounts::monthly_message_quota.eq(quota))
             .execute(&mut conn)

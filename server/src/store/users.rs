@@ -4,6 +4,7 @@ use super::now;
 use crate::db::schema::{accounts, users};
 use crate::db::{Db, DbError};
 use crate::with_conn;
+use crate::with_write_conn;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -32,7 +33,7 @@ pub async fn account_user_create(db: &Db, user: &UserRow) -> Result<(), DbError>
         accounts::created_at.eq(user.created_at),
     ));
     let user = diesel::insert_into(users::table).values(user);
-    with_conn!(db, |conn| {
+    with_write_conn!(db, |conn| {
         conn.transaction::<_, DbError, _>(async |conn| {
             account.execute(conn).await?;
             user.execute(conn).await?;
@@ -71,7 +72,7 @@ pub async fn user_email_verify(db: &Db, id: &str) -> Result<(), DbError> {
         users::email_verified_at.eq(Some(now)),
         users::updated_at.eq(now),
     ));
-    with_conn!(db, |conn| update.execute(&mut conn).await?);
+    with_write_conn!(db, |conn| update.execute(&mut conn).await?);
     Ok(())
 }
 
@@ -80,7 +81,7 @@ pub async fn user_password_set(db: &Db, id: &str, password_hash: &str) -> Result
         users::password_hash.eq(password_hash),
         users::updated_at.eq(now()),
     ));
-    with_conn!(db, |conn| update.execute(&mut conn).await?);
+    with_write_conn!(db, |conn| update.execute(&mut conn).await?);
     Ok(())
 }
 
@@ -91,7 +92,7 @@ pub async fn user_totp_secret_set(db: &Db, id: &str, secret: &str) -> Result<(),
         users::totp_last_step.eq(None::<i64>),
         users::updated_at.eq(now()),
     ));
-    with_conn!(db, |conn| update.execute(&mut conn).await?);
+    with_write_conn!(db, |conn| update.execute(&mut conn).await?);
     Ok(())
 }
 
@@ -109,7 +110,7 @@ pub async fn user_totp_step_accept(db: &Db, id: &str, step: i64) -> Result<bool,
         users::totp_last_step.eq(Some(step)),
         users::updated_at.eq(now()),
     ));
-    let updated = with_conn!(db, |conn| update.execute(&mut conn).await?);
+    let updated = with_write_conn!(db, |conn| update.execute(&mut conn).await?);
     Ok(updated == 1)
 }
 
@@ -125,6 +126,6 @@ pub async fn user_totp_enable(db: &Db, id: &str) -> Result<(), DbError> {
         users::totp_enabled_at.eq(Some(now)),
         users::updated_at.eq(now),
     ));
-    with_conn!(db, |conn| update.execute(&mut conn).await?);
+    with_write_conn!(db, |conn| update.execute(&mut conn).await?);
     Ok(())
 }

@@ -11,6 +11,7 @@ use super::{Page, new_id, now, page};
 use crate::db::schema::{events, users, webhook_attempts, webhook_deliveries, webhooks};
 use crate::db::{Db, DbError};
 use crate::with_conn;
+use crate::with_write_conn;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -109,7 +110,7 @@ macro_rules! fail_pending_on {
 
 pub async fn webhook_create(db: &Db, row: &WebhookRow) -> Result<(), DbError> {
     let insert = diesel::insert_into(webhooks::table).values(row);
-    with_conn!(db, |conn| insert.execute(&mut conn).await?);
+    with_write_conn!(db, |conn| insert.execute(&mut conn).await?);
     Ok(())
 }
 
@@ -170,7 +171,7 @@ pub struct WebhookChanges {
 /// it off (`manual`) fails its pending deliveries, test pings aside.
 pub async fn webhook_update(db: &Db, id: &str, changes: &WebhookChanges) -> Result<(), DbError> {
     let now = now();
-    with_conn!(db, |conn| {
+    with_write_conn!(db, |conn| {
         conn.transaction::<_, DbError, _>(async |conn| {
             let target = || webhooks::table.filter(webhooks::id.eq(id));
             // Written first (SQLite takes its write lock here), whatever else changes.
@@ -232,20 +233,20 @@ pub async fn webhook_delete(db: &Db, account_id: &str, id: &str) -> Result<bool,
             .filter(webhooks::id.eq(id))
             .filter(webhooks::account_id.eq(account_id)),
     );
-    let deleted = with_conn!(db, |conn| delete.execute(&mut conn).await?);
+    let deleted = with_write_conn!(db, |conn| delete.execute(&mut conn).await?);
     Ok(deleted == 1)
 }
 
 pub async fn webhook_secret_set(db: &Db, id: &str, secret: &str) -> Result<(), DbError> {
     let update = diesel::update(webhooks::table.find(id))
         .set((webhooks::secret.eq(secret), webhooks::updated_at.eq(now())));
-    with_conn!(db, |conn| update.execute(&mut conn).await?);
+    with_write_conn!(db, |conn| update.execute(&mut conn).await?);
     Ok(())
 }
 
 pub async fn delivery_create(db: &Db, row: &DeliveryRow) -> Result<(), DbError> {
     let insert = diesel::insert_into(webhook_deliveries::table).values(row);
-    with_conn!(db, |conn| insert.execute(&mut conn).await?);
+    with_write_conn!(db, |conn| insert.execute(&mut conn).await?);
     Ok(())
 }
 
@@ -336,7 +337,7 @@ pub async fn delivery_redeliver(
         webhook_deliveries::locked_by.eq(None::<String>),
         webhook_deliveries::locked_until.eq(None::<NaiveDateTime>),
     ));
-    let updated = with_conn!(db, |conn| update.execute(&mut conn).await?);
+    let updated = with_write_conn!(db, |conn| update.execute(&mut conn).await?);
     Ok(updated == 1)
 }
 
@@ -363,7 +364,7 @@ pub async fn events_mark_unsubscribed(db: &Db, ids: &[String]) -> Result<Vec<Str
         return Ok(Vec::new());
     }
     let now = now();
-    with_conn!(db, |conn| {
+    with_write_conn!(db, |conn| {
         let subscribed = webhooks::table
             .filter(webhooks::enabled.eq(true))
             .select(webhooks::account_id);
@@ -386,7 +387,7 @@ pub async fn events_mark_unsubscribed(db: &Db, ids: &[String]) -> Result<Vec<Str
 /// event are left out. Returns how many deliveries were queued.
 pub async fn event_fan_out(db: &Db, event: &EventRow, attempts: i64) -> Result<usize, DbError> {
     let now = now();
-    with_conn!(db, |conn| {
+    with_write_conn!(db, |conn| {
         conn.transaction::<_, DbError, _>(async |conn| {
             let marked = diesel::update(
                 events::table
@@ -468,7 +469,7 @@ pub async fn delivery_claim(
     now: NaiveDateTime,
     until: NaiveDateTime,
 ) -> Result<Option<(DeliveryRow, WebhookRow)>, DbError> {
-    with_conn!(db, |conn| {
+    with_write_conn!(db, |conn| {
         let claimed = diesel::update(
             webhook_deliveries::table
                 .filter(webhook_deliveries::id.eq(id))
@@ -530,7 +531,7 @@ pub async fn attempt_record(
     disable_after: i64,
 ) -> Result<Recorded, DbError> {
     let is_test = delivery.event_type == TEST_EVENT;
-    with_conn!(db, |conn| {
+    with_write_conn!(db, |conn| {
         conn.transaction::<_, DbError, _>(async |conn| {
             // Written first: the lease is still ours, and the attempt is the next one.
             let ours = diesel::update(
