@@ -100,8 +100,13 @@ pub async fn start(config: Config, log: slog::Logger) -> Result<RunningServer> {
         .map_err(|e| anyhow::anyhow!("starting the HTTP server on {bind}: {e}"))?;
     match tcp::nodelay_on_listener(server.local_addr()) {
         Ok(true) => {}
-        Ok(false) => slog::warn!(log, "TCP_NODELAY: the listening socket was not found; streamed events may be delayed"),
-        Err(e) => slog::warn!(log, "TCP_NODELAY could not be set; streamed events may be delayed"; "error" => %e),
+        Ok(false) => slog::warn!(
+            log,
+            "TCP_NODELAY: the listening socket was not found; streamed events may be delayed"
+        ),
+        Err(e) => {
+            slog::warn!(log, "TCP_NODELAY could not be set; streamed events may be delayed"; "error" => %e)
+        }
     }
     slog::info!(log, "listening"; "address" => %server.local_addr(), "database" => backend);
     Ok(RunningServer { server, workers })

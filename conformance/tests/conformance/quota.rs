@@ -147,7 +147,11 @@ async fn chat_counts_every_message_and_refuses_past_the_quota(ctx: &TestContext)
     expect_error(refused, 403, ErrorCode::QuotaExceeded);
     assert_eq!(used().await.unwrap(), 4);
     let history = super::support::history(&owner, bot.id, "s-1").await;
-    assert_eq!(history.len(), 6, "three exchanges of s-1, nothing of the refused");
+    assert_eq!(
+        history.len(),
+        6,
+        "three exchanges of s-1, nothing of the refused"
+    );
 }
 
 on_both_databases!(

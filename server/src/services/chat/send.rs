@@ -133,10 +133,15 @@ pub async fn stream(
     };
     if exchange.conversation.handed_off {
         // A human has taken over: no reply, the stream is `done` alone.
-        return Ok(StreamReply::Complete(Box::new(exchange.finish(None).await?)));
+        return Ok(StreamReply::Complete(Box::new(
+            exchange.finish(None).await?,
+        )));
     }
     let Some((request, _)) = &exchange.llm else {
-        return Ok(StreamReply::Live(offline_live(exchange, call.app.log.clone())));
+        return Ok(StreamReply::Live(offline_live(
+            exchange,
+            call.app.log.clone(),
+        )));
     };
     let llm = call.app.llm.stream(request);
     let (metrics, log) = (call.app.metrics.clone(), call.app.log.clone());
