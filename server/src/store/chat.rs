@@ -30,8 +30,11 @@ pub struct ConversationRow {
     pub updated_at: NaiveDateTime,
 }
 
+/// `treat_none_as_default_value = false`: a `None` is bound as NULL (every optional column's
+/// default), so the insert's SQL is the same for every message and diesel caches the prepared
+/// statement (with DEFAULT it prepared each insert anew, inside the write transaction).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = messages)]
+#[diesel(table_name = messages, treat_none_as_default_value = false)]
 pub struct MessageRow {
     pub id: String,
     pub conversation_id: String,
