@@ -168,8 +168,8 @@ fn findings(run: &Run) -> Vec<String> {
             found.push(format!(
                 "{backend}, {scenario}: {total:.1} statements per request ({:.0} µs of CPU \
                  each, server and PostgreSQL), {pings:.1} of them \
-                 `SELECT 1`: the pool's check of every connection it hands out (diesel-async's \
-                 default `RecyclingMethod::Verified`, which the SQLite pool uses too){}.",
+                 `SELECT 1` (a pool's check of the connection it hands out, diesel-async's \
+                 default, which both pools now skip: `RecyclingMethod::Fast`){}.",
                 cpu(m) / total.max(1.0),
                 slowest.map_or(String::new(), |s| format!(
                     "; the slowest, at {:.3} ms each inside PostgreSQL (waits for row locks \
