@@ -31,17 +31,23 @@ fn period(now: DateTime<Utc>) -> (String, DateTime<Utc>, DateTime<Utc>) {
     )
 }
 
-/// Counts `n` messages of the account before they are answered when a quota applies (refusing
-/// past it). When none does there is nothing to refuse, so the count is left to the write that
-/// stores the messages (one transaction fewer per chat message): the answer is the month
-/// (`YYYY-MM`) to count them in.
+/// Whether a monthly quota applies to the account: its own, else the server's default.
+pub async fn applies(db: &Db, account_id: &str, default_quota: Option<u64>) -> Result<bool, Error> {
+    Ok(default_quota.is_some() || usage::account_quota_get(db, account_id).await?.is_some())
+}
+
+/// Counts `n` messages of the account before they are answered when a quota applies
+/// (`applies`, refusing past it). When none does there is nothing to refuse, so the count is
+/// left to the write that stores the messages (one transaction fewer per chat message): the
+/// answer is the month (`YYYY-MM`) to count them in.
 pub async fn count_or_defer(
     db: &Db,
     account_id: &str,
     n: i64,
     default_quota: Option<u64>,
+    applies: bool,
 ) -> Result<Option<String>, Error> {
-    if default_quota.is_none() && usage::account_quota_get(db, account_id).await?.is_none() {
+    if !applies {
         return Ok(Some(period(Utc::now()).0));
     }
     count_messages(db, account_id, n, default_quota).await?;

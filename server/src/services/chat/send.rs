@@ -331,7 +331,17 @@ async fn prepare(
             )]));
         }
     };
-    let existing = store::conversation_of_session(&call.app.db, &bot.id, &session_id).await?;
+    // Both reads at once (two round trips in parallel on PostgreSQL): whether a quota applies
+    // is only read here; counting waits for the checks below.
+    let default_quota = call.app.config.monthly_message_quota;
+    let (existing, quota_applies) = tokio::try_join!(
+        async {
+            Ok::<_, Error>(
+                store::conversation_of_session(&call.app.db, &bot.id, &session_id).await?,
+            )
+        },
+        crate::quota::applies(&call.app.db, &bot.account_id, default_quota),
+    )?;
     if let Some(existing) = &existing {
         if !visible(existing, visitor) {
             return Err(not_found(ErrorCode::SessionNotFound, "session"));
@@ -349,7 +359,8 @@ async fn prepare(
         &call.app.db,
         &bot.account_id,
         1,
-        call.app.config.monthly_message_quota,
+        default_quota,
+        quota_applies,
     )
     .await?;
 
