@@ -127,32 +127,16 @@ macro_rules! with_conn {
     };
 }
 
-/// Like [`with_conn!`], for a body that writes in a transaction: on SQLite it first waits, without
-/// blocking a thread, for the process's write turn ([`WriteTurn`]). A body must not wait for
-/// another turn (the queue is not reentrant), which holds as the store never nests connections.
+/// Like [`with_conn!`], for a body that writes: on SQLite it first waits, without blocking a
+/// thread, for the process's write turn ([`WriteTurn`]). A body must not wait for another turn
+/// (the queue is not reentrant), which holds as the store never nests connections.
 #[macro_export]
 macro_rules! with_write_conn {
-    ($db:expr, |$conn:ident| $body:expr) => {
-        match $db {
-            $crate::db::Db::Sqlite(pool, turn) => {
-                let _turn = turn.lock().await;
-                #[allow(unused_mut)]
-                let mut $conn = pool
-                    .get()
-                    .await
-                    .map_err(|e| $crate::db::DbError::Pool(e.to_string()))?;
-                $body
-            }
-            $crate::db::Db::Postgres(pool) => {
-                #[allow(unused_mut)]
-                let mut $conn = pool
-                    .get()
-                    .await
-                    .map_err(|e| $crate::db::DbError::Pool(e.to_string()))?;
-                $body
-            }
-        }
-    };
+    ($db:expr, |$conn:ident| $body:expr) => {{
+        let db: &$crate::db::Db = $db;
+        let _turn = db.write_turn().await;
+        $crate::with_conn!(db, |$conn| $body)
+    }};
 }
 
 fn sqlite_setup(url: &str) -> BoxFuture<'_, diesel::ConnectionResult<SqliteConn>> {
@@ -212,6 +196,15 @@ impl Db {
                     .map_err(|e| DbError::Pool(e.to_string()))?;
                 Ok(Db::Postgres(pool))
             }
+        }
+    }
+
+    /// The process's write turn on SQLite (held until dropped); nothing on PostgreSQL, where
+    /// writers wait for row locks in the database.
+    pub async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self {
+            Db::Sqlite(_, turn) => Some(turn.lock().await),
+            Db::Postgres(_) => None,
         }
     }
 
