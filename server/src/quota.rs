@@ -1,6 +1,7 @@
-//! The monthly message quota of an account: chat counts every message through
-//! [`count_messages`], which refuses with 403 `quota_exceeded` once the quota is spent and
-//! records a `quota.warning` event (for the webhooks) at 80% and at 100%.
+//! The monthly message quota of an account: when one [`applies`], chat counts every message
+//! through [`count_messages`] before answering, which refuses with 403 `quota_exceeded` once
+//! the quota is spent and records a `quota.warning` event (for the webhooks) at 80% and at
+//! 100%; when none does, the exchange's own write counts it.
 //!
 //! The quota is the account's own, else `BOTWIRE_MONTHLY_MESSAGE_QUOTA`, else unlimited (as
 //! suits a self-hosted server); periods are calendar months in UTC.
@@ -31,27 +32,16 @@ fn period(now: DateTime<Utc>) -> (String, DateTime<Utc>, DateTime<Utc>) {
     )
 }
 
-/// Whether a monthly quota applies to the account: its own, else the server's default.
+/// Whether a monthly quota applies to the account: its own, else the server's default. When
+/// none does there is nothing to refuse, so chat counts a message with the write that stores
+/// it (`store::chat::exchange_record`) instead of in a transaction of its own before answering.
 pub async fn applies(db: &Db, account_id: &str, default_quota: Option<u64>) -> Result<bool, Error> {
     Ok(default_quota.is_some() || usage::account_quota_get(db, account_id).await?.is_some())
 }
 
-/// Counts `n` messages of the account before they are answered when a quota applies
-/// (`applies`, refusing past it). When none does there is nothing to refuse, so the count is
-/// left to the write that stores the messages (one transaction fewer per chat message): the
-/// answer is the month (`YYYY-MM`) to count them in.
-pub async fn count_or_defer(
-    db: &Db,
-    account_id: &str,
-    n: i64,
-    default_quota: Option<u64>,
-    applies: bool,
-) -> Result<Option<String>, Error> {
-    if !applies {
-        return Ok(Some(period(Utc::now()).0));
-    }
-    count_messages(db, account_id, n, default_quota).await?;
-    Ok(None)
+/// The month (`YYYY-MM`) a message sent now counts in.
+pub fn month_now() -> String {
+    period(Utc::now()).0
 }
 
 /// Counts `n` messages of the account against its quota, now.

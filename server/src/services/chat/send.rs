@@ -355,14 +355,12 @@ async fn prepare(
     } else if conversation_id.is_some() {
         return Err(not_found(ErrorCode::ConversationNotFound, "conversation"));
     }
-    let uncounted_month = crate::quota::count_or_defer(
-        &call.app.db,
-        &bot.account_id,
-        1,
-        default_quota,
-        quota_applies,
-    )
-    .await?;
+    let uncounted_month = if quota_applies {
+        crate::quota::count_messages(&call.app.db, &bot.account_id, 1, default_quota).await?;
+        None
+    } else {
+        Some(crate::quota::month_now())
+    };
 
     let now = now();
     let new = existing.is_none();
