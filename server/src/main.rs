@@ -3,6 +3,11 @@
 use anyhow::{Result, bail};
 use botwire_server::config::Config;
 
+/// glibc's malloc contends on its arena locks when the runtime's threads allocate at once (see
+/// docs/bench/report.md); mimalloc keeps per-thread heaps.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "usage: botwire serve
 
 Environment:
