@@ -24,6 +24,8 @@ pub struct App {
     pub mailer: Arc<Mailer>,
     /// Knowledge indexes built for chat, by bot and knowledge revision.
     pub chat_indexes: crate::services::chat::IndexCache,
+    /// Chat exchanges waiting for their group commit.
+    pub exchanges: Arc<crate::store::chat::ExchangeQueue>,
     /// The LLM engine's client (one connection pool for every bot).
     pub llm: crate::engine::llm::LlmClient,
     pub metrics: Arc<Metrics>,
@@ -56,6 +58,7 @@ impl App {
             jwt,
             mailer: Arc::new(mailer),
             chat_indexes: Default::default(),
+            exchanges: Arc::default(),
             llm,
             metrics: Arc::default(),
             docs: Docs::render(OPENAPI_YAML).context("rendering the docs page")?,

@@ -32,11 +32,12 @@ fn period(now: DateTime<Utc>) -> (String, DateTime<Utc>, DateTime<Utc>) {
     )
 }
 
-/// Whether a monthly quota applies to the account: its own, else the server's default. When
+/// Whether a monthly quota applies to an account: its own (read with the bot a chat request
+/// addresses, `store::chat::chat_target_get`), else the server's default. When
 /// none does there is nothing to refuse, so chat counts a message with the write that stores
 /// it (`store::chat::exchange_record`) instead of in a transaction of its own before answering.
-pub async fn applies(db: &Db, account_id: &str, default_quota: Option<u64>) -> Result<bool, Error> {
-    Ok(default_quota.is_some() || usage::account_quota_get(db, account_id).await?.is_some())
+pub fn applies(account_quota: Option<i64>, default_quota: Option<u64>) -> bool {
+    default_quota.is_some() || account_quota.is_some()
 }
 
 /// The month (`YYYY-MM`) a message sent now counts in.

@@ -154,7 +154,67 @@ async fn chat_counts_every_message_and_refuses_past_the_quota(ctx: &TestContext)
     );
 }
 
+/// Messages sent at once are recorded together (a group commit, `store::chat::ExchangeQueue`):
+/// each is stored once, in its own session, counted once, and the first messages of a session
+/// that race each other end up in one conversation.
+async fn concurrent_messages_are_each_stored_and_counted_once(ctx: &TestContext) {
+    use super::support::{bearer, create_bot, message};
+    let session = super::support::register(ctx, "together@example.test", "Together").await;
+    let db = Db::connect(ctx.database_url(), 4).await.unwrap();
+    let account_id = store::users::user_get(&db, &session.user.id.to_string())
+        .await
+        .unwrap()
+        .unwrap()
+        .account_id;
+    let owner = bearer(ctx, &session.token);
+    let bot = create_bot(&owner, "Busy").await;
+    let sessions = ["t-1", "t-2", "t-3"];
+    let per_session = 8;
+    let sends = (0..per_session).flat_map(|i| {
+        let owner = &owner;
+        sessions.iter().map(move |s| async move {
+            owner
+                .chat_send()
+                .body(message(
+                    Some(bot.id),
+                    Some(s),
+                    &format!("Message {i} of {s}"),
+                ))
+                .send()
+                .await
+                .map(|reply| reply.into_inner())
+        })
+    });
+    let replies = futures::future::join_all(sends).await;
+    let replies: Vec<_> = replies
+        .into_iter()
+        .map(|r| r.expect("every message is answered"))
+        .collect();
+    for s in sessions {
+        let history = super::support::history(&owner, bot.id, s).await;
+        assert_eq!(history.len(), 2 * per_session, "{s}: {history:?}");
+        let conversations: std::collections::BTreeSet<_> =
+            history.iter().map(|m| m.conversation_id).collect();
+        assert_eq!(conversations.len(), 1, "{s}: one conversation");
+        for reply in replies.iter().filter(|r| r.session_id == s) {
+            let stored = history.iter().filter(|m| Some(m.id) == reply.message_id);
+            assert_eq!(
+                stored.count(),
+                1,
+                "{s}: the reply {:?} once",
+                reply.message_id
+            );
+            assert_eq!(reply.conversation_id, history[0].conversation_id);
+        }
+    }
+    let used = botwire_server::quota::count_messages(&db, &account_id, 0, None)
+        .await
+        .unwrap();
+    assert_eq!(used, i64::try_from(replies.len()).unwrap());
+}
+
 on_both_databases!(
+    concurrent_messages_are_each_stored_and_counted_once,
     chat_counts_every_message_and_refuses_past_the_quota,
     the_quota_refuses_past_its_limit_and_warns_at_80_and_100_percent,
     the_server_default_applies_and_no_quota_means_unlimited,

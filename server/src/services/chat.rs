@@ -14,7 +14,7 @@ use super::{Call, cursor, limit, not_found, page_info};
 use crate::auth::Principal;
 use crate::engine::{EntryContent, KnowledgeEntry, KnowledgeIndex};
 use crate::error::Error;
-use crate::store::bots::{self as bot_store, BotRow};
+use crate::store::bots::BotRow;
 use crate::store::chat::{self as store, ConversationRow, FeedbackRow, MessageRow, NewEvent};
 use crate::store::{self as stores, new_id, now, utc};
 use botwire_api::types::{
@@ -124,9 +124,10 @@ fn event(event_type: &'static str, data: serde_json::Value) -> NewEvent {
     }
 }
 
-/// The bot a chat request addresses, and whether the caller is its visitor: the body's
-/// `bot_id`, else the one bot the credential is scoped to.
-async fn chat_bot(call: &Call<'_>, bot_id: Option<Uuid>) -> Result<(BotRow, bool), Error> {
+/// The bot a chat request addresses, before any read: its account, its id, and whether the
+/// caller is its visitor. The bot is the body's `bot_id`, else the one bot the credential is
+/// scoped to.
+fn addressed_bot(call: &Call<'_>, bot_id: Option<Uuid>) -> Result<(Uuid, Uuid, bool), Error> {
     let scoped = match &call.principal {
         Principal::Visitor { bot_id, .. } => Some(*bot_id),
         Principal::ApiKey { bot_id, .. } => *bot_id,
@@ -148,12 +149,32 @@ async fn chat_bot(call: &Call<'_>, bot_id: Option<Uuid>) -> Result<(BotRow, bool
                 "this widget token belongs to another bot".into(),
             ));
         }
-        let bot = bot_store::bot_get(&call.app.db, &account_id.to_string(), &bot_id.to_string())
-            .await?
-            .ok_or_else(|| not_found(ErrorCode::BotNotFound, "bot"))?;
-        return Ok((bot, true));
+        return Ok((*account_id, bot_id, true));
     }
-    Ok((bot_of_owner(call, bot_id).await?, false))
+    Ok((call.account()?, bot_id, false))
+}
+
+/// What a chat request addresses (see [`store::chat_target_get`], one read), and whether the
+/// caller is the bot's visitor. The owner's credential must reach the bot (an API key scoped
+/// to another bot does not); not found comes first, as for every bot.
+async fn chat_target(
+    call: &Call<'_>,
+    bot_id: Option<Uuid>,
+    session_id: Option<&str>,
+) -> Result<(store::ChatTarget, bool), Error> {
+    let (account_id, bot_id, visitor) = addressed_bot(call, bot_id)?;
+    let target = store::chat_target_get(
+        &call.app.db,
+        &account_id.to_string(),
+        &bot_id.to_string(),
+        session_id,
+    )
+    .await?
+    .ok_or_else(|| not_found(ErrorCode::BotNotFound, "bot"))?;
+    if !visitor {
+        call.owner_of_bot(bot_id)?;
+    }
+    Ok((target, visitor))
 }
 
 /// A session a visitor may see: one a visitor started (its id is a capability, unguessable
@@ -239,9 +260,9 @@ async fn session_conversation(
     bot_id: Uuid,
     session_id: &str,
 ) -> Result<ConversationRow, Error> {
-    let (bot, visitor) = chat_bot(call, Some(bot_id)).await?;
-    store::conversation_of_session(&call.app.db, &bot.id, session_id)
-        .await?
+    let (target, visitor) = chat_target(call, Some(bot_id), Some(session_id)).await?;
+    target
+        .conversation
         .filter(|c| visible(c, visitor))
         .ok_or_else(|| not_found(ErrorCode::SessionNotFound, "session"))
 }
@@ -260,7 +281,7 @@ pub async fn history(
     let after = cursor(raw_cursor.as_deref().map(String::as_str))?;
     let page = store::messages_list(
         &call.app.db,
-        &conversation.id,
+        &conversation,
         after.as_deref(),
         limit(raw_limit),
     )
@@ -324,7 +345,7 @@ pub async fn conversation_get(
     conversation_id: Uuid,
 ) -> Result<ConversationWithMessages, Error> {
     let (conversation, _) = conversation_of_caller(call, conversation_id).await?;
-    let page = store::messages_list(&call.app.db, &conversation.id, None, 10_000).await?;
+    let page = store::messages_list(&call.app.db, &conversation, None, 10_000).await?;
     Ok(ConversationWithMessages {
         conversation: conversation_view(&conversation),
         messages: page.items.iter().map(message_view).collect(),

@@ -2,14 +2,18 @@
 //! (the conversation if new, the user's message, the bot's reply, and their events) is written
 //! in one transaction.
 
+use super::bots::BotRow;
 use super::{Page, now, page};
-use crate::db::schema::{bots, conversations, feedback, idempotency_keys, messages};
+use crate::db::schema::{accounts, bots, conversations, feedback, idempotency_keys, messages};
 use crate::db::{Db, DbError};
 use crate::with_conn;
 use crate::with_write_conn;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::oneshot;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = conversations)]
@@ -66,6 +70,48 @@ pub struct NewEvent {
     pub payload: String,
 }
 
+/// What a chat request reads before it answers, in one statement: a bot of the account, the
+/// conversation of the session when it has one, and the account's own monthly quota.
+pub struct ChatTarget {
+    pub bot: BotRow,
+    pub conversation: Option<ConversationRow>,
+    pub account_quota: Option<i64>,
+}
+
+/// The account's bot with its session's conversation (`session_id: None`: none is looked up)
+/// and the account's quota; `None` when the account has no such bot.
+pub async fn chat_target_get(
+    db: &Db,
+    account_id: &str,
+    bot_id: &str,
+    session_id: Option<&str>,
+) -> Result<Option<ChatTarget>, DbError> {
+    // `session_id = NULL` matches no row, so `None` joins no conversation.
+    let of_session = conversations::bot_id
+        .eq(bots::id)
+        .and(conversations::session_id.nullable().eq(session_id));
+    let row = with_conn!(db, |conn| {
+        bots::table
+            .inner_join(accounts::table)
+            .left_join(conversations::table.on(of_session))
+            .filter(bots::id.eq(bot_id))
+            .filter(bots::account_id.eq(account_id))
+            .select((
+                BotRow::as_select(),
+                Option::<ConversationRow>::as_select(),
+                accounts::monthly_message_quota,
+            ))
+            .first::<(BotRow, Option<ConversationRow>, Option<i64>)>(&mut conn)
+            .await
+            .optional()?
+    });
+    Ok(row.map(|(bot, conversation, account_quota)| ChatTarget {
+        bot,
+        conversation,
+        account_quota,
+    }))
+}
+
 /// The conversation of a session of a bot, if the session exists.
 pub async fn conversation_of_session(
     db: &Db,
@@ -111,32 +157,126 @@ pub enum Recorded {
     SessionTaken,
 }
 
-/// Records one exchange: the conversation (inserted when `new`, else its counters and status
-/// updated), the messages, the events, and with `usage = Some((month, n))` the account's
-/// message count, in one transaction.
+/// One chat exchange to record: the conversation (inserted when `new`, else its counters and
+/// status updated), its messages and events, and with `usage = Some((month, n))` `n` messages
+/// counted in the account's `month`.
+pub struct ExchangeWrite {
+    pub account_id: String,
+    pub conversation: ConversationRow,
+    pub new: bool,
+    pub messages: Vec<MessageRow>,
+    pub events: Vec<NewEvent>,
+    pub usage: Option<(String, i64)>,
+}
+
+type Waiting = (ExchangeWrite, oneshot::Sender<Result<Recorded, DbError>>);
+
+/// Group commit for chat exchanges. Each exchange waits here; whoever gets the turn records
+/// every exchange then waiting in one transaction. A commit is the dearest part of a chat
+/// message on SQLite (the WAL frames of every page it touched, written out), and on both
+/// databases exchanges that arrive together then share it, and share the account's counter row.
+#[derive(Default)]
+pub struct ExchangeQueue {
+    waiting: std::sync::Mutex<Vec<Waiting>>,
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Records an exchange, with the others waiting at the time (see [`ExchangeQueue`]): in one
+/// transaction, or, if that fails, each in its own, so that one exchange's error is its own.
 pub async fn exchange_record(
     db: &Db,
-    account_id: &str,
-    conversation: &ConversationRow,
-    new: bool,
-    messages_to_add: &[MessageRow],
-    new_events: &[NewEvent],
-    usage: Option<(&str, i64)>,
+    queue: &ExchangeQueue,
+    exchange: ExchangeWrite,
 ) -> Result<Recorded, DbError> {
-    let added = i64::try_from(messages_to_add.len()).unwrap_or(0);
-    let last = messages_to_add.last().map(|m| m.created_at);
-    with_write_conn!(db, |conn| {
-        conn.transaction::<_, DbError, _>(async |conn| {
-            if new {
+    let (sender, mut recorded) = oneshot::channel();
+    lock(&queue.waiting).push((exchange, sender));
+    let turn = tokio::select! {
+        biased;
+        result = &mut recorded => return outcome(result),
+        turn = Arc::clone(&queue.turn).lock_owned() => turn,
+    };
+    let batch = std::mem::take(&mut *lock(&queue.waiting));
+    // A task of its own: the batch holds other requests' exchanges, which must be recorded
+    // and answered even if this request goes away meanwhile.
+    let db = db.clone();
+    let recording = tokio::spawn(async move {
+        record_batch(&db, batch).await;
+        drop(turn);
+    });
+    // The batch answers through `recorded` (ours was in it, or in an earlier one).
+    let _ = recording.await;
+    outcome(recorded.await)
+}
+
+fn lock(waiting: &std::sync::Mutex<Vec<Waiting>>) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
+    // A panic while the lock was held left a whole Vec: nothing to repair.
+    waiting
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn outcome(
+    result: Result<Result<Recorded, DbError>, oneshot::error::RecvError>,
+) -> Result<Recorded, DbError> {
+    result.unwrap_or_else(|_| Err(DbError::Pool("an exchange's batch was dropped".into())))
+}
+
+async fn record_batch(db: &Db, batch: Vec<Waiting>) {
+    if batch.is_empty() {
+        return;
+    }
+    let writes: Vec<&ExchangeWrite> = batch.iter().map(|(write, _)| write).collect();
+    match exchanges_write(db, &writes).await {
+        Ok(outcomes) => {
+            for ((_, sender), outcome) in batch.into_iter().zip(outcomes) {
+                let _ = sender.send(Ok(outcome));
+            }
+        }
+        Err(error) if batch.len() == 1 => {
+            if let Some((_, sender)) = batch.into_iter().next() {
+                let _ = sender.send(Err(error));
+            }
+        }
+        // Nothing of the batch was written: each exchange again, alone, gets its own outcome.
+        Err(_) => {
+            for (write, sender) in batch {
+                let result = exchanges_write(db, &[&write]).await.map(|outcomes| {
+                    outcomes
+                        .into_iter()
+                        .next()
+                        .unwrap_or(Recorded::SessionTaken)
+                });
+                let _ = sender.send(result);
+            }
+        }
+    }
+}
+
+/// Writes one exchange with `$conn` (either backend's connection) and evaluates to its
+/// outcome; an error ends the whole transaction.
+macro_rules! exchange_write {
+    ($conn:ident, $write:ident) => {
+        async {
+            let ExchangeWrite {
+                account_id,
+                conversation,
+                new,
+                messages: messages_to_add,
+                events: new_events,
+                usage: _,
+            } = $write;
+            if *new {
                 let inserted = diesel::insert_into(conversations::table)
                     .values(conversation)
                     .on_conflict_do_nothing()
-                    .execute(conn)
+                    .execute($conn)
                     .await?;
                 if inserted == 0 {
                     return Ok(Recorded::SessionTaken);
                 }
             } else {
+                let added = i64::try_from(messages_to_add.len()).unwrap_or(0);
+                let last = messages_to_add.last().map(|m| m.created_at);
                 diesel::update(conversations::table.find(&conversation.id))
                     .set((
                         conversations::message_count.eq(conversations::message_count + added),
@@ -144,30 +284,49 @@ pub async fn exchange_record(
                         conversations::status.eq(&conversation.status),
                         conversations::updated_at.eq(now()),
                     ))
-                    .execute(conn)
+                    .execute($conn)
                     .await?;
             }
             for message in messages_to_add {
                 diesel::insert_into(messages::table)
                     .values(message)
-                    .execute(conn)
+                    .execute($conn)
                     .await?;
             }
             for event in new_events {
                 insert_event!(
-                    conn,
+                    $conn,
                     account_id,
                     Some(&conversation.bot_id),
                     event.event_type,
                     &event.payload
                 );
             }
-            // Last: on PostgreSQL the counter's row is the account's one hot row, locked from
-            // here to the commit.
-            if let Some((month, n)) = usage {
+            Ok::<_, DbError>(Recorded::Yes)
+        }
+        .await?
+    };
+}
+
+/// Writes exchanges in one transaction; their outcomes, in order.
+async fn exchanges_write(db: &Db, writes: &[&ExchangeWrite]) -> Result<Vec<Recorded>, DbError> {
+    with_write_conn!(db, |conn| {
+        conn.transaction::<_, DbError, _>(async |conn| {
+            let mut outcomes = Vec::with_capacity(writes.len());
+            let mut usage = BTreeMap::<(&str, &str), i64>::new();
+            for write in writes {
+                let recorded = exchange_write!(conn, write);
+                if let (Recorded::Yes, Some((month, n))) = (recorded, &write.usage) {
+                    *usage.entry((&write.account_id, month)).or_default() += n;
+                }
+                outcomes.push(recorded);
+            }
+            // Last: on PostgreSQL a counter's row is its account's one hot row, locked from
+            // here to the commit. In order, so that two batches lock rows in the same order.
+            for ((account_id, month), n) in usage {
                 usage_add!(conn, account_id, month, n);
             }
-            Ok(Recorded::Yes)
+            Ok(outcomes)
         })
         .await
     })
@@ -221,31 +380,28 @@ pub async fn conversation_handoff_set(
     })
 }
 
-/// A conversation's messages, oldest first, after the cursor.
+/// A conversation's messages, oldest first, after the cursor. The page's `total` is the
+/// conversation's `message_count`, which every write of a message keeps in the same
+/// transaction: one statement, where counting the rows was a second.
 pub async fn messages_list(
     db: &Db,
-    conversation_id: &str,
+    conversation: &ConversationRow,
     after: Option<&str>,
     limit: usize,
 ) -> Result<Page<MessageRow>, DbError> {
     let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
     let after = after.unwrap_or("").to_string();
-    with_conn!(db, |conn| {
-        let items = messages::table
-            .filter(messages::conversation_id.eq(conversation_id))
+    let items = with_conn!(db, |conn| {
+        messages::table
+            .filter(messages::conversation_id.eq(&conversation.id))
             .filter(messages::id.gt(&after))
             .select(MessageRow::as_select())
             .order(messages::id.asc())
             .limit(fetch)
             .load(&mut conn)
-            .await?;
-        let total = messages::table
-            .filter(messages::conversation_id.eq(conversation_id))
-            .count()
-            .get_result(&mut conn)
-            .await?;
-        Ok(page(items, limit, total))
-    })
+            .await?
+    });
+    Ok(page(items, limit, conversation.message_count))
 }
 
 /// The last `n` messages of a conversation, oldest first.

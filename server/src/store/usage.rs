@@ -128,19 +128,6 @@ pub async fn events_of_account(
     }))
 }
 
-/// The account's own monthly quota, if it has one.
-pub async fn account_quota_get(db: &Db, account_id: &str) -> Result<Option<i64>, DbError> {
-    Ok(with_conn!(db, |conn| {
-        accounts::table
-            .find(account_id)
-            .select(accounts::monthly_message_quota)
-            .first::<Option<i64>>(&mut conn)
-            .await
-            .optional()?
-            .flatten()
-    }))
-}
-
 /// Sets an account's own monthly quota (`None`: the server's default).
 pub async fn account_quota_set(
     db: &Db,

@@ -5,7 +5,7 @@
 //! [`send`] answers whole. [`stream`] streams an LLM's reply as it is generated; the stream's
 //! task ends the LLM request as soon as the client goes away, and then stores nothing.
 
-use super::{chat_bot, conversation_view, event, message_view, request_hash, visible};
+use super::{chat_target, conversation_view, event, message_view, request_hash, visible};
 use crate::config::LlmConfig;
 use crate::db::Db;
 use crate::engine::llm::{LlmError, LlmEvent, LlmRequest, PromptMessage};
@@ -23,6 +23,7 @@ use botwire_api::types::{
 use futures::{Stream, StreamExt};
 use http::StatusCode;
 use serde_json::json;
+use std::sync::Arc;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -42,6 +43,7 @@ user with a human agent. Never invent facts, prices or policies.";
 /// A checked message, ready for the bot's reply: everything the exchange stores but the reply.
 pub struct Exchange {
     db: Db,
+    queue: Arc<store::ExchangeQueue>,
     account_id: String,
     conversation: ConversationRow,
     new: bool,
@@ -278,7 +280,14 @@ async fn prepare(
         session_id,
         user_id,
     } = body;
-    let (bot, visitor) = chat_bot(call, bot_id).await?;
+    // A session the caller names may exist; one made up below for a visitor does not.
+    let (target, visitor) =
+        chat_target(call, bot_id, session_id.as_deref().map(String::as_str)).await?;
+    let store::ChatTarget {
+        bot,
+        conversation: existing,
+        account_quota,
+    } = target;
     // Retries first: a replay must not count against the quota or store anything again.
     let idempotency = match idempotency_key {
         Some(key) => {
@@ -331,17 +340,8 @@ async fn prepare(
             )]));
         }
     };
-    // Both reads at once (two round trips in parallel on PostgreSQL): whether a quota applies
-    // is only read here; counting waits for the checks below.
     let default_quota = call.app.config.monthly_message_quota;
-    let (existing, quota_applies) = tokio::try_join!(
-        async {
-            Ok::<_, Error>(
-                store::conversation_of_session(&call.app.db, &bot.id, &session_id).await?,
-            )
-        },
-        crate::quota::applies(&call.app.db, &bot.account_id, default_quota),
-    )?;
+    let quota_applies = crate::quota::applies(account_quota, default_quota);
     if let Some(existing) = &existing {
         if !visible(existing, visitor) {
             return Err(not_found(ErrorCode::SessionNotFound, "session"));
@@ -433,6 +433,7 @@ async fn prepare(
     };
     Ok(Prepared::Ready(Box::new(Exchange {
         db: call.app.db.clone(),
+        queue: Arc::clone(&call.app.exchanges),
         account_id: bot.account_id.clone(),
         conversation,
         new,
@@ -630,16 +631,15 @@ impl Exchange {
         if let Some(reply) = reply {
             events.push(event("message.sent", base(reply)));
         }
-        Ok(store::exchange_record(
-            &self.db,
-            &self.account_id,
-            conversation,
-            self.new,
-            &rows,
-            &events,
-            self.uncounted_month.as_deref().map(|month| (month, 1)),
-        )
-        .await?)
+        let write = store::ExchangeWrite {
+            account_id: self.account_id.clone(),
+            conversation: conversation.clone(),
+            new: self.new,
+            messages: rows,
+            events,
+            usage: self.uncounted_month.clone().map(|month| (month, 1)),
+        };
+        Ok(store::exchange_record(&self.db, &self.queue, write).await?)
     }
 
     /// Stores the exchange (the message, the reply unless a human has taken over, their
