@@ -7,6 +7,7 @@ use crate::email::Mailer;
 use crate::metrics::Metrics;
 use crate::ops::Docs;
 use crate::ratelimit::RateLimiter;
+use crate::store::chat::ExchangeQueue;
 use anyhow::{Context, Result};
 use base64::Engine;
 use rand::RngCore;
@@ -25,7 +26,7 @@ pub struct App {
     /// Knowledge indexes built for chat, by bot and knowledge revision.
     pub chat_indexes: crate::services::chat::IndexCache,
     /// Chat exchanges waiting for their group commit.
-    pub exchanges: Arc<crate::store::chat::ExchangeQueue>,
+    pub exchanges: Arc<ExchangeQueue>,
     /// The LLM engine's client (one connection pool for every bot).
     pub llm: crate::engine::llm::LlmClient,
     pub metrics: Arc<Metrics>,
@@ -51,6 +52,7 @@ impl App {
             config.llm.allowed_cidrs.clone(),
         )
         .context("setting up the LLM client")?;
+        let exchanges = Arc::new(ExchangeQueue::new(&db, config.db_pool_size));
         Ok(App {
             limiter: RateLimiter::new(db.clone()),
             config,
@@ -58,7 +60,7 @@ impl App {
             jwt,
             mailer: Arc::new(mailer),
             chat_indexes: Default::default(),
-            exchanges: Arc::default(),
+            exchanges,
             llm,
             metrics: Arc::default(),
             docs: Docs::render(OPENAPI_YAML).context("rendering the docs page")?,

@@ -171,14 +171,29 @@ pub struct ExchangeWrite {
 
 type Waiting = (ExchangeWrite, oneshot::Sender<Result<Recorded, DbError>>);
 
-/// Group commit for chat exchanges. Each exchange waits here; whoever gets the turn records
+/// Group commit for chat exchanges. Each exchange waits here; whoever gets a turn records
 /// every exchange then waiting in one transaction. A commit is the dearest part of a chat
-/// message on SQLite (the WAL frames of every page it touched, written out), and on both
-/// databases exchanges that arrive together then share it, and share the account's counter row.
-#[derive(Default)]
+/// message on SQLite (the WAL frames of every page it touched, written out), and exchanges
+/// that arrive together then share it, and share the account's counter row.
+///
+/// SQLite has one writer, so one turn. PostgreSQL writes in parallel, and one turn would make
+/// every exchange of the process wait on one connection's round trips: it gets half the pool.
 pub struct ExchangeQueue {
     waiting: std::sync::Mutex<Vec<Waiting>>,
-    turn: Arc<tokio::sync::Mutex<()>>,
+    turns: Arc<tokio::sync::Semaphore>,
+}
+
+impl ExchangeQueue {
+    pub fn new(db: &Db, pool_size: usize) -> ExchangeQueue {
+        let turns = match db {
+            Db::Sqlite(..) => 1,
+            Db::Postgres(_) => (pool_size / 2).max(1),
+        };
+        ExchangeQueue {
+            waiting: std::sync::Mutex::default(),
+            turns: Arc::new(tokio::sync::Semaphore::new(turns)),
+        }
+    }
 }
 
 /// Records an exchange, with the others waiting at the time (see [`ExchangeQueue`]): in one
@@ -193,7 +208,8 @@ pub async fn exchange_record(
     let turn = tokio::select! {
         biased;
         result = &mut recorded => return outcome(result),
-        turn = Arc::clone(&queue.turn).lock_owned() => turn,
+        turn = Arc::clone(&queue.turns).acquire_owned() => turn
+            .map_err(|_| DbError::Pool("the exchange queue is closed".into()))?,
     };
     let batch = std::mem::take(&mut *lock(&queue.waiting));
     // A task of its own: the batch holds other requests' exchanges, which must be recorded
@@ -312,14 +328,19 @@ macro_rules! exchange_write {
 async fn exchanges_write(db: &Db, writes: &[&ExchangeWrite]) -> Result<Vec<Recorded>, DbError> {
     with_write_conn!(db, |conn| {
         conn.transaction::<_, DbError, _>(async |conn| {
-            let mut outcomes = Vec::with_capacity(writes.len());
+            let mut outcomes = vec![Recorded::SessionTaken; writes.len()];
             let mut usage = BTreeMap::<(&str, &str), i64>::new();
-            for write in writes {
+            // By conversation (a stable sort keeps a conversation's exchanges in order), so
+            // that batches running at once on PostgreSQL lock its rows in the same order.
+            let mut order: Vec<usize> = (0..writes.len()).collect();
+            order.sort_by_key(|&i| &writes[i].conversation.id);
+            for i in order {
+                let write = writes[i];
                 let recorded = exchange_write!(conn, write);
                 if let (Recorded::Yes, Some((month, n))) = (recorded, &write.usage) {
                     *usage.entry((&write.account_id, month)).or_default() += n;
                 }
-                outcomes.push(recorded);
+                outcomes[i] = recorded;
             }
             // Last: on PostgreSQL a counter's row is its account's one hot row, locked from
             // here to the commit. In order, so that two batches lock rows in the same order.
