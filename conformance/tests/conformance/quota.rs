@@ -9,15 +9,25 @@ use botwire_conformance::{TestContext, on_both_databases};
 use botwire_server::db::Db;
 use botwire_server::store;
 
-/// Registers a user through the API and returns their account id, and a pool on the database.
-async fn account(ctx: &TestContext, email: &str) -> (Db, String) {
+/// Registers a user through the API and returns their session, a pool on the database, and
+/// their account id.
+async fn registered(
+    ctx: &TestContext,
+    email: &str,
+) -> (botwire_client::types::AuthSession, Db, String) {
     let session = super::support::register(ctx, email, "Quota").await;
     let db = Db::connect(ctx.database_url(), 4).await.unwrap();
     let user = store::users::user_get(&db, &session.user.id.to_string())
         .await
         .unwrap()
         .unwrap();
-    (db, user.account_id)
+    (session, db, user.account_id)
+}
+
+/// Registers a user through the API and returns their account id, and a pool on the database.
+async fn account(ctx: &TestContext, email: &str) -> (Db, String) {
+    let (_, db, account_id) = registered(ctx, email).await;
+    (db, account_id)
 }
 
 async fn warnings(db: &Db, account_id: &str) -> Vec<QuotaWarningEvent> {
@@ -101,13 +111,7 @@ async fn concurrent_messages_never_exceed_the_quota(ctx: &TestContext) {
 async fn chat_counts_every_message_and_refuses_past_the_quota(ctx: &TestContext) {
     use super::support::{ask, bearer, create_bot, expect_error, message, unstreamed};
     use botwire_client::types::ErrorCode;
-    let session = super::support::register(ctx, "chat-quota@example.test", "Quota").await;
-    let db = Db::connect(ctx.database_url(), 4).await.unwrap();
-    let account_id = store::users::user_get(&db, &session.user.id.to_string())
-        .await
-        .unwrap()
-        .unwrap()
-        .account_id;
+    let (session, db, account_id) = registered(ctx, "chat-quota@example.test").await;
     // Counting nothing more answers how many were counted.
     let used = || botwire_server::quota::count_messages(&db, &account_id, 0, None);
     let owner = bearer(ctx, &session.token);
@@ -159,13 +163,7 @@ async fn chat_counts_every_message_and_refuses_past_the_quota(ctx: &TestContext)
 /// that race each other end up in one conversation.
 async fn concurrent_messages_are_each_stored_and_counted_once(ctx: &TestContext) {
     use super::support::{bearer, create_bot, message};
-    let session = super::support::register(ctx, "together@example.test", "Together").await;
-    let db = Db::connect(ctx.database_url(), 4).await.unwrap();
-    let account_id = store::users::user_get(&db, &session.user.id.to_string())
-        .await
-        .unwrap()
-        .unwrap()
-        .account_id;
+    let (session, db, account_id) = registered(ctx, "together@example.test").await;
     let owner = bearer(ctx, &session.token);
     let bot = create_bot(&owner, "Busy").await;
     let sessions = ["t-1", "t-2", "t-3"];
