@@ -52,7 +52,7 @@ impl App {
             config.llm.allowed_cidrs.clone(),
         )
         .context("setting up the LLM client")?;
-        let exchanges = Arc::new(ExchangeQueue::new(&db, config.db_pool_size));
+        let exchanges = Arc::new(ExchangeQueue::new(&db));
         Ok(App {
             limiter: RateLimiter::new(db.clone()),
             config,

@@ -184,10 +184,10 @@ pub struct ExchangeQueue {
 }
 
 impl ExchangeQueue {
-    pub fn new(db: &Db, pool_size: usize) -> ExchangeQueue {
+    pub fn new(db: &Db) -> ExchangeQueue {
         let turns = match db {
             Db::Sqlite(..) => 1,
-            Db::Postgres(_) => (pool_size / 2).max(1),
+            Db::Postgres(pool) => (pool.status().max_size / 2).max(1),
         };
         ExchangeQueue {
             waiting: std::sync::Mutex::default(),
@@ -212,6 +212,11 @@ pub async fn exchange_record(
             .map_err(|_| DbError::Pool("the exchange queue is closed".into()))?,
     };
     let batch = std::mem::take(&mut *lock(&queue.waiting));
+    if batch.is_empty() {
+        // Another turn took ours, and answers it.
+        drop(turn);
+        return outcome(recorded.await);
+    }
     // A task of its own: the batch holds other requests' exchanges, which must be recorded
     // and answered even if this request goes away meanwhile.
     let db = db.clone();
@@ -238,33 +243,21 @@ fn outcome(
 }
 
 async fn record_batch(db: &Db, batch: Vec<Waiting>) {
-    if batch.is_empty() {
-        return;
-    }
-    let writes: Vec<&ExchangeWrite> = batch.iter().map(|(write, _)| write).collect();
-    match exchanges_write(db, &writes).await {
-        Ok(outcomes) => {
+    if batch.len() > 1 {
+        let writes: Vec<&ExchangeWrite> = batch.iter().map(|(write, _)| write).collect();
+        if let Ok(outcomes) = exchanges_write(db, &writes).await {
             for ((_, sender), outcome) in batch.into_iter().zip(outcomes) {
                 let _ = sender.send(Ok(outcome));
             }
-        }
-        Err(error) if batch.len() == 1 => {
-            if let Some((_, sender)) = batch.into_iter().next() {
-                let _ = sender.send(Err(error));
-            }
+            return;
         }
         // Nothing of the batch was written: each exchange again, alone, gets its own outcome.
-        Err(_) => {
-            for (write, sender) in batch {
-                let result = exchanges_write(db, &[&write]).await.map(|outcomes| {
-                    outcomes
-                        .into_iter()
-                        .next()
-                        .unwrap_or(Recorded::SessionTaken)
-                });
-                let _ = sender.send(result);
-            }
-        }
+    }
+    for (write, sender) in batch {
+        let result = exchanges_write(db, &[&write])
+            .await
+            .map(|outcomes| outcomes[0]);
+        let _ = sender.send(result);
     }
 }
 

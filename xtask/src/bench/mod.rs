@@ -642,8 +642,10 @@ fn category(dso: &str, symbol: &str) -> &'static str {
         "unlink_chunk",
         "realloc",
         "calloc",
-    ]) {
-        "allocator (glibc malloc)"
+    ]) || symbol.starts_with("mi_")
+        || symbol.starts_with("_mi_")
+    {
+        "allocator (mimalloc, malloc)"
     } else if has(&["memmove", "memcpy", "memcmp", "memset", "strlen"]) {
         "memcpy, memcmp"
     } else if has(&[
