@@ -6,6 +6,7 @@ mod conformance {
     mod bot_settings;
     mod bots;
     mod chat;
+    mod checkpoints;
     mod coverage;
     mod credentials;
     mod email;

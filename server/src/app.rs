@@ -42,6 +42,8 @@ impl App {
             .await
             .with_context(|| format!("opening the {} database", config.database.backend()))?;
         db.migrate().await.context("running migrations")?;
+        db.start_checkpoints(&config.database, log.clone())
+            .context("starting the SQLite checkpoints")?;
         let jwt = Jwt::new(jwt_secret(&config, &db).await?.as_bytes(), config.jwt_ttl);
         let mailer = Mailer::from_config(&config).context("setting up email")?;
         // Compile the contract's schemas now rather than on the first request.

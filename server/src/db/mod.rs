@@ -54,6 +54,7 @@ impl SpawnBlocking for Inline {
     }
 }
 
+mod checkpoint;
 pub mod introspect;
 pub mod schema;
 
@@ -63,9 +64,10 @@ pub(crate) const POSTGRES_MIGRATIONS: EmbeddedMigrations =
 
 /// Per-connection SQLite settings: WAL so readers never wait for the writer, NORMAL sync
 /// (durable at checkpoints, safe against corruption), foreign keys enforced, a busy timeout for
-/// a writer of another process (this one's queue in [`WriteTurn`]), reads through mmap, and a
-/// checkpoint every 8000 pages rather than 1000 (a hot page is copied back once per
-/// checkpoint, not once per commit: chat send +12 % with mmap).
+/// a writer of another process (this one's queue in [`WriteTurn`]), and reads through mmap.
+/// Checkpoints run in the background ([`Db::start_checkpoints`]); the one a commit runs after
+/// 8000 pages (rather than 1000, so a hot page is copied back once per checkpoint, not once per
+/// commit: chat send +12 % with mmap) is the safety net.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
      PRAGMA mmap_size = 268435456; PRAGMA wal_autocheckpoint = 8000;";
@@ -198,6 +200,17 @@ impl Db {
                     .map_err(|e| DbError::Pool(e.to_string()))?;
                 Ok(Db::Postgres(pool))
             }
+        }
+    }
+
+    /// On SQLite, starts checkpointing the WAL in the background (see [`checkpoint`]) for as
+    /// long as this pool lives; nothing on PostgreSQL.
+    pub fn start_checkpoints(&self, path: &DatabaseUrl, log: slog::Logger) -> Result<(), DbError> {
+        match (self, path) {
+            (Db::Sqlite(_, turn), DatabaseUrl::Sqlite(path)) => {
+                Ok(checkpoint::spawn(path, turn, log)?)
+            }
+            _ => Ok(()),
         }
     }
 
