@@ -11,6 +11,7 @@ mod conformance {
     mod credentials;
     mod email;
     mod errors;
+    mod group_commit;
     mod inputs;
     mod knowledge;
     mod llm;

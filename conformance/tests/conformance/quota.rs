@@ -4,25 +4,11 @@
 //! database, and through chat (which counts every user message: before answering when a quota
 //! applies, else in the transaction that stores the exchange).
 
+use super::support::registered;
 use botwire_client::types::QuotaWarningEvent;
 use botwire_conformance::{TestContext, on_both_databases};
 use botwire_server::db::Db;
 use botwire_server::store;
-
-/// Registers a user through the API and returns their session, a pool on the database, and
-/// their account id.
-async fn registered(
-    ctx: &TestContext,
-    email: &str,
-) -> (botwire_client::types::AuthSession, Db, String) {
-    let session = super::support::register(ctx, email, "Quota").await;
-    let db = Db::connect(ctx.database_url(), 4).await.unwrap();
-    let user = store::users::user_get(&db, &session.user.id.to_string())
-        .await
-        .unwrap()
-        .unwrap();
-    (session, db, user.account_id)
-}
 
 /// Registers a user through the API and returns their account id, and a pool on the database.
 async fn account(ctx: &TestContext, email: &str) -> (Db, String) {

@@ -393,6 +393,23 @@ pub async fn ask(
     response.into_inner()
 }
 
+/// Registers a user through the API and returns their session, a pool on the server's
+/// database (for tests that drive the store or a service directly), and their account id.
+pub async fn registered(
+    ctx: &TestContext,
+    email: &str,
+) -> (types::AuthSession, botwire_server::db::Db, String) {
+    let session = register(ctx, email, "Registered").await;
+    let db = botwire_server::db::Db::connect(ctx.database_url(), 4)
+        .await
+        .expect("a pool on the server's database");
+    let user = botwire_server::store::users::user_get(&db, &session.user.id.to_string())
+        .await
+        .expect("reading the user")
+        .expect("the user just registered");
+    (session, db, user.account_id)
+}
+
 /// A session's whole history (oldest first).
 pub async fn history(client: &Client, bot_id: uuid::Uuid, session_id: &str) -> Vec<types::Message> {
     let page = client

@@ -233,6 +233,30 @@ pub async fn exchange_record(
     outcome(recorded.await)
 }
 
+/// Records `writes` as one batch, as [`exchange_record`] does with exchanges that wait at the
+/// same time; their outcomes, in order. For tests: which exchanges share a batch is otherwise a
+/// matter of timing, and the batch's fallback (a failed shared transaction writes each exchange
+/// alone) needs two exchanges in one batch to be seen.
+#[doc(hidden)]
+pub async fn exchanges_record_as_one_batch(
+    db: &Db,
+    writes: Vec<ExchangeWrite>,
+) -> Vec<Result<Recorded, DbError>> {
+    let (batch, receivers): (Vec<Waiting>, Vec<_>) = writes
+        .into_iter()
+        .map(|write| {
+            let (sender, receiver) = oneshot::channel();
+            ((write, sender), receiver)
+        })
+        .unzip();
+    record_batch(db, batch).await;
+    let mut outcomes = Vec::with_capacity(receivers.len());
+    for receiver in receivers {
+        outcomes.push(outcome(receiver.await));
+    }
+    outcomes
+}
+
 fn lock(waiting: &std::sync::Mutex<Vec<Waiting>>) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
     // A panic while the lock was held left a whole Vec: nothing to repair.
     waiting
