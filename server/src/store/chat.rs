@@ -289,44 +289,34 @@ async fn record_batch(db: &Db, batch: Vec<Waiting>) {
     }
 }
 
-/// Writes one exchange's conversation with `$conn` (either backend's connection): inserted if
-/// new, else its counters and status updated; evaluates to the exchange's outcome. Its messages
-/// and events are the caller's to insert, with the batch's. An error ends the transaction.
-macro_rules! conversation_write {
-    ($conn:ident, $write:ident) => {
+/// Inserts a new exchange's conversation with `$conn` (either backend's connection) and
+/// evaluates to the exchange's outcome: `SessionTaken` when another request started the
+/// session's conversation first. An error ends the transaction.
+macro_rules! conversation_insert {
+    ($conn:ident, $conversation:expr) => {
         async {
-            let ExchangeWrite {
-                conversation,
-                new,
-                messages,
-                ..
-            } = $write;
-            if *new {
-                let inserted = diesel::insert_into(conversations::table)
-                    .values(conversation)
-                    .on_conflict_do_nothing()
-                    .execute($conn)
-                    .await?;
-                if inserted == 0 {
-                    return Ok(Recorded::SessionTaken);
-                }
+            let inserted = diesel::insert_into(conversations::table)
+                .values($conversation)
+                .on_conflict_do_nothing()
+                .execute($conn)
+                .await?;
+            Ok::<_, DbError>(if inserted == 0 {
+                Recorded::SessionTaken
             } else {
-                let added = i64::try_from(messages.len()).unwrap_or(0);
-                let last = messages.last().map(|m| m.created_at);
-                diesel::update(conversations::table.find(&conversation.id))
-                    .set((
-                        conversations::message_count.eq(conversations::message_count + added),
-                        conversations::last_message_at.eq(last),
-                        conversations::status.eq(&conversation.status),
-                        conversations::updated_at.eq(now()),
-                    ))
-                    .execute($conn)
-                    .await?;
-            }
-            Ok::<_, DbError>(Recorded::Yes)
+                Recorded::Yes
+            })
         }
         .await?
     };
+}
+
+/// What a batch changes in a conversation that existed: messages added, the latest one's time,
+/// and the status its last exchange left it in.
+struct ConversationUpdate<'a> {
+    id: &'a str,
+    added: i64,
+    last_message_at: Option<NaiveDateTime>,
+    status: &'a str,
 }
 
 /// An event of the outbox, as [`exchanges_write`] inserts it with its batch's.
@@ -341,12 +331,19 @@ struct EventInsert<'a> {
     created_at: NaiveDateTime,
 }
 
-/// Inserts of a batch's rows. PostgreSQL: one multi-row statement per table, since each
+/// A batch's writes of many rows. PostgreSQL: a statement or two per table, since each
 /// statement is a round trip and 50-100 µs of the database's CPU, and a batch of n exchanges
-/// took 4n of them. SQLite: a statement per row, prepared once and cached (a multi-row insert
+/// took 5n of them. SQLite: a statement per row, prepared once and cached (a multi-row insert
 /// would be prepared anew for each number of rows, and diesel-async cannot run one on SQLite),
 /// as an SQLite statement runs in the process and costs no round trip.
-trait InsertMany {
+trait BatchWrites {
+    /// `updates` are in id order, one per conversation.
+    fn conversations_update<'a>(
+        &'a mut self,
+        updates: &'a [ConversationUpdate<'a>],
+        updated_at: NaiveDateTime,
+    ) -> impl Future<Output = Result<(), DbError>> + Send + 'a;
+
     fn messages_insert<'a>(
         &'a mut self,
         rows: &'a [&'a MessageRow],
@@ -358,7 +355,26 @@ trait InsertMany {
     ) -> impl Future<Output = Result<(), DbError>> + Send + 'a;
 }
 
-impl InsertMany for Object<SqliteConn> {
+impl BatchWrites for Object<SqliteConn> {
+    async fn conversations_update(
+        &mut self,
+        updates: &[ConversationUpdate<'_>],
+        updated_at: NaiveDateTime,
+    ) -> Result<(), DbError> {
+        for update in updates {
+            diesel::update(conversations::table.find(update.id))
+                .set((
+                    conversations::message_count.eq(conversations::message_count + update.added),
+                    conversations::last_message_at.eq(update.last_message_at),
+                    conversations::status.eq(update.status),
+                    conversations::updated_at.eq(updated_at),
+                ))
+                .execute(self)
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn messages_insert(&mut self, rows: &[&MessageRow]) -> Result<(), DbError> {
         for row in rows {
             diesel::insert_into(messages::table)
@@ -380,7 +396,48 @@ impl InsertMany for Object<SqliteConn> {
     }
 }
 
-impl InsertMany for Object<AsyncPgConnection> {
+impl BatchWrites for Object<AsyncPgConnection> {
+    /// Two statements whatever the batch's size: the rows are locked first, in id order (the
+    /// lock is taken above the sort), so that batches running at once never deadlock; then one
+    /// `UPDATE` joins them to the batch's values, passed as arrays (a fixed statement, prepared
+    /// once).
+    async fn conversations_update(
+        &mut self,
+        updates: &[ConversationUpdate<'_>],
+        updated_at: NaiveDateTime,
+    ) -> Result<(), DbError> {
+        use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = updates.iter().map(|u| u.id).collect();
+        diesel::sql_query(
+            "SELECT 1 FROM conversations WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
+        )
+        .bind::<Array<Text>, _>(&ids)
+        .execute(self)
+        .await?;
+        diesel::sql_query(
+            "UPDATE conversations AS c SET message_count = c.message_count + u.added, \
+             last_message_at = u.last_message_at, status = u.status, updated_at = $5 \
+             FROM unnest($1::text[], $2::bigint[], $3::timestamp[], $4::text[]) \
+             AS u (id, added, last_message_at, status) WHERE c.id = u.id",
+        )
+        .bind::<Array<Text>, _>(&ids)
+        .bind::<Array<BigInt>, _>(updates.iter().map(|u| u.added).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Timestamp>>, _>(
+            updates
+                .iter()
+                .map(|u| u.last_message_at)
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Text>, _>(updates.iter().map(|u| u.status).collect::<Vec<_>>())
+        .bind::<Timestamp, _>(updated_at)
+        .execute(self)
+        .await?;
+        Ok(())
+    }
+
     async fn messages_insert(&mut self, rows: &[&MessageRow]) -> Result<(), DbError> {
         if !rows.is_empty() {
             diesel::insert_into(messages::table)
@@ -402,8 +459,8 @@ impl InsertMany for Object<AsyncPgConnection> {
     }
 }
 
-/// Writes exchanges in one transaction; their outcomes, in order (the messages and events of
-/// the batch through [`InsertMany`]).
+/// Writes exchanges in one transaction; their outcomes, in order (the batch's rows through
+/// [`BatchWrites`]).
 async fn exchanges_write(db: &Db, writes: &[&ExchangeWrite]) -> Result<Vec<Recorded>, DbError> {
     let created_at = now();
     with_write_conn!(db, |conn| {
@@ -412,13 +469,37 @@ async fn exchanges_write(db: &Db, writes: &[&ExchangeWrite]) -> Result<Vec<Recor
             let mut usage = BTreeMap::<(&str, &str), i64>::new();
             let mut new_messages = Vec::new();
             let mut new_events = Vec::new();
-            // By conversation (a stable sort keeps a conversation's exchanges in order), so
-            // that batches running at once on PostgreSQL lock its rows in the same order.
+            // By session (a stable sort keeps a session's exchanges in order), so that batches
+            // running at once on PostgreSQL insert new conversations in one order: two first
+            // messages of a session in two batches each wait on the other's insert of the
+            // session's key, and in any other order two such sessions deadlock (seen under load
+            // when the order was the new conversations' ids). Existing conversations are
+            // locked afterwards, in id order, by `conversations_update`.
             let mut order: Vec<usize> = (0..writes.len()).collect();
-            order.sort_by_key(|&i| &writes[i].conversation.id);
+            order.sort_by_key(|&i| {
+                let conversation = &writes[i].conversation;
+                (&conversation.bot_id, &conversation.session_id)
+            });
+            let mut updates = BTreeMap::<&str, ConversationUpdate>::new();
             for i in order {
                 let write = writes[i];
-                let recorded = conversation_write!(conn, write);
+                let conversation = &write.conversation;
+                let recorded = if write.new {
+                    conversation_insert!(conn, conversation)
+                } else {
+                    let update = updates
+                        .entry(&conversation.id)
+                        .or_insert(ConversationUpdate {
+                            id: &conversation.id,
+                            added: 0,
+                            last_message_at: None,
+                            status: &conversation.status,
+                        });
+                    update.added += i64::try_from(write.messages.len()).unwrap_or(0);
+                    update.last_message_at = write.messages.last().map(|m| m.created_at);
+                    update.status = &conversation.status;
+                    Recorded::Yes
+                };
                 if recorded == Recorded::Yes {
                     new_messages.extend(&write.messages);
                     new_events.extend(write.events.iter().map(|event| EventInsert {
@@ -435,6 +516,8 @@ async fn exchanges_write(db: &Db, writes: &[&ExchangeWrite]) -> Result<Vec<Recor
                 }
                 outcomes[i] = recorded;
             }
+            let updates: Vec<ConversationUpdate> = updates.into_values().collect();
+            conn.conversations_update(&updates, created_at).await?;
             conn.messages_insert(&new_messages).await?;
             conn.events_insert(&new_events).await?;
             // Last: on PostgreSQL a counter's row is its account's one hot row, locked from
