@@ -66,79 +66,100 @@ impl CheckpointResult {
 /// `turn` (the pool's [`super::Db`]) is dropped, or when the runtime stops.
 pub fn spawn(path: &Path, turn: &WriteTurn, log: Logger) -> Result<(), diesel::ConnectionError> {
     let conn = SqliteConnection::establish(&path.to_string_lossy())?;
-    let conn = Arc::new(Mutex::new(conn));
-    let turn = Arc::downgrade(turn);
-    tokio::spawn(run(conn, turn, log));
+    let checkpointer = Checkpointer {
+        conn: Arc::new(Mutex::new(conn)),
+        log,
+        failing: false,
+    };
+    tokio::spawn(checkpointer.run(Arc::downgrade(turn)));
     Ok(())
 }
 
-async fn run(conn: Arc<Mutex<SqliteConnection>>, turn: Weak<tokio::sync::Mutex<()>>, log: Logger) {
-    let mut ticks = tokio::time::interval(CHECKPOINT_PERIOD);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // The WAL's length when the last period ended in the turn: an idle database keeps it, and
-    // needs nothing more.
-    let mut settled_at = None;
-    loop {
-        ticks.tick().await;
-        let Some(turn) = turn.upgrade() else { return };
-        let Some(mut last) = checkpoint(&conn, &log).await else {
-            continue;
-        };
-        if last.log <= 0 || (last.caught_up() && settled_at == Some(last.log)) {
-            continue;
-        }
-        // Writers append while a checkpoint copies; each round copies what the one before saw
-        // appended, so rounds get shorter, until few enough frames are left for the turn.
-        let mut rounds = 1;
-        let restarted = loop {
-            if rounds >= MAX_ROUNDS_OUTSIDE_THE_TURN {
-                break false;
-            }
-            let Some(next) = checkpoint(&conn, &log).await else {
-                break false;
-            };
-            rounds += 1;
-            // A writer found the WAL caught up and started it again: nothing left to do.
-            let restarted = next.log < last.log;
-            let appended = next.log - last.log;
-            last = next;
-            if restarted || appended <= FRAMES_LEFT_FOR_THE_TURN {
-                break restarted;
-            }
-        };
-        if restarted {
-            settled_at = None;
-            continue;
-        }
-        let _turn = turn.lock().await;
-        settled_at = checkpoint(&conn, &log)
-            .await
-            .filter(CheckpointResult::caught_up)
-            .map(|r| r.log);
-    }
+struct Checkpointer {
+    conn: Arc<Mutex<SqliteConnection>>,
+    log: Logger,
+    /// The last checkpoint failed: the next failure is not logged again, a success is.
+    failing: bool,
 }
 
-/// One `PASSIVE` checkpoint on a blocking thread (it copies pages and syncs files). A failure
-/// is logged and retried at the next period: the WAL still holds every commit meanwhile.
-async fn checkpoint(conn: &Arc<Mutex<SqliteConnection>>, log: &Logger) -> Option<CheckpointResult> {
-    let conn = Arc::clone(conn);
-    let done = tokio::task::spawn_blocking(move || {
-        let mut conn = conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)")
-            .get_result::<CheckpointResult>(&mut *conn)
-    })
-    .await;
-    match done {
-        Ok(Ok(result)) => Some(result),
-        Ok(Err(error)) => {
-            slog::warn!(log, "SQLite WAL checkpoint failed; retrying next period"; "error" => %error);
-            None
+impl Checkpointer {
+    async fn run(mut self, turn: Weak<tokio::sync::Mutex<()>>) {
+        let mut ticks = tokio::time::interval(CHECKPOINT_PERIOD);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The WAL's length when the last period ended in the turn: an idle database keeps it,
+        // and needs nothing more.
+        let mut settled_at = None;
+        loop {
+            ticks.tick().await;
+            let Some(turn) = turn.upgrade() else { return };
+            let Some(mut last) = self.checkpoint().await else {
+                continue;
+            };
+            if last.log <= 0 || (last.caught_up() && settled_at == Some(last.log)) {
+                continue;
+            }
+            // Writers append while a checkpoint copies; each round copies what the one before
+            // saw appended, so rounds get shorter, until few enough frames are left for the
+            // turn.
+            let mut rounds = 1;
+            let restarted = loop {
+                if rounds >= MAX_ROUNDS_OUTSIDE_THE_TURN {
+                    break false;
+                }
+                let Some(next) = self.checkpoint().await else {
+                    break false;
+                };
+                rounds += 1;
+                // A writer found the WAL caught up and started it again: nothing left to do.
+                let restarted = next.log < last.log;
+                let appended = next.log - last.log;
+                last = next;
+                if restarted || appended <= FRAMES_LEFT_FOR_THE_TURN {
+                    break restarted;
+                }
+            };
+            if restarted {
+                settled_at = None;
+                continue;
+            }
+            let _turn = turn.lock().await;
+            settled_at = self
+                .checkpoint()
+                .await
+                .filter(CheckpointResult::caught_up)
+                .map(|r| r.log);
         }
-        Err(error) => {
-            slog::warn!(log, "SQLite WAL checkpoint task failed; retrying next period"; "error" => %error);
-            None
+    }
+
+    /// One `PASSIVE` checkpoint on a blocking thread (it copies pages and syncs files). A
+    /// failure is retried at the next period (the WAL still holds every commit meanwhile) and
+    /// logged once, until a checkpoint succeeds again.
+    async fn checkpoint(&mut self) -> Option<CheckpointResult> {
+        let conn = Arc::clone(&self.conn);
+        let done = tokio::task::spawn_blocking(move || {
+            let mut conn = conn
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)")
+                .get_result::<CheckpointResult>(&mut *conn)
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("the checkpoint's task: {e}")));
+        match done {
+            Ok(result) => {
+                if std::mem::take(&mut self.failing) {
+                    slog::info!(self.log, "SQLite WAL checkpoints work again");
+                }
+                Some(result)
+            }
+            Err(error) => {
+                if !std::mem::replace(&mut self.failing, true) {
+                    slog::warn!(self.log, "SQLite WAL checkpoint failed; retrying every period";
+                        "error" => error, "period_ms" => CHECKPOINT_PERIOD.as_millis());
+                }
+                None
+            }
         }
     }
 }
