@@ -397,10 +397,10 @@ impl BatchWrites for Object<SqliteConn> {
 }
 
 impl BatchWrites for Object<AsyncPgConnection> {
-    /// Two statements whatever the batch's size: the rows are locked first, in id order (the
-    /// lock is taken above the sort), so that batches running at once never deadlock; then one
-    /// `UPDATE` joins them to the batch's values, passed as arrays (a fixed statement, prepared
-    /// once).
+    /// Two statements whatever the batch's size (one for one row): the rows are locked first, in
+    /// id order (the lock is taken above the sort), so that batches running at once never
+    /// deadlock; then one `UPDATE` joins them to the batch's values, passed as arrays (a fixed
+    /// statement, prepared once).
     async fn conversations_update(
         &mut self,
         updates: &[ConversationUpdate<'_>],
@@ -411,12 +411,15 @@ impl BatchWrites for Object<AsyncPgConnection> {
             return Ok(());
         }
         let ids: Vec<&str> = updates.iter().map(|u| u.id).collect();
-        diesel::sql_query(
-            "SELECT 1 FROM conversations WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
-        )
-        .bind::<Array<Text>, _>(&ids)
-        .execute(self)
-        .await?;
+        // One row has no order to keep (the lone exchange, the probe's first SSE byte).
+        if updates.len() > 1 {
+            diesel::sql_query(
+                "SELECT 1 FROM conversations WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
+            )
+            .bind::<Array<Text>, _>(&ids)
+            .execute(self)
+            .await?;
+        }
         diesel::sql_query(
             "UPDATE conversations AS c SET message_count = c.message_count + u.added, \
              last_message_at = u.last_message_at, status = u.status, updated_at = $5 \
