@@ -11,7 +11,10 @@ use crate::db::{Db, DbError, SqliteConn};
 use crate::with_conn;
 use crate::with_write_conn;
 use chrono::NaiveDateTime;
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp, Untyped};
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -397,45 +400,29 @@ impl BatchWrites for Object<SqliteConn> {
 }
 
 impl BatchWrites for Object<AsyncPgConnection> {
-    /// Two statements whatever the batch's size (one for one row): the rows are locked first, in
-    /// id order (the lock is taken above the sort), so that batches running at once never
-    /// deadlock; then one `UPDATE` joins them to the batch's values, passed as arrays (a fixed
-    /// statement, prepared once).
+    /// Two statements whatever the batch's size (one for one row), each prepared once per
+    /// connection: [`ConversationsLock`], so that batches running at once never deadlock, then
+    /// [`ConversationsUpdate`].
     async fn conversations_update(
         &mut self,
         updates: &[ConversationUpdate<'_>],
         updated_at: NaiveDateTime,
     ) -> Result<(), DbError> {
-        use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
         if updates.is_empty() {
             return Ok(());
         }
         let ids: Vec<&str> = updates.iter().map(|u| u.id).collect();
         // One row has no order to keep (the lone exchange, the probe's first SSE byte).
         if updates.len() > 1 {
-            diesel::sql_query(
-                "SELECT 1 FROM conversations WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
-            )
-            .bind::<Array<Text>, _>(&ids)
-            .execute(self)
-            .await?;
+            ConversationsLock { ids: &ids }.execute(self).await?;
         }
-        diesel::sql_query(
-            "UPDATE conversations AS c SET message_count = c.message_count + u.added, \
-             last_message_at = u.last_message_at, status = u.status, updated_at = $5 \
-             FROM unnest($1::text[], $2::bigint[], $3::timestamp[], $4::text[]) \
-             AS u (id, added, last_message_at, status) WHERE c.id = u.id",
-        )
-        .bind::<Array<Text>, _>(&ids)
-        .bind::<Array<BigInt>, _>(updates.iter().map(|u| u.added).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Timestamp>>, _>(
-            updates
-                .iter()
-                .map(|u| u.last_message_at)
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Text>, _>(updates.iter().map(|u| u.status).collect::<Vec<_>>())
-        .bind::<Timestamp, _>(updated_at)
+        ConversationsUpdate {
+            ids: &ids,
+            added: updates.iter().map(|u| u.added).collect(),
+            last_message_at: updates.iter().map(|u| u.last_message_at).collect(),
+            status: updates.iter().map(|u| u.status).collect(),
+            updated_at,
+        }
         .execute(self)
         .await?;
         Ok(())
@@ -458,6 +445,70 @@ impl BatchWrites for Object<AsyncPgConnection> {
                 .execute(self)
                 .await?;
         }
+        Ok(())
+    }
+}
+
+/// PostgreSQL's lock of a batch's existing conversations, in id order (the lock is taken above
+/// the sort). A query with a static id, so each connection prepares it once (diesel never
+/// caches a `sql_query`: it would be parsed and planned on every batch).
+struct ConversationsLock<'a> {
+    ids: &'a Vec<&'a str>,
+}
+
+/// PostgreSQL's update of a batch's existing conversations, one statement for any number:
+/// the batch's values are arrays, joined to the rows with `unnest`. A static id, as above.
+struct ConversationsUpdate<'a> {
+    ids: &'a Vec<&'a str>,
+    added: Vec<i64>,
+    last_message_at: Vec<Option<NaiveDateTime>>,
+    status: Vec<&'a str>,
+    updated_at: NaiveDateTime,
+}
+
+impl QueryId for ConversationsLock<'_> {
+    type QueryId = ConversationsLock<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryId for ConversationsUpdate<'_> {
+    type QueryId = ConversationsUpdate<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for ConversationsLock<'_> {
+    type SqlType = Untyped;
+}
+
+impl Query for ConversationsUpdate<'_> {
+    type SqlType = Untyped;
+}
+
+impl QueryFragment<Pg> for ConversationsLock<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("SELECT 1 FROM conversations WHERE id = ANY(");
+        out.push_bind_param::<Array<Text>, _>(self.ids)?;
+        out.push_sql(") ORDER BY id FOR NO KEY UPDATE");
+        Ok(())
+    }
+}
+
+impl QueryFragment<Pg> for ConversationsUpdate<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "UPDATE conversations AS c SET message_count = c.message_count + u.added, \
+             last_message_at = u.last_message_at, status = u.status, updated_at = ",
+        );
+        out.push_bind_param::<Timestamp, _>(&self.updated_at)?;
+        out.push_sql(" FROM unnest(");
+        out.push_bind_param::<Array<Text>, _>(self.ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.added)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Timestamp>>, _>(&self.last_message_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.status)?;
+        out.push_sql(") AS u (id, added, last_message_at, status) WHERE c.id = u.id");
         Ok(())
     }
 }
