@@ -3,7 +3,7 @@
 //! in one transaction.
 
 use super::bots::BotRow;
-use super::{Page, new_id, now, page};
+use super::{EventInsert, Page, now, page};
 use crate::db::schema::{
     accounts, bots, conversations, events, feedback, idempotency_keys, messages,
 };
@@ -322,18 +322,6 @@ struct ConversationUpdate<'a> {
     status: &'a str,
 }
 
-/// An event of the outbox, as [`exchanges_write`] inserts it with its batch's.
-#[derive(Insertable)]
-#[diesel(table_name = events, treat_none_as_default_value = false)]
-struct EventInsert<'a> {
-    id: String,
-    account_id: &'a str,
-    bot_id: Option<&'a str>,
-    event_type: &'a str,
-    payload: &'a str,
-    created_at: NaiveDateTime,
-}
-
 /// A batch's writes of many rows. PostgreSQL: a statement or two per table, since each
 /// statement is a round trip and 50-100 µs of the database's CPU, and a batch of n exchanges
 /// took 5n of them. SQLite: a statement per row, prepared once and cached (a multi-row insert
@@ -556,13 +544,13 @@ async fn exchanges_write(db: &Db, writes: &[&ExchangeWrite]) -> Result<Vec<Recor
                 };
                 if recorded == Recorded::Yes {
                     new_messages.extend(&write.messages);
-                    new_events.extend(write.events.iter().map(|event| EventInsert {
-                        id: new_id(),
-                        account_id: &write.account_id,
-                        bot_id: Some(&write.conversation.bot_id),
-                        event_type: event.event_type,
-                        payload: &event.payload,
-                        created_at,
+                    new_events.extend(write.events.iter().map(|event| {
+                        EventInsert::new(
+                            &write.account_id,
+                            Some(&write.conversation.bot_id),
+                            event.event_type,
+                            &event.payload,
+                        )
                     }));
                     if let Some((month, n)) = &write.usage {
                         *usage.entry((&write.account_id, month)).or_default() += n;
@@ -622,7 +610,7 @@ pub async fn conversation_handoff_set(
                 insert_event!(
                     conn,
                     account_id,
-                    Some(&conversation.bot_id),
+                    Some(conversation.bot_id.as_str()),
                     event.event_type,
                     &event.payload
                 );

@@ -68,7 +68,7 @@ pub async fn document_create(
             insert_event!(
                 conn,
                 account_id,
-                Some(&document.bot_id),
+                Some(document.bot_id.as_str()),
                 event.event_type,
                 &event.payload
             );

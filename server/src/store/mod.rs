@@ -9,13 +9,11 @@
 macro_rules! insert_event {
     ($conn:expr, $account_id:expr, $bot_id:expr, $event_type:expr, $payload:expr) => {
         diesel::insert_into($crate::db::schema::events::table)
-            .values((
-                $crate::db::schema::events::id.eq($crate::store::new_id()),
-                $crate::db::schema::events::account_id.eq($account_id),
-                $crate::db::schema::events::bot_id.eq($bot_id),
-                $crate::db::schema::events::event_type.eq($event_type),
-                $crate::db::schema::events::payload.eq($payload),
-                $crate::db::schema::events::created_at.eq($crate::store::now()),
+            .values($crate::store::EventInsert::new(
+                $account_id,
+                $bot_id,
+                $event_type,
+                $payload,
             ))
             .execute($conn)
             .await?
@@ -71,6 +69,37 @@ pub fn now() -> NaiveDateTime {
 
 pub fn utc(time: NaiveDateTime) -> DateTime<Utc> {
     time.and_utc()
+}
+
+/// An event of the outbox as it is inserted: with its cause ([`insert_event!`]), or with a
+/// chat batch's rows.
+#[derive(diesel::Insertable)]
+#[diesel(table_name = crate::db::schema::events, treat_none_as_default_value = false)]
+pub(crate) struct EventInsert<'a> {
+    id: String,
+    account_id: &'a str,
+    bot_id: Option<&'a str>,
+    event_type: &'a str,
+    payload: &'a str,
+    created_at: NaiveDateTime,
+}
+
+impl<'a> EventInsert<'a> {
+    pub(crate) fn new(
+        account_id: &'a str,
+        bot_id: Option<&'a str>,
+        event_type: &'a str,
+        payload: &'a str,
+    ) -> EventInsert<'a> {
+        EventInsert {
+            id: new_id(),
+            account_id,
+            bot_id,
+            event_type,
+            payload,
+            created_at: now(),
+        }
+    }
 }
 
 pub fn new_id() -> String {

@@ -83,7 +83,7 @@ pub async fn usage_count(
                 .await?;
                 if first == 1 {
                     let payload = payload(&user_id, used, limit, 0.8);
-                    insert_event!(conn, account_id, None::<String>, "quota.warning", &payload);
+                    insert_event!(conn, account_id, None, "quota.warning", &payload);
                 }
             }
             // 100%: once per month.
@@ -99,7 +99,7 @@ pub async fn usage_count(
                 .await?;
                 if first == 1 {
                     let payload = payload(&user_id, used, limit, 1.0);
-                    insert_event!(conn, account_id, None::<String>, "quota.warning", &payload);
+                    insert_event!(conn, account_id, None, "quota.warning", &payload);
                 }
             }
             Ok(Counted::Within {
