@@ -1105,6 +1105,66 @@ async fn the_target_is_checked_again_at_every_attempt() {
     ctx.teardown().await;
 }
 
+/// A chat event of an account with no enabled webhook is stored already fanned out: the
+/// worker (asleep here) has nothing to read or mark for it. A subscribed account's events wait
+/// for the worker.
+async fn chat_events_without_a_subscriber_are_born_fanned_out(backend: Backend) {
+    let ctx = TestContext::with(backend, |config| {
+        fast(config);
+        config.webhooks.poll_interval = Duration::from_secs(3600);
+    })
+    .await
+    .expect("a server");
+    let (quiet, db, quiet_account) =
+        super::support::registered(&ctx, "no-hooks@example.test").await;
+    let (subscribed, _, subscribed_account) =
+        super::support::registered(&ctx, "hooks@example.test").await;
+    let quiet = bearer(&ctx, &quiet.token);
+    let subscribed = bearer(&ctx, &subscribed.token);
+    let quiet_bot = create_bot(&quiet, "Quiet").await;
+    let subscribed_bot = create_bot(&subscribed, "Subscribed").await;
+    let receiver = Receiver::accepting().await;
+    create_webhook(
+        &subscribed,
+        subscribed_bot.id,
+        &receiver.url("/hook"),
+        vec![WebhookEventType::MessageReceived],
+    )
+    .await;
+    // The worker's first round ran at start-up; it now sleeps for an hour.
+    let before = botwire_server::store::webhooks::events_to_fan_out(&db, 1000)
+        .await
+        .expect("reading the events to fan out");
+    ask(&quiet, quiet_bot.id, "s1", "Hello").await;
+    ask(&subscribed, subscribed_bot.id, "s1", "Hello").await;
+    let waiting = botwire_server::store::webhooks::events_to_fan_out(&db, 1000)
+        .await
+        .expect("reading the events to fan out");
+    let new: Vec<_> = waiting
+        .iter()
+        .filter(|e| !before.iter().any(|b| b.id == e.id))
+        .collect();
+    assert!(
+        new.iter().any(|e| e.account_id == subscribed_account),
+        "the subscribed account's chat events wait for the worker: {new:?}"
+    );
+    assert!(
+        new.iter().all(|e| e.account_id != quiet_account),
+        "no event of the account without webhooks waits: {new:?}"
+    );
+    ctx.teardown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_events_without_a_subscriber_are_born_fanned_out_sqlite() {
+    chat_events_without_a_subscriber_are_born_fanned_out(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_events_without_a_subscriber_are_born_fanned_out_postgres() {
+    chat_events_without_a_subscriber_are_born_fanned_out(Backend::Postgres).await;
+}
+
 // ---- replicas ----------------------------------------------------------------------------
 
 /// Two servers on one PostgreSQL, both delivering: every attempt is made by one of them only.

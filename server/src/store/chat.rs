@@ -5,7 +5,7 @@
 use super::bots::BotRow;
 use super::{EventInsert, Page, now, page};
 use crate::db::schema::{
-    accounts, bots, conversations, events, feedback, idempotency_keys, messages,
+    accounts, bots, conversations, events, feedback, idempotency_keys, messages, webhooks,
 };
 use crate::db::{Db, DbError, SqliteConn};
 use crate::with_conn;
@@ -18,7 +18,7 @@ use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp, Untyped};
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -561,6 +561,24 @@ async fn exchanges_write(db: &Db, writes: &[&ExchangeWrite]) -> Result<Vec<Recor
             let updates: Vec<ConversationUpdate> = updates.into_values().collect();
             conn.conversations_update(&updates, created_at).await?;
             conn.messages_insert(&new_messages).await?;
+            // An event of an account that has no enabled webhook now is born fanned out: the
+            // worker would only mark it, after reading it back (on PostgreSQL that second
+            // version of every chat event cost more than the rest of the fan-out together).
+            let accounts: BTreeSet<&str> = new_events.iter().map(|e| e.account_id).collect();
+            if !accounts.is_empty() {
+                let subscribed: Vec<String> = webhooks::table
+                    .filter(webhooks::enabled.eq(true))
+                    .filter(webhooks::account_id.eq_any(&accounts))
+                    .select(webhooks::account_id)
+                    .distinct()
+                    .load(conn)
+                    .await?;
+                for event in &mut new_events {
+                    if !subscribed.iter().any(|a| a == event.account_id) {
+                        event.fanned_out_at = Some(created_at);
+                    }
+                }
+            }
             conn.events_insert(&new_events).await?;
             // Last: on PostgreSQL a counter's row is its account's one hot row, locked from
             // here to the commit. In order, so that two batches lock rows in the same order.
