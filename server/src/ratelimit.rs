@@ -14,6 +14,8 @@
 //! - PostgreSQL may serve many replicas: the TATs live in `rate_limits`, and a check is one
 //!   atomic `INSERT ... ON CONFLICT DO UPDATE ... WHERE <admitted>` (`CHECK_SQL`). The row
 //!   lock serializes checks of one key across replicas, so a key's limit holds over all of them.
+//!   Within a replica, checks of a key that arrive while its statement runs queue, and the next
+//!   statement counts them together, deciding each as if they came one by one.
 //!
 //! Time is whole milliseconds since the Unix epoch in both stores (the table's `tat_ms`), so
 //! both give the same decisions for the same calls; [`testing::STEPS`] is replayed on each.
@@ -29,7 +31,7 @@ use crate::db::{Db, DbError};
 use diesel::QueryResult;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Bool, Nullable, Text, Untyped};
+use diesel::sql_types::{BigInt, Nullable, Text, Untyped};
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::deadpool::Pool;
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -37,6 +39,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::oneshot;
 
 pub const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
 pub const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
@@ -127,6 +130,34 @@ impl Gcra {
     }
 }
 
+impl Gcra {
+    /// The decisions of `cost` requests checked together at `now`, given how many were
+    /// admitted and the key's TAT after them (`None` if the key was read as absent): the
+    /// first `admitted` are admitted, each with the TAT its own admission set; the rest are
+    /// refused.
+    fn decisions(&self, now: i64, cost: i64, admitted: i64, tat: Option<i64>) -> Vec<Decision> {
+        let admitted = admitted.clamp(0, cost);
+        let tat = if admitted > 0 {
+            tat.unwrap_or(now + self.interval * admitted)
+        } else {
+            // None admitted means the latest TAT is past `now + tolerance`; the snapshot's may
+            // lag (or miss a row inserted concurrently: then assume the fullest bucket).
+            tat.unwrap_or(now + self.interval * i64::from(self.limit))
+                .max(now + self.tolerance + 1)
+        };
+        let first = tat - self.interval * admitted;
+        (1..=cost)
+            .map(|n| {
+                if n <= admitted {
+                    self.decision(now, true, first + self.interval * n)
+                } else {
+                    self.decision(now, false, tat)
+                }
+            })
+            .collect()
+    }
+}
+
 fn ceil_secs(ms: i64) -> u64 {
     u64::try_from(ms).unwrap_or(0).div_ceil(1000)
 }
@@ -167,6 +198,7 @@ impl RateLimiter {
                 store: Arc::new(Store::Postgres(Postgres {
                     pool,
                     next_prune_ms: AtomicI64::new(unix_ms_now() + PRUNE_EVERY_MS),
+                    queued: Arc::default(),
                 })),
             },
         }
@@ -204,6 +236,26 @@ impl RateLimiter {
     ) -> Result<Decision, DbError> {
         self.decide(key, Gcra::new(per_minute), Some(now_unix_ms))
             .await
+    }
+
+    /// `n` requests of `key` checked together at a given time: on PostgreSQL one statement,
+    /// as when checks queue behind their key's statement; in memory, one after another. The
+    /// decisions must be the same (a conformance test compares them).
+    #[doc(hidden)]
+    pub async fn check_many_at(
+        &self,
+        key: &str,
+        per_minute: u32,
+        now_unix_ms: i64,
+        n: usize,
+    ) -> Result<Vec<Decision>, DbError> {
+        let gcra = Gcra::new(per_minute);
+        match &*self.store {
+            Store::Memory(memory) => Ok((0..n)
+                .map(|_| memory.decide(key, gcra, Some(now_unix_ms)))
+                .collect()),
+            Store::Postgres(postgres) => postgres.decisions(key, gcra, Some(now_unix_ms), n).await,
+        }
     }
 
     /// Drops the state of keys whose buckets are full again (it no longer changes any
@@ -300,35 +352,66 @@ impl MemoryState {
 struct Postgres {
     pool: Pool<AsyncPgConnection>,
     next_prune_ms: AtomicI64,
+    /// Clock-time checks waiting for their key's statement, by key (see [`Postgres::decide`]).
+    queued: Arc<Mutex<HashMap<Box<str>, Queue>>>,
 }
 
-/// One check, atomically: `$1` key, `$2` interval and `$3` tolerance (ms), `$4` the time, or
-/// NULL for the database's clock. Each parameter appears once, in order, as
-/// [`CheckQuery`] binds them.
+/// How a check joined its key's queue.
+#[derive(PartialEq, Eq)]
+enum Joined {
+    /// It started the queue, and must start the task that runs it.
+    NewQueue,
+    Queue,
+    /// Another limit's queue holds the key: the check runs alone.
+    None,
+}
+
+/// Checks of one key and limit that one statement will count together, in arrival order.
+struct Queue {
+    gcra: Gcra,
+    waiters: Vec<oneshot::Sender<Decision>>,
+}
+
+/// One check of `$5` requests of a key, atomically: `$1` key, `$2` interval and `$3`
+/// tolerance (ms), `$4` the time, or NULL for the database's clock. Each parameter appears
+/// once, in order, as [`CheckQuery`] binds them.
 ///
 /// The database's clock, not the replica's: one clock for every replica, so clock skew between
 /// replicas can neither hand out extra requests nor make one replica see another's buckets as
 /// set in the future. (`X-RateLimit-Reset` is then in the database's time, which NTP keeps as
 /// close to the client's as the replica's would be.)
 ///
-/// The insert admits a fresh key (TAT = now + interval). On conflict the row is locked and
-/// the rule is applied to its latest version; a refused check writes nothing. The refused case
-/// reads the TAT for its headers from the statement's snapshot, which a concurrent check may
-/// have moved on since: headers only, and [`Postgres::decide`] bounds them.
+/// The requests are decided as if checked one after another at the same instant: with
+/// `m = max(tat, now)`, the `k`-th is admitted while `m + (k - 1) * interval - tolerance <=
+/// now` (the first by the plain rule, `tat - tolerance <= now`, which is the same condition),
+/// so `k = min(cost, (now + tolerance - m) / interval + 1)` are, and the TAT moves to
+/// `m + k * interval`. `admitted` keeps `k`, since RETURNING sees only the new row. The insert
+/// admits a fresh key (`m = now`). On conflict the row is locked and the rule is applied to
+/// its latest version; a check that admits none writes nothing. That case reads the TAT for
+/// its headers from the statement's snapshot, which a concurrent check may have moved on
+/// since: headers only, and [`Postgres::decisions`] bounds them.
 const CHECK_SQL: &str = "\
 WITH p AS (
     SELECT $1::TEXT AS key, $2::BIGINT AS interval_ms, $3::BIGINT AS tolerance_ms,
-        COALESCE($4::BIGINT, FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT) AS now_ms
+        COALESCE($4::BIGINT, FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT) AS now_ms,
+        $5::BIGINT AS cost
 ), admitted AS (
-    INSERT INTO rate_limits AS r (key, tat_ms)
-    SELECT key, now_ms + interval_ms FROM p
+    INSERT INTO rate_limits AS r (key, tat_ms, admitted)
+    SELECT key, now_ms + interval_ms * LEAST(cost, tolerance_ms / interval_ms + 1),
+        LEAST(cost, tolerance_ms / interval_ms + 1)
+    FROM p
     ON CONFLICT (key) DO UPDATE
-        SET tat_ms = GREATEST(r.tat_ms, (SELECT now_ms FROM p)) + (SELECT interval_ms FROM p)
+        SET tat_ms = (SELECT GREATEST(r.tat_ms, now_ms) + interval_ms
+                * LEAST(cost, (now_ms + tolerance_ms - GREATEST(r.tat_ms, now_ms)) / interval_ms + 1)
+                FROM p),
+            admitted = (SELECT
+                LEAST(cost, (now_ms + tolerance_ms - GREATEST(r.tat_ms, now_ms)) / interval_ms + 1)
+                FROM p)
         WHERE r.tat_ms - (SELECT tolerance_ms FROM p) <= (SELECT now_ms FROM p)
-    RETURNING r.tat_ms
+    RETURNING r.tat_ms, r.admitted
 )
 SELECT p.now_ms,
-    EXISTS (SELECT 1 FROM admitted) AS allowed,
+    COALESCE((SELECT admitted FROM admitted), 0) AS admitted,
     COALESCE((SELECT tat_ms FROM admitted),
         (SELECT tat_ms FROM rate_limits WHERE key = p.key)) AS tat_ms
 FROM p";
@@ -344,6 +427,7 @@ struct CheckQuery<'a> {
     key: &'a str,
     gcra: Gcra,
     at: Option<i64>,
+    cost: i64,
 }
 
 impl QueryId for CheckQuery<'_> {
@@ -366,7 +450,8 @@ impl QueryFragment<Pg> for CheckQuery<'_> {
                 0 => out.push_bind_param::<Text, str>(self.key)?,
                 1 => out.push_bind_param::<BigInt, i64>(&self.gcra.interval)?,
                 2 => out.push_bind_param::<BigInt, i64>(&self.gcra.tolerance)?,
-                _ => out.push_bind_param::<Nullable<BigInt>, Option<i64>>(&self.at)?,
+                3 => out.push_bind_param::<Nullable<BigInt>, Option<i64>>(&self.at)?,
+                _ => out.push_bind_param::<BigInt, i64>(&self.cost)?,
             }
             let digits = part.chars().take_while(char::is_ascii_digit).count();
             out.push_sql(&part[digits..]);
@@ -379,35 +464,73 @@ impl QueryFragment<Pg> for CheckQuery<'_> {
 struct CheckRow {
     #[diesel(sql_type = BigInt)]
     now_ms: i64,
-    #[diesel(sql_type = Bool)]
-    allowed: bool,
+    #[diesel(sql_type = BigInt)]
+    admitted: i64,
     #[diesel(sql_type = Nullable<BigInt>)]
     tat_ms: Option<i64>,
 }
 
 impl Postgres {
+    /// A clock-time check joins the queue of its key: while a statement for the key runs,
+    /// the checks that arrive wait, and the next statement counts them all at once, in their
+    /// order. Under load one hot key (a backend's API key) was one statement per request, each
+    /// waiting on the last for the row's lock; now it is one per round trip, and the
+    /// decisions are the ones the checks would get one after another. A check at a given time
+    /// (`at`, tests and replays) runs alone.
     async fn decide(&self, key: &str, gcra: Gcra, at: Option<i64>) -> Result<Decision, DbError> {
-        // Scoped: its `load` would shadow the atomics' in this module.
-        use diesel_async::RunQueryDsl;
-        let mut conn = self
-            .pool
-            .get()
-            .await
-            .map_err(|e| DbError::Pool(e.to_string()))?;
-        let row: CheckRow = CheckQuery { key, gcra, at }.get_result(&mut conn).await?;
-        let now = row.now_ms;
-        let tat = if row.allowed {
-            row.tat_ms.unwrap_or(now + gcra.interval)
-        } else {
-            // Refused means the latest TAT is past `now + tolerance`; the snapshot's may lag
-            // (or miss a row inserted concurrently: then assume the fullest bucket).
-            row.tat_ms
-                .unwrap_or(now + gcra.interval * i64::from(gcra.limit))
-                .max(now + gcra.tolerance + 1)
+        if at.is_some() {
+            return Ok(self.decisions(key, gcra, at, 1).await?[0]);
+        }
+        let (sender, receiver) = oneshot::channel();
+        let joined = {
+            let mut queued = self.queued.lock().unwrap_or_else(PoisonError::into_inner);
+            match queued.get_mut(key) {
+                Some(queue) if queue.gcra.limit == gcra.limit => {
+                    queue.waiters.push(sender);
+                    Joined::Queue
+                }
+                // The key's limit just changed: the old limit's queue drains by itself.
+                Some(_) => Joined::None,
+                None => {
+                    queued.insert(
+                        key.into(),
+                        Queue {
+                            gcra,
+                            waiters: vec![sender],
+                        },
+                    );
+                    Joined::NewQueue
+                }
+            }
         };
-        Ok(gcra.decision(now, row.allowed, tat))
+        if joined == Joined::None {
+            return Ok(self.decisions(key, gcra, None, 1).await?[0]);
+        }
+        if joined == Joined::NewQueue {
+            // In a task of its own, so that no request's cancellation can strand the queue.
+            tokio::spawn(run_queue(
+                self.pool.clone(),
+                self.queued.clone(),
+                key.to_string(),
+            ));
+        }
+        match receiver.await {
+            Ok(decision) => Ok(decision),
+            // The shared statement failed: alone, for this check's own outcome or error.
+            Err(_) => Ok(self.decisions(key, gcra, None, 1).await?[0]),
+        }
     }
 
+    /// Checks `cost` requests of `key` in one statement; their decisions, in order.
+    async fn decisions(
+        &self,
+        key: &str,
+        gcra: Gcra,
+        at: Option<i64>,
+        cost: usize,
+    ) -> Result<Vec<Decision>, DbError> {
+        decisions(&self.pool, key, gcra, at, cost).await
+    }
     /// Starts a prune in the background when one is due (once a minute per limiter).
     fn maybe_prune(&self) {
         let now = unix_ms_now();
@@ -433,6 +556,67 @@ impl Postgres {
             });
         }
     }
+}
+
+/// Runs statements for `key`'s queue until it is empty, then removes it.
+async fn run_queue(
+    pool: Pool<AsyncPgConnection>,
+    queued: Arc<Mutex<HashMap<Box<str>, Queue>>>,
+    key: String,
+) {
+    // Removes the queue however this task ends (a panic included): its waiters then check
+    // alone, and the next check of the key starts a new queue.
+    struct Remove<'a>(&'a Mutex<HashMap<Box<str>, Queue>>, &'a str);
+    impl Drop for Remove<'_> {
+        fn drop(&mut self) {
+            let mut queued = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            queued.remove(self.1);
+        }
+    }
+    let _remove = Remove(&queued, &key);
+    loop {
+        let (gcra, waiters) = {
+            let mut queued = queued.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(queue) = queued.get_mut(key.as_str()) else {
+                return;
+            };
+            if queue.waiters.is_empty() {
+                // Removed under this lock: a check arriving now starts a new queue.
+                queued.remove(key.as_str());
+                return;
+            }
+            (queue.gcra, std::mem::take(&mut queue.waiters))
+        };
+        // On an error the waiters are dropped, and each checks alone.
+        if let Ok(decisions) = decisions(&pool, &key, gcra, None, waiters.len()).await {
+            for (waiter, decision) in waiters.into_iter().zip(decisions) {
+                let _ = waiter.send(decision);
+            }
+        }
+    }
+}
+
+/// One statement counting `cost` requests of `key`; their decisions, in order.
+async fn decisions(
+    pool: &Pool<AsyncPgConnection>,
+    key: &str,
+    gcra: Gcra,
+    at: Option<i64>,
+    cost: usize,
+) -> Result<Vec<Decision>, DbError> {
+    // Scoped: its `load` would shadow the atomics' in this module.
+    use diesel_async::RunQueryDsl;
+    let mut conn = pool.get().await.map_err(|e| DbError::Pool(e.to_string()))?;
+    let cost = i64::try_from(cost.max(1)).unwrap_or(i64::MAX);
+    let row: CheckRow = CheckQuery {
+        key,
+        gcra,
+        at,
+        cost,
+    }
+    .get_result(&mut conn)
+    .await?;
+    Ok(gcra.decisions(row.now_ms, cost, row.admitted, row.tat_ms))
 }
 
 async fn prune_postgres(pool: &Pool<AsyncPgConnection>) -> Result<usize, DbError> {
@@ -731,16 +915,17 @@ mod tests {
     }
 
     #[test]
-    fn the_postgres_query_is_check_sql_with_its_four_binds() {
+    fn the_postgres_query_is_check_sql_with_its_five_binds() {
         let query = CheckQuery {
             key: "chat:k",
             gcra: Gcra::new(30),
             at: None,
+            cost: 3,
         };
         let rendered = diesel::debug_query::<Pg, _>(&query).to_string();
         assert_eq!(
             rendered,
-            format!("{CHECK_SQL} -- binds: [\"chat:k\", 2000, 58000, None]")
+            format!("{CHECK_SQL} -- binds: [\"chat:k\", 2000, 58000, None, 3]")
         );
     }
 

@@ -145,3 +145,77 @@ async fn prune_drops_departed_keys_only() {
     // A pruned key starts with a full bucket, as it would have anyway.
     assert_eq!(limiter.check("old:0", 100).await.unwrap().remaining, 99);
 }
+
+/// Several requests of one key checked by one statement (as the checks that queue behind their
+/// key's statement are) get the decisions they would get checked one by one: PostgreSQL's
+/// statement against the in-memory limiter, over generated limits and groups of requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checks_counted_together_decide_as_one_by_one() {
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+    let limiters = replicas(1).await;
+    let shared = &limiters[0];
+    let limits = prop::sample::select(vec![1u32, 2, 5, 7, 60, 100, 1_200, 100_000]);
+    // Each group: milliseconds since the previous one, and how many requests it counts.
+    let case = (limits, vec((0i64..20_000, 1usize..=12), 1..8));
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
+    );
+    for i in 0..64 {
+        let (per_minute, groups) = case.new_tree(&mut runner).expect("a case").current();
+        let key = format!("together:{i}");
+        let one_by_one = RateLimiter::in_memory();
+        let mut at = testing::BASE_MS;
+        for &(gap, n) in &groups {
+            at += gap;
+            let together = shared
+                .check_many_at(&key, per_minute, at, n)
+                .await
+                .expect("a check on PostgreSQL");
+            let expected = one_by_one
+                .check_many_at(&key, per_minute, at, n)
+                .await
+                .expect("a check in memory");
+            assert_eq!(
+                together,
+                expected,
+                "{per_minute}/min, groups {groups:?}, at +{} ms",
+                at - testing::BASE_MS
+            );
+        }
+    }
+}
+
+/// Checks of one key arriving at once on one replica queue behind each other's statements:
+/// the limit still admits exactly its burst, and each admitted request sees its own
+/// `remaining`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_checks_of_one_key_admit_the_burst_once() {
+    const PER_MINUTE: u32 = 10; // 6 s per request: none refills during the test
+    let limiters = replicas(1).await;
+    let tasks: Vec<_> = (0..40)
+        .map(|_| {
+            let limiter = limiters[0].clone();
+            tokio::spawn(async move { limiter.check("burst", PER_MINUTE).await.unwrap() })
+        })
+        .collect();
+    let mut remaining = Vec::new();
+    let mut refused = 0;
+    for task in tasks {
+        let d = task.await.unwrap();
+        if d.allowed {
+            remaining.push(d.remaining);
+        } else {
+            assert_eq!(d.remaining, 0);
+            assert!(d.retry_after_secs.is_some_and(|s| s >= 1), "{d:?}");
+            refused += 1;
+        }
+    }
+    remaining.sort_unstable();
+    assert_eq!(remaining, (0..PER_MINUTE).collect::<Vec<_>>());
+    assert_eq!(refused, 30);
+}

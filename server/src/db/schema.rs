@@ -83,6 +83,7 @@ diesel::table! {
     rate_limits (key) {
         key -> Text,
         tat_ms -> BigInt,
+        admitted -> BigInt,
     }
 }
 
