@@ -14,7 +14,7 @@ Environment:
   BOTWIRE_BIND          address to listen on (default 127.0.0.1:8080)
   DATABASE_URL          sqlite://PATH or postgres://... (default: an SQLite file in BOTWIRE_DATA_DIR)
   BOTWIRE_DATA_DIR      where the default SQLite file lives (default ./botwire-data)
-  BOTWIRE_DB_POOL_SIZE  database connections (default 8)
+  BOTWIRE_DB_POOL_SIZE  database connections (default twice the CPUs, at least 4)
   BOTWIRE_LOG           error, warn, info or debug (default info)";
 
 #[tokio::main]

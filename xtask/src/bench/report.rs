@@ -241,8 +241,8 @@ pub fn markdown(run: &Run, build: Duration) -> String {
          client (from the request's first byte written to the response body's first byte read), \
          {probes} requests one after another on one connection, then {conns} connections for \
          {secs} s. The server (`target/release/botwire serve`) runs with rate limits of {rl} per \
-         minute (so none is refused), no message quota, `BOTWIRE_LOG=warn`, the default pool of 8 \
-         database connections; on SQLite, a file in a temp dir (WAL); on PostgreSQL, a throwaway \
+         minute (so none is refused), no message quota, `BOTWIRE_LOG=warn`, the default pool of \
+         database connections (twice the CPUs, at least 4); on SQLite, a file in a temp dir (WAL); on PostgreSQL, a throwaway \
          local cluster (`synchronous_commit=off`, otherwise defaults). Set-up through the API: an \
          account, an account-wide API key (every request sends `X-API-Key`), a bot, and the data \
          set PyPI `zaragoza-construction-faq` (503 pairs in Swedish and 503 in English) uploaded as \
