@@ -4,6 +4,7 @@ use crate::auth::tokens::Jwt;
 use crate::config::Config;
 use crate::db::Db;
 use crate::email::Mailer;
+use crate::every::Every;
 use crate::metrics::Metrics;
 use crate::ops::Docs;
 use crate::ratelimit::RateLimiter;
@@ -27,6 +28,8 @@ pub struct App {
     pub chat_indexes: crate::services::chat::IndexCache,
     /// Chat exchanges waiting for their group commit.
     pub exchanges: Arc<ExchangeQueue>,
+    /// When this process next deletes the stored replies of retry-safe sends whose time is over.
+    pub idempotency_prune: Every,
     /// The LLM engine's client (one connection pool for every bot).
     pub llm: crate::engine::llm::LlmClient,
     pub metrics: Arc<Metrics>,
@@ -63,6 +66,7 @@ impl App {
             mailer: Arc::new(mailer),
             chat_indexes: Default::default(),
             exchanges,
+            idempotency_prune: Every::new(crate::services::chat::IDEMPOTENCY_PRUNE_EVERY),
             llm,
             metrics: Arc::default(),
             docs: Docs::render(OPENAPI_YAML).context("rendering the docs page")?,

@@ -10,6 +10,7 @@ pub mod db;
 pub mod email;
 pub mod engine;
 pub mod error;
+pub mod every;
 pub mod http;
 pub mod knowledge;
 pub mod metrics;

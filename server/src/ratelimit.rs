@@ -28,6 +28,7 @@
 //! what makes their decisions identical.
 
 use crate::db::{Db, DbError};
+use crate::every::Every;
 use diesel::QueryResult;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -36,9 +37,8 @@ use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::deadpool::Pool;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::oneshot;
 
 pub const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
@@ -197,7 +197,7 @@ impl RateLimiter {
             Db::Postgres(pool) => RateLimiter {
                 store: Arc::new(Store::Postgres(Postgres {
                     pool,
-                    next_prune_ms: AtomicI64::new(unix_ms_now() + PRUNE_EVERY_MS),
+                    prune: Every::new(Duration::from_millis(PRUNE_EVERY_MS.unsigned_abs())),
                     queued: Arc::default(),
                 })),
             },
@@ -351,7 +351,7 @@ impl MemoryState {
 
 struct Postgres {
     pool: Pool<AsyncPgConnection>,
-    next_prune_ms: AtomicI64,
+    prune: Every,
     /// Clock-time checks waiting for their key's statement, by key (see [`Postgres::decide`]).
     queued: Arc<Mutex<HashMap<Box<str>, Queue>>>,
 }
@@ -531,21 +531,10 @@ impl Postgres {
     ) -> Result<Vec<Decision>, DbError> {
         decisions(&self.pool, key, gcra, at, cost).await
     }
+
     /// Starts a prune in the background when one is due (once a minute per limiter).
     fn maybe_prune(&self) {
-        let now = unix_ms_now();
-        let due = self.next_prune_ms.load(Ordering::Relaxed);
-        if now < due
-            || self
-                .next_prune_ms
-                .compare_exchange(
-                    due,
-                    now + PRUNE_EVERY_MS,
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                )
-                .is_err()
-        {
+        if !self.prune.due() {
             return;
         }
         // Off the request's path; a failed prune is retried at the next minute.

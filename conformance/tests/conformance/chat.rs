@@ -787,6 +787,46 @@ async fn a_retry_with_the_same_idempotency_key_replays_the_reply(ctx: &TestConte
     assert_eq!(history(&owner, bot.id, "retry-1").await.len(), 8);
 }
 
+/// Stored replies are deleted once their 24 hours are over (`idempotency_prune`, which each
+/// process runs now and then): a young one stays and still replays; once deleted, the same key
+/// is a new message.
+async fn expired_idempotency_keys_are_deleted(ctx: &TestContext) {
+    use botwire_server::store::{chat::idempotency_prune, now};
+    let (session, db, _) = super::support::registered(ctx, "expiry@example.test").await;
+    let owner = bearer(ctx, &session.token);
+    let bot = super::support::create_bot(&owner, "Expiring").await;
+    let send = || {
+        owner
+            .chat_send()
+            .idempotency_key("expiring")
+            .body(message(Some(bot.id), Some("expiry-1"), "Hello"))
+            .send()
+    };
+    let first = send().await.expect("chat_send").into_inner();
+
+    let an_hour_ago = now() - chrono::Duration::hours(1);
+    assert_eq!(
+        idempotency_prune(&db, an_hour_ago).await.expect("pruning"),
+        0
+    );
+    let replay = send().await.expect("chat_send replay").into_inner();
+    assert_eq!(replay, first, "a young key still replays");
+
+    let deleted = idempotency_prune(&db, now() + chrono::Duration::seconds(1))
+        .await
+        .expect("pruning");
+    assert_eq!(deleted, 1);
+    let again = send()
+        .await
+        .expect("chat_send after the key went")
+        .into_inner();
+    assert_ne!(
+        again.message_id, first.message_id,
+        "a new message, not a replay"
+    );
+    assert_eq!(history(&owner, bot.id, "expiry-1").await.len(), 4);
+}
+
 /// With a server-wide quota of two messages a month, the third is refused and not stored;
 /// a replay of an answered message is still served.
 async fn the_monthly_quota_refuses_the_third_message(backend: Backend) {
@@ -1189,6 +1229,7 @@ on_both_databases!(
     a_conversation_handed_to_a_human_is_not_answered_until_handed_back,
     feedback_rates_a_reply_or_the_whole_conversation,
     a_retry_with_the_same_idempotency_key_replays_the_reply,
+    expired_idempotency_keys_are_deleted,
     a_visitor_chats_in_the_sessions_of_its_widget_token_only,
     a_bot_scoped_key_chats_with_its_bot_without_naming_it,
     another_accounts_conversations_and_sessions_are_not_found,

@@ -7,7 +7,7 @@
 
 mod send;
 
-pub use send::{LiveEvent, StreamReply, pieces, send, stream};
+pub use send::{IDEMPOTENCY_PRUNE_EVERY, LiveEvent, StreamReply, pieces, send, stream};
 
 use super::bots::bot_of_owner;
 use super::{Call, cursor, limit, not_found, page_info};

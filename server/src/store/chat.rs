@@ -828,6 +828,41 @@ pub async fn idempotency_get(
     }))
 }
 
+/// Deletes the stored replies created before `before`, oldest first, a thousand per statement
+/// (on SQLite each is one short write turn, not one long one); returns how many went.
+pub async fn idempotency_prune(db: &Db, before: NaiveDateTime) -> Result<usize, DbError> {
+    const BATCH: i64 = 1000;
+    let mut deleted = 0;
+    loop {
+        let (found, batch) = with_write_conn!(db, |conn| {
+            let keys: Vec<String> = idempotency_keys::table
+                .filter(idempotency_keys::created_at.lt(before))
+                .order(idempotency_keys::created_at.asc())
+                .limit(BATCH)
+                .select(idempotency_keys::key)
+                .load(&mut conn)
+                .await?;
+            let batch = if keys.is_empty() {
+                0
+            } else {
+                // Checked again: a key stored afresh since the read is not expired any more.
+                diesel::delete(
+                    idempotency_keys::table
+                        .filter(idempotency_keys::key.eq_any(&keys))
+                        .filter(idempotency_keys::created_at.lt(before)),
+                )
+                .execute(&mut conn)
+                .await?
+            };
+            (keys.len(), batch)
+        });
+        deleted += batch;
+        if i64::try_from(found).unwrap_or(0) < BATCH {
+            return Ok(deleted);
+        }
+    }
+}
+
 /// Stores the reply for a key (replacing an expired one).
 pub async fn idempotency_put(
     db: &Db,

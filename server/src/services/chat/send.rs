@@ -30,6 +30,26 @@ use uuid::Uuid;
 /// How long a stored reply answers a retry with the same `Idempotency-Key` (documented in the
 /// contract).
 const IDEMPOTENCY_TTL: chrono::Duration = chrono::Duration::hours(24);
+
+/// How often a process that serves retry-safe sends deletes the replies whose
+/// [`IDEMPOTENCY_TTL`] is over: they are never replayed again, and each holds a whole reply.
+pub const IDEMPOTENCY_PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Deletes the expired stored replies in the background when this process's turn is due.
+fn prune_expired_replies(app: &crate::app::App) {
+    if !app.idempotency_prune.due() {
+        return;
+    }
+    let (db, log) = (app.db.clone(), app.log.clone());
+    tokio::spawn(async move {
+        match store::idempotency_prune(&db, now() - IDEMPOTENCY_TTL).await {
+            Ok(0) => {}
+            Ok(n) => slog::debug!(log, "expired idempotency keys deleted"; "count" => n),
+            // Tried again at the next turn; until then expired replies are only kept longer.
+            Err(e) => slog::warn!(log, "deleting expired idempotency keys"; "error" => %e),
+        }
+    });
+}
 /// Knowledge passages given to an LLM with the message.
 const LLM_CONTEXT_PASSAGES: usize = 3;
 /// Earlier messages of the conversation given to an LLM.
@@ -294,6 +314,7 @@ async fn prepare(
             let scope = call.principal.rate_limit_key(call.ip);
             let key = format!("{scope}:{key}");
             let hash = request_hash(json);
+            prune_expired_replies(call.app);
             let since = now() - IDEMPOTENCY_TTL;
             if let Some((stored_hash, response)) =
                 store::idempotency_get(&call.app.db, &key, since).await?
