@@ -322,35 +322,48 @@ struct ConversationUpdate<'a> {
     status: &'a str,
 }
 
-/// A batch's writes of many rows. PostgreSQL: a statement or two per table, since each
-/// statement is a round trip and 50-100 µs of the database's CPU, and a batch of n exchanges
-/// took 5n of them. SQLite: a statement per row, prepared once and cached (a multi-row insert
-/// would be prepared anew for each number of rows, and diesel-async cannot run one on SQLite),
-/// as an SQLite statement runs in the process and costs no round trip.
+/// A batch's writes of many rows: the existing conversations' updates, the messages, and the
+/// events (those of accounts without an enabled webhook born fanned out, see
+/// [`born_fanned_out`]). PostgreSQL: a statement or two per table, since each statement is a
+/// round trip and 50-100 µs of the database's CPU, and a batch of n exchanges took 5n of
+/// them; the independent ones are pipelined (sent together, run in order). SQLite: a
+/// statement per row, prepared once and cached (a multi-row insert would be prepared anew for
+/// each number of rows, and diesel-async cannot run one on SQLite), as an SQLite statement
+/// runs in the process and costs no round trip.
 trait BatchWrites {
     /// `updates` are in id order, one per conversation.
-    fn conversations_update<'a>(
+    fn rows_write<'a>(
         &'a mut self,
         updates: &'a [ConversationUpdate<'a>],
-        updated_at: NaiveDateTime,
-    ) -> impl Future<Output = Result<(), DbError>> + Send + 'a;
-
-    fn messages_insert<'a>(
-        &'a mut self,
-        rows: &'a [&'a MessageRow],
-    ) -> impl Future<Output = Result<(), DbError>> + Send + 'a;
-
-    fn events_insert<'a>(
-        &'a mut self,
-        rows: &'a [EventInsert<'a>],
+        messages: &'a [&'a MessageRow],
+        events: Vec<EventInsert<'a>>,
+        at: NaiveDateTime,
     ) -> impl Future<Output = Result<(), DbError>> + Send + 'a;
 }
 
+/// The accounts of `events`, for the query of those with an enabled webhook.
+fn event_accounts<'a>(events: &[EventInsert<'a>]) -> BTreeSet<&'a str> {
+    events.iter().map(|e| e.account_id).collect()
+}
+
+/// Marks fanned out, at `at`, the events of accounts not in `subscribed` (those with an enabled
+/// webhook now): the worker would only mark them, after reading them back (on PostgreSQL that
+/// second version of every chat event cost more than the rest of the fan-out together).
+fn born_fanned_out(events: &mut [EventInsert<'_>], subscribed: &[String], at: NaiveDateTime) {
+    for event in events {
+        if !subscribed.iter().any(|a| a == event.account_id) {
+            event.fanned_out_at = Some(at);
+        }
+    }
+}
+
 impl BatchWrites for Object<SqliteConn> {
-    async fn conversations_update(
+    async fn rows_write(
         &mut self,
         updates: &[ConversationUpdate<'_>],
-        updated_at: NaiveDateTime,
+        messages: &[&MessageRow],
+        mut events: Vec<EventInsert<'_>>,
+        at: NaiveDateTime,
     ) -> Result<(), DbError> {
         for update in updates {
             diesel::update(conversations::table.find(update.id))
@@ -358,26 +371,23 @@ impl BatchWrites for Object<SqliteConn> {
                     conversations::message_count.eq(conversations::message_count + update.added),
                     conversations::last_message_at.eq(update.last_message_at),
                     conversations::status.eq(update.status),
-                    conversations::updated_at.eq(updated_at),
+                    conversations::updated_at.eq(at),
                 ))
                 .execute(self)
                 .await?;
         }
-        Ok(())
-    }
-
-    async fn messages_insert(&mut self, rows: &[&MessageRow]) -> Result<(), DbError> {
-        for row in rows {
+        for row in messages {
             diesel::insert_into(messages::table)
                 .values(*row)
                 .execute(self)
                 .await?;
         }
-        Ok(())
-    }
-
-    async fn events_insert(&mut self, rows: &[EventInsert<'_>]) -> Result<(), DbError> {
-        for row in rows {
+        let accounts = event_accounts(&events);
+        if !accounts.is_empty() {
+            let subscribed: Vec<String> = subscribed_accounts(&accounts).load(self).await?;
+            born_fanned_out(&mut events, &subscribed, at);
+        }
+        for row in &events {
             diesel::insert_into(events::table)
                 .values(row)
                 .execute(self)
@@ -388,53 +398,76 @@ impl BatchWrites for Object<SqliteConn> {
 }
 
 impl BatchWrites for Object<AsyncPgConnection> {
-    /// Two statements whatever the batch's size (one for one row), each prepared once per
-    /// connection: [`ConversationsLock`], so that batches running at once never deadlock, then
-    /// [`ConversationsUpdate`].
-    async fn conversations_update(
+    /// Pipelined: the conversations' lock and update (in that order, so that batches running
+    /// at once never deadlock; no lock for one row), the messages' insert and the webhook
+    /// query go out together; the events' insert follows, since it needs that query's answer.
+    /// Each statement is prepared once per connection ([`ConversationsLock`] and
+    /// [`ConversationsUpdate`] have static ids for that).
+    async fn rows_write(
         &mut self,
         updates: &[ConversationUpdate<'_>],
-        updated_at: NaiveDateTime,
+        messages: &[&MessageRow],
+        mut events: Vec<EventInsert<'_>>,
+        at: NaiveDateTime,
     ) -> Result<(), DbError> {
-        if updates.is_empty() {
-            return Ok(());
-        }
+        // Shared references pipeline: statements sent before the previous ones answered.
+        let conn: &AsyncPgConnection = self;
         let ids: Vec<&str> = updates.iter().map(|u| u.id).collect();
-        // One row has no order to keep (the lone exchange, the probe's first SSE byte).
-        if updates.len() > 1 {
-            ConversationsLock { ids: &ids }.execute(self).await?;
-        }
-        ConversationsUpdate {
-            ids: &ids,
-            added: updates.iter().map(|u| u.added).collect(),
-            last_message_at: updates.iter().map(|u| u.last_message_at).collect(),
-            status: updates.iter().map(|u| u.status).collect(),
-            updated_at,
-        }
-        .execute(self)
-        .await?;
-        Ok(())
-    }
-
-    async fn messages_insert(&mut self, rows: &[&MessageRow]) -> Result<(), DbError> {
-        if !rows.is_empty() {
-            diesel::insert_into(messages::table)
-                .values(rows.to_vec())
-                .execute(self)
+        let conversations = async {
+            if updates.len() > 1 {
+                ConversationsLock { ids: &ids }.execute(&mut &*conn).await?;
+            }
+            if !updates.is_empty() {
+                ConversationsUpdate {
+                    ids: &ids,
+                    added: updates.iter().map(|u| u.added).collect(),
+                    last_message_at: updates.iter().map(|u| u.last_message_at).collect(),
+                    status: updates.iter().map(|u| u.status).collect(),
+                    updated_at: at,
+                }
+                .execute(&mut &*conn)
                 .await?;
-        }
-        Ok(())
-    }
-
-    async fn events_insert(&mut self, rows: &[EventInsert<'_>]) -> Result<(), DbError> {
-        if !rows.is_empty() {
+            }
+            Ok::<_, diesel::result::Error>(())
+        };
+        let messages = async {
+            if !messages.is_empty() {
+                diesel::insert_into(messages::table)
+                    .values(messages.to_vec())
+                    .execute(&mut &*conn)
+                    .await?;
+            }
+            Ok(())
+        };
+        let accounts = event_accounts(&events);
+        let subscribed = async {
+            if accounts.is_empty() {
+                return Ok(Vec::new());
+            }
+            subscribed_accounts(&accounts)
+                .load::<String>(&mut &*conn)
+                .await
+        };
+        let ((), (), subscribed) = futures::try_join!(conversations, messages, subscribed)?;
+        born_fanned_out(&mut events, &subscribed, at);
+        if !events.is_empty() {
             diesel::insert_into(events::table)
-                .values(rows)
-                .execute(self)
+                .values(&events)
+                .execute(&mut &*conn)
                 .await?;
         }
         Ok(())
     }
+}
+
+/// The accounts among `accounts` with an enabled webhook.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn subscribed_accounts<'a>(accounts: &'a BTreeSet<&'a str>) -> _ {
+    webhooks::table
+        .filter(webhooks::enabled.eq(true))
+        .filter(webhooks::account_id.eq_any(accounts))
+        .select(webhooks::account_id)
+        .distinct()
 }
 
 /// PostgreSQL's lock of a batch's existing conversations, in id order (the lock is taken above
@@ -516,7 +549,7 @@ async fn exchanges_write(db: &Db, writes: &[&ExchangeWrite]) -> Result<Vec<Recor
             // messages of a session in two batches each wait on the other's insert of the
             // session's key, and in any other order two such sessions deadlock (seen under load
             // when the order was the new conversations' ids). Existing conversations are
-            // locked afterwards, in id order, by `conversations_update`.
+            // locked afterwards, in id order, by `rows_write`.
             let mut order: Vec<usize> = (0..writes.len()).collect();
             order.sort_by_key(|&i| {
                 let conversation = &writes[i].conversation;
@@ -559,27 +592,8 @@ async fn exchanges_write(db: &Db, writes: &[&ExchangeWrite]) -> Result<Vec<Recor
                 outcomes[i] = recorded;
             }
             let updates: Vec<ConversationUpdate> = updates.into_values().collect();
-            conn.conversations_update(&updates, created_at).await?;
-            conn.messages_insert(&new_messages).await?;
-            // An event of an account that has no enabled webhook now is born fanned out: the
-            // worker would only mark it, after reading it back (on PostgreSQL that second
-            // version of every chat event cost more than the rest of the fan-out together).
-            let accounts: BTreeSet<&str> = new_events.iter().map(|e| e.account_id).collect();
-            if !accounts.is_empty() {
-                let subscribed: Vec<String> = webhooks::table
-                    .filter(webhooks::enabled.eq(true))
-                    .filter(webhooks::account_id.eq_any(&accounts))
-                    .select(webhooks::account_id)
-                    .distinct()
-                    .load(conn)
-                    .await?;
-                for event in &mut new_events {
-                    if !subscribed.iter().any(|a| a == event.account_id) {
-                        event.fanned_out_at = Some(created_at);
-                    }
-                }
-            }
-            conn.events_insert(&new_events).await?;
+            conn.rows_write(&updates, &new_messages, new_events, created_at)
+                .await?;
             // Last: on PostgreSQL a counter's row is its account's one hot row, locked from
             // here to the commit. In order, so that two batches lock rows in the same order.
             for ((account_id, month), n) in usage {
