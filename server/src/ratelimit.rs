@@ -553,13 +553,17 @@ async fn run_queue(
     queued: Arc<Mutex<HashMap<Box<str>, Queue>>>,
     key: String,
 ) {
-    // Removes the queue however this task ends (a panic included): its waiters then check
-    // alone, and the next check of the key starts a new queue.
+    // Should this task panic, removes its queue: the waiters then check alone, and the next
+    // check of the key starts a new queue. (Not on a normal end: the queue is removed under
+    // the lock then, and the key may have a new queue with a task of its own by the time this
+    // drops.)
     struct Remove<'a>(&'a Mutex<HashMap<Box<str>, Queue>>, &'a str);
     impl Drop for Remove<'_> {
         fn drop(&mut self) {
-            let mut queued = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            queued.remove(self.1);
+            if std::thread::panicking() {
+                let mut queued = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+                queued.remove(self.1);
+            }
         }
     }
     let _remove = Remove(&queued, &key);
