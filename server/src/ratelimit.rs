@@ -128,9 +128,7 @@ impl Gcra {
             retry_after_secs: (!allowed).then(|| ceil_secs(tat - self.tolerance - now).max(1)),
         }
     }
-}
 
-impl Gcra {
     /// The decisions of `cost` requests checked together at `now`, given how many were
     /// admitted and the key's TAT after them (`None` if the key was read as absent): the
     /// first `admitted` are admitted, each with the TAT its own admission set; the rest are
@@ -254,7 +252,9 @@ impl RateLimiter {
             Store::Memory(memory) => Ok((0..n)
                 .map(|_| memory.decide(key, gcra, Some(now_unix_ms)))
                 .collect()),
-            Store::Postgres(postgres) => postgres.decisions(key, gcra, Some(now_unix_ms), n).await,
+            Store::Postgres(postgres) => {
+                decisions(&postgres.pool, key, gcra, Some(now_unix_ms), n).await
+            }
         }
     }
 
@@ -357,7 +357,6 @@ struct Postgres {
 }
 
 /// How a check joined its key's queue.
-#[derive(PartialEq, Eq)]
 enum Joined {
     /// It started the queue, and must start the task that runs it.
     NewQueue,
@@ -389,7 +388,7 @@ struct Queue {
 /// admits a fresh key (`m = now`). On conflict the row is locked and the rule is applied to
 /// its latest version; a check that admits none writes nothing. That case reads the TAT for
 /// its headers from the statement's snapshot, which a concurrent check may have moved on
-/// since: headers only, and [`Postgres::decisions`] bounds them.
+/// since: headers only, and [`Gcra::decisions`] bounds them.
 const CHECK_SQL: &str = "\
 WITH p AS (
     SELECT $1::TEXT AS key, $2::BIGINT AS interval_ms, $3::BIGINT AS tolerance_ms,
@@ -479,7 +478,7 @@ impl Postgres {
     /// (`at`, tests and replays) runs alone.
     async fn decide(&self, key: &str, gcra: Gcra, at: Option<i64>) -> Result<Decision, DbError> {
         if at.is_some() {
-            return Ok(self.decisions(key, gcra, at, 1).await?[0]);
+            return Ok(decisions(&self.pool, key, gcra, at, 1).await?[0]);
         }
         let (sender, receiver) = oneshot::channel();
         let joined = {
@@ -503,33 +502,23 @@ impl Postgres {
                 }
             }
         };
-        if joined == Joined::None {
-            return Ok(self.decisions(key, gcra, None, 1).await?[0]);
-        }
-        if joined == Joined::NewQueue {
+        match joined {
+            Joined::None => return Ok(decisions(&self.pool, key, gcra, None, 1).await?[0]),
             // In a task of its own, so that no request's cancellation can strand the queue.
-            tokio::spawn(run_queue(
-                self.pool.clone(),
-                self.queued.clone(),
-                key.to_string(),
-            ));
+            Joined::NewQueue => {
+                tokio::spawn(run_queue(
+                    self.pool.clone(),
+                    self.queued.clone(),
+                    key.to_string(),
+                ));
+            }
+            Joined::Queue => {}
         }
         match receiver.await {
             Ok(decision) => Ok(decision),
             // The shared statement failed: alone, for this check's own outcome or error.
-            Err(_) => Ok(self.decisions(key, gcra, None, 1).await?[0]),
+            Err(_) => Ok(decisions(&self.pool, key, gcra, None, 1).await?[0]),
         }
-    }
-
-    /// Checks `cost` requests of `key` in one statement; their decisions, in order.
-    async fn decisions(
-        &self,
-        key: &str,
-        gcra: Gcra,
-        at: Option<i64>,
-        cost: usize,
-    ) -> Result<Vec<Decision>, DbError> {
-        decisions(&self.pool, key, gcra, at, cost).await
     }
 
     /// Starts a prune in the background when one is due (once a minute per limiter).

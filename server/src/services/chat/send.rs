@@ -32,7 +32,7 @@ use uuid::Uuid;
 const IDEMPOTENCY_TTL: chrono::Duration = chrono::Duration::hours(24);
 
 /// How often a process that serves retry-safe sends deletes the replies whose
-/// [`IDEMPOTENCY_TTL`] is over: they are never replayed again, and each holds a whole reply.
+/// `IDEMPOTENCY_TTL` is over: they are never replayed again, and each holds a whole reply.
 pub const IDEMPOTENCY_PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Deletes the expired stored replies in the background when this process's turn is due.
@@ -50,6 +50,7 @@ fn prune_expired_replies(app: &crate::app::App) {
         }
     });
 }
+
 /// Knowledge passages given to an LLM with the message.
 const LLM_CONTEXT_PASSAGES: usize = 3;
 /// Earlier messages of the conversation given to an LLM.
