@@ -32,6 +32,8 @@ pub struct TestContext {
     pub http: reqwest::Client,
     server: RunningServer,
     database: DatabaseUrl,
+    /// The name of the PostgreSQL database, dropped at teardown.
+    postgres_database: Option<String>,
     owner_token: tokio::sync::OnceCell<String>,
     _data_dir: tempfile::TempDir,
 }
@@ -55,9 +57,15 @@ impl TestContext {
         log: slog::Logger,
     ) -> Result<TestContext> {
         let data_dir = tempfile::tempdir().context("creating a temp dir")?;
-        let database = match backend {
-            Backend::Sqlite => DatabaseUrl::Sqlite(data_dir.path().join("botwire.sqlite3")),
-            Backend::Postgres => DatabaseUrl::Postgres(postgres::cluster()?.create_database()?),
+        let (database, postgres_database) = match backend {
+            Backend::Sqlite => (
+                DatabaseUrl::Sqlite(data_dir.path().join("botwire.sqlite3")),
+                None,
+            ),
+            Backend::Postgres => {
+                let (name, url) = postgres::cluster()?.create_database()?;
+                (DatabaseUrl::Postgres(url), Some(name))
+            }
         };
         let mut config = Config::for_database(database, data_dir.path().join("outbox"));
         config.rate_limits = RateLimits {
@@ -78,6 +86,7 @@ impl TestContext {
             http: reqwest::Client::new(),
             server,
             database: database_url,
+            postgres_database,
             owner_token: tokio::sync::OnceCell::new(),
             _data_dir: data_dir,
         })
@@ -135,10 +144,24 @@ impl TestContext {
         format!("{}{path}", self.base_url)
     }
 
-    /// Stops the server (the database goes with the temp dir or the cluster).
+    /// Stops the server and deletes its database: the SQLite file goes with the temp dir, a
+    /// PostgreSQL database is dropped. (A test that panics skips this; its database goes with
+    /// the cluster when the test process ends.)
     pub async fn teardown(self) {
         if let Err(error) = self.server.close().await {
             eprintln!("stopping the test server: {error:#}");
+        }
+        if let Some(name) = &self.postgres_database {
+            let dropped = tokio::task::spawn_blocking({
+                let name = name.clone();
+                move || postgres::cluster()?.drop_database(&name)
+            })
+            .await;
+            match dropped {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => eprintln!("dropping the test database {name}: {error:#}"),
+                Err(error) => eprintln!("dropping the test database {name}: {error}"),
+            }
         }
     }
 }

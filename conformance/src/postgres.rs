@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-const INSTALL_HINT: &str = "PostgreSQL server binaries (initdb, pg_ctl, createdb) were not found \
+const INSTALL_HINT: &str = "PostgreSQL server binaries (initdb, pg_ctl, createdb, dropdb) were not found \
      on PATH or under /usr/lib/postgresql/*/bin: install them, e.g. `apt-get install postgresql-15`";
 
 pub struct Cluster {
@@ -44,7 +44,7 @@ fn find_bin_dir() -> Result<PathBuf> {
     candidates
         .into_iter()
         .find(|dir| {
-            ["initdb", "pg_ctl", "createdb"]
+            ["initdb", "pg_ctl", "createdb", "dropdb"]
                 .iter()
                 .all(|b| dir.join(b).is_file())
         })
@@ -106,10 +106,13 @@ impl Cluster {
             "--no-sync",
         ]))
         .context("initdb")?;
-        // Durability is pointless for a throwaway cluster; speed is not.
+        // Durability is pointless for a throwaway cluster; speed is not. Every CREATE
+        // DATABASE writes the template's 7 MB to the WAL: a small max_wal_size recycles it
+        // instead of letting a run keep a gigabyte of it on the disk.
         let options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
-             -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+             -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 \
+             -c max_wal_size=128MB -c min_wal_size=32MB",
             dir.display()
         );
         run(cluster
@@ -155,23 +158,37 @@ impl Cluster {
         Ok(())
     }
 
-    /// A new, empty database; returns its URL.
-    pub fn create_database(&self) -> Result<String> {
+    /// A new, empty database; returns its name and URL.
+    pub fn create_database(&self) -> Result<(String, String)> {
         let name = format!("botwire_{}", uuid::Uuid::new_v4().simple());
-        run(self.command("createdb").args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &self.port.to_string(),
-            "-U",
-            "postgres",
-            &name,
-        ]))
+        run(self
+            .command("createdb")
+            .args(self.connection_args())
+            .arg(&name))
         .context("createdb")?;
-        Ok(format!(
-            "postgres://postgres@127.0.0.1:{}/{name}",
-            self.port
-        ))
+        let url = format!("postgres://postgres@127.0.0.1:{}/{name}", self.port);
+        Ok((name, url))
+    }
+
+    /// Drops a database of [`Cluster::create_database`], closing what is still connected to
+    /// it, so that a run's hundreds of databases do not pile up on the disk until it ends.
+    pub fn drop_database(&self, name: &str) -> Result<()> {
+        run(self
+            .command("dropdb")
+            .args(self.connection_args())
+            .args(["--force", name]))
+        .context("dropdb")
+    }
+
+    fn connection_args(&self) -> [String; 6] {
+        [
+            "-h".into(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            self.port.to_string(),
+            "-U".into(),
+            "postgres".into(),
+        ]
     }
 }
 

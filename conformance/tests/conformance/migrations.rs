@@ -27,7 +27,7 @@ async fn fresh_sqlite() -> Fresh {
 
 async fn fresh_postgres() -> Fresh {
     let dir = tempfile::tempdir().expect("a temp dir");
-    let database = postgres::cluster()
+    let (_, database) = postgres::cluster()
         .and_then(|cluster| cluster.create_database())
         .expect("a fresh PostgreSQL database");
     let db = Db::connect(&DatabaseUrl::Postgres(database), 2)

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 /// `n` replicas on one fresh, migrated database.
 async fn replicas(n: usize) -> Vec<RateLimiter> {
-    let url = postgres::cluster()
+    let (_, url) = postgres::cluster()
         .expect("the PostgreSQL cluster")
         .create_database()
         .expect("a fresh database");

@@ -109,9 +109,12 @@ async fn pending_deliveries_survive_a_kill(backend: Backend) {
     let dir = tempfile::tempdir().expect("a temp dir");
     let database_url = match backend {
         Backend::Sqlite => format!("sqlite://{}", dir.path().join("botwire.sqlite3").display()),
-        Backend::Postgres => postgres::cluster()
-            .and_then(|cluster| cluster.create_database())
-            .expect("a PostgreSQL database"),
+        Backend::Postgres => {
+            postgres::cluster()
+                .and_then(|cluster| cluster.create_database())
+                .expect("a PostgreSQL database")
+                .1
+        }
     };
     // The receiver is down (503) until the server has been killed.
     let receiver = Receiver::start(|_, _| Reply::status(503)).await;
