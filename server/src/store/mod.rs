@@ -82,9 +82,6 @@ pub(crate) struct EventInsert<'a> {
     event_type: &'a str,
     payload: &'a str,
     created_at: NaiveDateTime,
-    /// Set at once for an account with no enabled webhook (see the chat batch): nothing would
-    /// be delivered, and the worker would otherwise read and update every such event.
-    fanned_out_at: Option<NaiveDateTime>,
 }
 
 impl<'a> EventInsert<'a> {
@@ -101,7 +98,6 @@ impl<'a> EventInsert<'a> {
             event_type,
             payload,
             created_at: now(),
-            fanned_out_at: None,
         }
     }
 }
