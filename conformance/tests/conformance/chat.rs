@@ -486,6 +486,41 @@ async fn sessions_are_listed_read_and_deleted(ctx: &TestContext) {
     assert_eq!(rest.data.len(), 1);
     assert_eq!(Some(rest.data[0].id), a2.message_id);
     assert!(!rest.pagination.has_more);
+    // Past the last message: an empty page of a session that exists.
+    let past = owner
+        .session_history()
+        .bot_id(bot.id)
+        .session_id("s-a")
+        .cursor(rest.data[0].id.to_string().as_str())
+        .send()
+        .await
+        .expect("session_history past the end");
+    assert!(past.data.is_empty());
+    assert_eq!(past.pagination.total, 4);
+    assert!(!past.pagination.has_more);
+    assert_eq!(past.pagination.next_cursor, None);
+    // A session that is not found is that first; a bad cursor of one that is, 422.
+    expect_invalid_field(
+        owner
+            .session_history()
+            .bot_id(bot.id)
+            .session_id("s-a")
+            .cursor("not-a-cursor")
+            .send()
+            .await,
+        "cursor",
+    );
+    expect_error(
+        owner
+            .session_history()
+            .bot_id(bot.id)
+            .session_id("s-none")
+            .cursor("not-a-cursor")
+            .send()
+            .await,
+        404,
+        ErrorCode::SessionNotFound,
+    );
     expect_error(
         owner
             .session_history()

@@ -277,15 +277,43 @@ pub async fn history(
         cursor: raw_cursor,
         limit: raw_limit,
     } = query;
-    let conversation = session_conversation(call, bot_id, session_id).await?;
-    let after = cursor(raw_cursor.as_deref().map(String::as_str))?;
-    let page = store::messages_list(
+    let limit = limit(raw_limit);
+    let after = match cursor(raw_cursor.as_deref().map(String::as_str)) {
+        Ok(after) => after,
+        Err(invalid) => {
+            // A session that is not found is that first, whatever the cursor.
+            session_conversation(call, bot_id, session_id).await?;
+            return Err(invalid);
+        }
+    };
+    // One read for the session and its page; when it finds nothing, the reads of every other
+    // chat request say what was not found (or forbidden) and in which order.
+    let (account_id, _, visitor) = addressed_bot(call, Some(bot_id))?;
+    let found = store::session_messages_list(
         &call.app.db,
-        &conversation,
+        &account_id.to_string(),
+        &bot_id.to_string(),
+        session_id,
         after.as_deref(),
-        limit(raw_limit),
+        limit,
     )
     .await?;
+    let page = match found {
+        Some(found) => {
+            if !visitor {
+                call.owner_of_bot(bot_id)?;
+            }
+            if visitor && !found.by_visitor {
+                return Err(not_found(ErrorCode::SessionNotFound, "session"));
+            }
+            found.page
+        }
+        None => {
+            // Not found, an empty page, or a session created since that read.
+            let conversation = session_conversation(call, bot_id, session_id).await?;
+            store::messages_list(&call.app.db, &conversation, after.as_deref(), limit).await?
+        }
+    };
     let last = page.items.last().map(|row| row.id.clone());
     Ok(MessageList {
         pagination: page_info(&page, last),

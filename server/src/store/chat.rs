@@ -673,6 +673,69 @@ pub async fn messages_list(
     Ok(page(items, limit, conversation.message_count))
 }
 
+/// A page of a session's messages as [`session_messages_list`] reads it, with what the
+/// service needs of the conversation.
+pub struct SessionMessages {
+    /// Whether a visitor started the session (only such sessions are a visitor's to read).
+    pub by_visitor: bool,
+    pub page: Page<MessageRow>,
+}
+
+/// A non-empty page of the messages of a session of one of the account's bots, read with
+/// the session in one statement (on PostgreSQL, one round trip fewer than the session and
+/// then its page). `None` when the account has no such bot, the bot no such session, or the
+/// page no message: the caller tells these apart the longer way.
+///
+/// The session is found by uncorrelated subqueries, run once, so that the messages are read
+/// in the order of their index and no further than the page: a join would read every later
+/// message of the conversation to sort them.
+pub async fn session_messages_list(
+    db: &Db,
+    account_id: &str,
+    bot_id: &str,
+    session_id: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Option<SessionMessages>, DbError> {
+    let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+    let after = after.unwrap_or("");
+    let session = || {
+        conversations::table
+            .inner_join(bots::table)
+            .filter(bots::id.eq(bot_id))
+            .filter(bots::account_id.eq(account_id))
+            .filter(conversations::session_id.eq(session_id))
+    };
+    let rows = with_conn!(db, |conn| {
+        messages::table
+            .filter(
+                messages::conversation_id
+                    .nullable()
+                    .eq(session().select(conversations::id).single_value()),
+            )
+            .filter(messages::id.gt(after))
+            .select((
+                session()
+                    .select(conversations::message_count)
+                    .single_value(),
+                session().select(conversations::by_visitor).single_value(),
+                MessageRow::as_select(),
+            ))
+            .order(messages::id.asc())
+            .limit(fetch)
+            .load::<(Option<i64>, Option<bool>, MessageRow)>(&mut conn)
+            .await?
+    });
+    let Some(&(Some(total), Some(by_visitor), _)) = <[_]>::first(&rows) else {
+        return Ok(None);
+    };
+    let items = rows.into_iter().map(|(_, _, message)| message).collect();
+    Ok(Some(SessionMessages {
+        by_visitor,
+        page: page(items, limit, total),
+    }))
+}
+
 /// The last `n` messages of a conversation, oldest first.
 pub async fn messages_recent(
     db: &Db,
