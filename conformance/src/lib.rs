@@ -156,11 +156,11 @@ impl TestContext {
                 let name = name.clone();
                 move || postgres::cluster()?.drop_database(&name)
             })
-            .await;
-            match dropped {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => eprintln!("dropping the test database {name}: {error:#}"),
-                Err(error) => eprintln!("dropping the test database {name}: {error}"),
+            .await
+            .map_err(anyhow::Error::from)
+            .and_then(|dropped| dropped);
+            if let Err(error) = dropped {
+                eprintln!("dropping the test database {name}: {error:#}");
             }
         }
     }

@@ -179,8 +179,8 @@ async fn chat_target(
 
 /// A session a visitor may see: one a visitor started (its id is a capability, unguessable
 /// when the server made it).
-fn visible(conversation: &ConversationRow, visitor: bool) -> bool {
-    !visitor || conversation.by_visitor
+fn visible(by_visitor: bool, visitor: bool) -> bool {
+    !visitor || by_visitor
 }
 
 fn request_hash(body: &serde_json::Value) -> String {
@@ -263,7 +263,7 @@ async fn session_conversation(
     let (target, visitor) = chat_target(call, Some(bot_id), Some(session_id)).await?;
     target
         .conversation
-        .filter(|c| visible(c, visitor))
+        .filter(|c| visible(c.by_visitor, visitor))
         .ok_or_else(|| not_found(ErrorCode::SessionNotFound, "session"))
 }
 
@@ -303,7 +303,7 @@ pub async fn history(
             if !visitor {
                 call.owner_of_bot(bot_id)?;
             }
-            if visitor && !found.by_visitor {
+            if !visible(found.by_visitor, visitor) {
                 return Err(not_found(ErrorCode::SessionNotFound, "session"));
             }
             found.page

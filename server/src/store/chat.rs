@@ -323,12 +323,13 @@ struct ConversationUpdate<'a> {
 }
 
 /// A batch's writes of many rows: the existing conversations' updates, the messages, and the
-/// events of accounts with an enabled webhook (see [`keep_subscribed`]). PostgreSQL: a statement or two per table, since each statement is a
-/// round trip and 50-100 µs of the database's CPU, and a batch of n exchanges took 5n of
-/// them; the independent ones are pipelined (sent together, run in order). SQLite: a
-/// statement per row, prepared once and cached (a multi-row insert would be prepared anew for
-/// each number of rows, and diesel-async cannot run one on SQLite), as an SQLite statement
-/// runs in the process and costs no round trip.
+/// events of accounts with an enabled webhook (see [`keep_subscribed`]).
+/// - PostgreSQL: a statement or two per table, since each statement is a round trip and
+///   50-100 µs of the database's CPU, and a batch of n exchanges took 5n of them; the
+///   independent ones are pipelined (sent together, run in order).
+/// - SQLite: a statement per row, prepared once and cached (a multi-row insert would be
+///   prepared anew for each number of rows, and diesel-async cannot run one on SQLite), as an
+///   SQLite statement runs in the process and costs no round trip.
 trait BatchWrites {
     /// `updates` are in id order, one per conversation.
     fn rows_write<'a>(

@@ -365,7 +365,7 @@ async fn prepare(
     let default_quota = call.app.config.monthly_message_quota;
     let quota_applies = crate::quota::applies(account_quota, default_quota);
     if let Some(existing) = &existing {
-        if !visible(existing, visitor) {
+        if !visible(existing.by_visitor, visitor) {
             return Err(not_found(ErrorCode::SessionNotFound, "session"));
         }
         if conversation_id.is_some_and(|id| id.to_string() != existing.id) {
