@@ -41,7 +41,7 @@ impl Cluster {
     /// Starts a cluster in `dir` (created; must not exist).
     pub fn start(dir: &Path, port: u16) -> Result<Cluster> {
         let bin = find_bin_dir()?;
-        let as_postgres_user = super::is_root();
+        let as_postgres_user = super::process::is_root();
         std::fs::create_dir_all(dir)?;
         if as_postgres_user {
             run(Command::new("chown")
@@ -187,7 +187,7 @@ impl Cluster {
 
     /// Stops the cluster and removes its directory once this process is gone, however it ends.
     fn spawn_watchdog(&self) -> Result<()> {
-        super::spawn_watchdog(
+        super::process::spawn_watchdog(
             "true",
             &format!(
                 "if [ -d {data} ]; then {stop} >/dev/null 2>&1; rm -rf {dir}; fi",

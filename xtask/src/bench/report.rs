@@ -321,7 +321,7 @@ pub fn markdown(run: &Run, build: Duration) -> String {
             out,
             "- {backend}: {failures} of {} concurrent first messages to one new session were \
              answered with a 5xx{}.",
-            super::RACE_REQUESTS,
+            super::setup::RACE_REQUESTS,
             if *failures > 0 {
                 " (two requests create the session's conversation at once; the second's insert \
                  breaks the unique (bot, session) constraint, see the server's log)"

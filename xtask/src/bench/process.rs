@@ -1,0 +1,151 @@
+//! The benchmark's processes and what they need: the servers (killed on drop, and by a
+//! watchdog if the xtask dies), free loopback ports, the run's scratch directory, and other
+//! programs' output.
+
+use super::http;
+use anyhow::{Context, Result, bail};
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A server process of the benchmark, killed on drop (or by a watchdog if the xtask dies).
+pub(super) struct Server {
+    child: Child,
+    pub(super) addr: SocketAddr,
+    name: &'static str,
+    log: PathBuf,
+}
+
+impl Server {
+    /// Starts `command`, which must bind the address given in its arguments or environment.
+    pub(super) fn start(command: &mut Command, log: PathBuf, name: &'static str) -> Result<Server> {
+        let addr = command
+            .get_args()
+            .chain(command.get_envs().filter_map(|(_, value)| value))
+            .find_map(|arg| arg.to_str()?.parse::<SocketAddr>().ok())
+            .context("the server's command names no address")?;
+        let file = std::fs::File::create(&log)?;
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(file.try_clone()?)
+            .stderr(file)
+            .spawn()
+            .with_context(|| format!("starting {:?}", command.get_program()))?;
+        spawn_watchdog(
+            &format!("kill -0 {} 2>/dev/null", child.id()),
+            &format!("kill {} 2>/dev/null", child.id()),
+        )
+        .context("starting the server's watchdog")?;
+        println!("==> {name}: started on {addr} (pid {})", child.id());
+        Ok(Server {
+            child,
+            addr,
+            name,
+            log,
+        })
+    }
+
+    pub(super) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits until `path` answers 200.
+    pub(super) fn wait_ready(&self, path: &str) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ready = http::Connection::open(self.addr)
+                .and_then(|mut c| c.send(&http::request("GET", path, &[], b"")))
+                .is_ok_and(|response| response.status == 200);
+            if ready {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "{} did not answer {path} within 60 s; its log:\n{}",
+                    self.name,
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A detached shell that runs `action` once this process has ended (however it ends), unless
+/// `still_needed` fails first.
+pub(super) fn spawn_watchdog(still_needed: &str, action: &str) -> Result<()> {
+    let script = format!(
+        "while kill -0 {xtask} 2>/dev/null && {still_needed}; do sleep 0.5; done; {action}",
+        xtask = std::process::id(),
+    );
+    Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    Ok(())
+}
+
+/// A directory for the run (the database, logs, scripts), removed at the end.
+pub(super) struct Scratch(PathBuf);
+
+impl Scratch {
+    pub(super) fn new() -> Result<Scratch> {
+        let dir = std::env::temp_dir().join(format!("botwire-bench-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        Ok(Scratch(dir))
+    }
+
+    pub(super) fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    pub(super) fn write(&self, name: &str, contents: &str) -> Result<PathBuf> {
+        let path = self.path(name);
+        std::fs::write(&path, contents)?;
+        Ok(path)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub(super) fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+pub(super) fn free_addr() -> Result<SocketAddr> {
+    Ok(SocketAddr::from(([127, 0, 0, 1], free_port()?)))
+}
+
+pub(super) fn find_on_path(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+}
+
+pub(super) fn is_root() -> bool {
+    command_line("id", &["-u"]) == "0"
+}
+
+/// A command's standard output, trimmed (empty if it fails).
+pub(super) fn command_line(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .unwrap_or_default()
+}
