@@ -1,0 +1,155 @@
+//! The contract as the server enforces it: `openapi.yaml` (parsed once), and a checker for the
+//! subset of JSON Schema its schemas use.
+//!
+//! typify's types enforce types, `required`, `additionalProperties: false`, string lengths,
+//! patterns and enums while deserializing, but not numeric bounds, array and object sizes,
+//! `uniqueItems`, the `email`/`uri` formats, or "`null` is not a value of an optional,
+//! non-nullable property". [`JsonBody`](crate::JsonBody) and [`QueryParams`](crate::QueryParams)
+//! therefore check every input against its schema here first ([`violations_of`],
+//! [`violations_of_query`]), so that the whole contract is enforced when a request is parsed.
+//!
+//! The schemas are compiled once, at first use: `$ref` chains resolved, patterns compiled,
+//! keywords read into plain fields. Checking a value walks the compiled tree only and allocates
+//! nothing unless the value breaks the schema. A keyword the checker does not know is never a
+//! panic at run time: it is recorded ([`unsupported`]) and ignored, and a unit test keeps the
+//! list empty for the real contract.
+//!
+//! The conformance crate's proptest strategies use the same checker
+//! (`botwire_conformance::strategies`), so the values they call valid or invalid are exactly
+//! what the server accepts or refuses.
+
+mod check;
+mod compile;
+mod formats;
+mod read;
+#[cfg(test)]
+mod tests;
+mod violations;
+
+pub use read::{
+    ANNOTATION_KEYWORDS, ASSERTION_KEYWORDS, FORMATS, Pattern, TYPES, additional_schema,
+    allows_null, enum_values, f64_keyword, is_integer, properties, required, type_matches,
+    types_of, unsupported_keywords, usize_keyword,
+};
+pub use violations::{Violation, ViolationKind, join_path};
+
+use check::check_root;
+use compile::{Child, Compiler, compiled};
+use serde_json::{Map, Value};
+use std::fmt;
+use std::sync::LazyLock;
+
+/// The contract's text.
+pub const OPENAPI_YAML: &str = include_str!("../../../openapi.yaml");
+
+/// The contract, as JSON.
+pub static DOCUMENT: LazyLock<Value> =
+    LazyLock::new(|| serde_yaml::from_str(OPENAPI_YAML).expect("the embedded openapi.yaml parses"));
+
+// ---------------------------------------------------------------------------------------------
+// Public entry points
+// ---------------------------------------------------------------------------------------------
+
+/// Parses and compiles the contract now; otherwise the first request checked does it (some
+/// tens of milliseconds). A server may call it at start.
+pub fn load() {
+    compiled();
+}
+
+/// Every way `value` breaks the schema named `schema_name` in `components/schemas` (nothing
+/// if there is no such schema). A value of the wrong type is reported once, without looking
+/// inside it.
+pub fn violations_of(schema_name: &str, value: &Value) -> Vec<Violation> {
+    match compiled().schemas.get(schema_name) {
+        Some(&slot) => check_root(compiled().node(slot), value),
+        None => Vec::new(),
+    }
+}
+
+/// Whether `components/schemas` has a schema of this name.
+pub fn has_schema(schema_name: &str) -> bool {
+    compiled().schemas.contains_key(schema_name)
+}
+
+/// Every way `value` (an object of parameter name -> value, see [`query_value`]) breaks the
+/// query parameters of the operation whose query type is `type_name` (`BotListQuery` for
+/// `bot_list`; nothing if there is no such type). Violations are named by the parameter.
+pub fn violations_of_query(type_name: &str, value: &Value) -> Vec<Violation> {
+    match compiled().queries.get(type_name) {
+        Some(query) => check_root(&query.node, value),
+        None => Vec::new(),
+    }
+}
+
+/// A raw query string as the JSON object [`violations_of_query`] checks: each parameter the
+/// operation declares as an integer, a number or a boolean becomes one when its text parses
+/// as one (a typed parse has proved it does); everything else stays a string. `None` if
+/// `type_name` is not an operation's query type.
+pub fn query_value(type_name: &str, query: &str) -> Option<Value> {
+    let kinds = &compiled().queries.get(type_name)?.kinds;
+    let mut object = Map::new();
+    for (name, text) in form_urlencoded::parse(query.as_bytes()) {
+        let value = match kinds.get(name.as_ref()) {
+            Some(kind) => kind.value_of(&text),
+            None => Value::String(text.into_owned()),
+        };
+        object.insert(name.into_owned(), value);
+    }
+    Some(Value::Object(object))
+}
+
+/// The object schema of an operation's query parameters (`properties`: one per parameter,
+/// `required`: the required ones), by its query type's name (`BotListQuery`).
+pub fn query_schema(type_name: &str) -> Option<&'static Value> {
+    compiled().queries.get(type_name).map(|query| &query.schema)
+}
+
+/// What the compiled contract does not check (keywords, formats or types the checker does not
+/// know, dangling references), each with where it is. Empty for a contract within the
+/// subset; a unit test keeps it so.
+pub fn unsupported() -> &'static [String] {
+    &compiled().unsupported
+}
+
+/// Every way `value` breaks `schema` (a schema object; `$ref`s are resolved in
+/// [`DOCUMENT`]). Compiles `schema` on each call: to check many values, use [`Schema`].
+pub fn violations(schema: &Value, value: &Value) -> Vec<Violation> {
+    Schema::new(schema).violations(value)
+}
+
+/// A schema compiled for checking (its `$ref`s to the contract's schemas point at the
+/// contract's own compiled schemas).
+pub struct Schema {
+    root: Child,
+    unsupported: Vec<String>,
+}
+
+impl fmt::Debug for Schema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Schema")
+            .field("unsupported", &self.unsupported)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Schema {
+    pub fn new(schema: &Value) -> Schema {
+        let mut compiler = Compiler::ad_hoc(compiled());
+        let root = compiler.child(schema, "");
+        Schema {
+            root,
+            unsupported: compiler.unsupported,
+        }
+    }
+
+    /// Every way `value` breaks the schema.
+    pub fn violations(&self, value: &Value) -> Vec<Violation> {
+        check_root(self.root.node(), value)
+    }
+
+    /// What this schema's own (inline) parts have that the checker ignores; see
+    /// [`unsupported`] for the contract's named schemas.
+    pub fn unsupported(&self) -> &[String] {
+        &self.unsupported
+    }
+}
