@@ -1,5 +1,6 @@
 //! The store: every read and write of the database, one module per table, named
-//! `<resource>_<verb>`. Services call it; it knows nothing of HTTP.
+//! `<resource>_<verb>`. Services call it; it knows nothing of HTTP. Custom SQL, which diesel's
+//! DSL cannot express, is in `queries` alone.
 //!
 //! Ids are UUIDv7 (time-ordered), so ordering by id is ordering by creation and a list's
 //! cursor is simply the last id of the previous page.
@@ -51,6 +52,8 @@ pub mod bots;
 pub mod chat;
 pub mod codes;
 pub mod knowledge;
+mod queries;
+pub mod rate_limits;
 pub mod settings;
 pub mod usage;
 pub mod users;

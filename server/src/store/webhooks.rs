@@ -15,6 +15,7 @@ use crate::with_write_conn;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
+use std::collections::BTreeSet;
 
 pub const PENDING: &str = "pending";
 pub const SUCCEEDED: &str = "succeeded";
@@ -339,6 +340,18 @@ pub async fn delivery_redeliver(
     ));
     let updated = with_write_conn!(db, |conn| update.execute(&mut conn).await?);
     Ok(updated == 1)
+}
+
+/// The accounts among `accounts` with an enabled webhook: a query, not a call, for a chat
+/// batch to run on its own transaction's connection (`store::chat::batch`; store functions
+/// never call each other inside a connection).
+#[diesel::dsl::auto_type(no_type_alias)]
+pub(crate) fn webhook_enabled_accounts<'a>(accounts: &'a BTreeSet<&'a str>) -> _ {
+    webhooks::table
+        .filter(webhooks::enabled.eq(true))
+        .filter(webhooks::account_id.eq_any(accounts))
+        .select(webhooks::account_id)
+        .distinct()
 }
 
 // ---- the workers ---------------------------------------------------------------------------
