@@ -6,7 +6,6 @@ use crate::db::Db;
 use crate::email::Mailer;
 use crate::every::Every;
 use crate::metrics::Metrics;
-use crate::ops::Docs;
 use crate::ratelimit::RateLimiter;
 use crate::store::chat::ExchangeQueue;
 use anyhow::{Context, Result};
@@ -18,6 +17,11 @@ use std::time::Instant;
 /// The contract this server implements, served at `/openapi.yaml`.
 pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
 
+/// How often a process that serves retry-safe sends deletes the replies whose
+/// `IDEMPOTENCY_TTL` (`services::chat::send`) is over: they are never replayed again, and each
+/// holds a whole reply.
+pub const IDEMPOTENCY_PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
 pub struct App {
     pub config: Config,
     pub db: Db,
@@ -25,7 +29,7 @@ pub struct App {
     pub limiter: RateLimiter,
     pub mailer: Arc<Mailer>,
     /// Knowledge indexes built for chat, by bot and knowledge revision.
-    pub chat_indexes: crate::services::chat::IndexCache,
+    pub chat_indexes: crate::engine::IndexCache,
     /// Chat exchanges waiting for their group commit.
     pub exchanges: Arc<ExchangeQueue>,
     /// When this process next deletes the stored replies of retry-safe sends whose time is over.
@@ -33,7 +37,6 @@ pub struct App {
     /// The LLM engine's client (one connection pool for every bot).
     pub llm: crate::engine::llm::LlmClient,
     pub metrics: Arc<Metrics>,
-    pub docs: Docs,
     pub log: slog::Logger,
     pub started_at: Instant,
 }
@@ -66,10 +69,9 @@ impl App {
             mailer: Arc::new(mailer),
             chat_indexes: Default::default(),
             exchanges,
-            idempotency_prune: Every::new(crate::services::chat::IDEMPOTENCY_PRUNE_EVERY),
+            idempotency_prune: Every::new(IDEMPOTENCY_PRUNE_EVERY),
             llm,
             metrics: Arc::default(),
-            docs: Docs::render(OPENAPI_YAML).context("rendering the docs page")?,
             log,
             started_at: Instant::now(),
         })

@@ -73,6 +73,17 @@ impl std::fmt::Debug for SmtpConfig {
     }
 }
 
+/// How long the LLM client waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LlmTimeouts {
+    /// To open the connection.
+    pub connect: Duration,
+    /// For the response to start, and then between two pieces of it.
+    pub idle: Duration,
+    /// For the whole reply.
+    pub total: Duration,
+}
+
 /// The LLM engine's server-wide settings (`BOTWIRE_LLM_*`). A bot's own base URL, model and
 /// key win over these defaults.
 #[derive(Clone)]
@@ -89,7 +100,7 @@ pub struct LlmConfig {
     pub allowed_cidrs: Vec<ipnet::IpNet>,
     /// `BOTWIRE_LLM_CONNECT_TIMEOUT_SECONDS` (5), `BOTWIRE_LLM_IDLE_TIMEOUT_SECONDS` (30: for
     /// the first token, then between two), `BOTWIRE_LLM_TIMEOUT_SECONDS` (120: the whole reply).
-    pub timeouts: crate::engine::llm::LlmTimeouts,
+    pub timeouts: LlmTimeouts,
 }
 
 impl LlmConfig {
@@ -99,7 +110,7 @@ impl LlmConfig {
             model: None,
             api_key: None,
             allowed_cidrs: Vec::new(),
-            timeouts: crate::engine::llm::LlmTimeouts {
+            timeouts: LlmTimeouts {
                 connect: Duration::from_secs(5),
                 idle: Duration::from_secs(30),
                 total: Duration::from_secs(120),
@@ -283,7 +294,7 @@ impl Config {
                 "BOTWIRE_LLM_ALLOWED_CIDRS",
                 &var("BOTWIRE_LLM_ALLOWED_CIDRS").unwrap_or_default(),
             )?,
-            timeouts: crate::engine::llm::LlmTimeouts {
+            timeouts: LlmTimeouts {
                 connect: seconds(
                     "BOTWIRE_LLM_CONNECT_TIMEOUT_SECONDS",
                     llm_defaults.timeouts.connect,

@@ -1,8 +1,9 @@
 //! The server's one error type and its one mapping to HTTP.
 //!
-//! Services and the store return [`Error`]; [`Error::to_envelope`] is the only place that
-//! decides a status code and a contract error code. Internal details (database errors) are
-//! logged by the HTTP layer and never sent to the client.
+//! Services return [`Error`] (the store returns [`DbError`], which converts into it); each case
+//! is a named variant, and [`Error::to_envelope`] is the only place that decides its status
+//! code and contract error code. Internal details (database errors) are logged by the HTTP
+//! layer and never sent to the client.
 
 use crate::db::DbError;
 use botwire_api::types::{self, ErrorCode, FieldError};
@@ -31,9 +32,21 @@ pub enum Error {
     /// A rate limit is spent (the decision says until when).
     #[error("rate limit exceeded")]
     RateLimited(crate::ratelimit::Decision),
-    /// Any other status the contract documents, with its specific code.
-    #[error("{1}: {2}")]
-    Status(StatusCode, ErrorCode, String),
+    /// A second factor is enrolled and the login gave no current code.
+    #[error("totp required: {0}")]
+    TotpRequired(&'static str),
+    /// A request body the server could not read although it parsed as far as dropshot goes
+    /// (a malformed multipart form).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    #[error("payload too large: {0}")]
+    PayloadTooLarge(String),
+    /// Chat with a bot that is deactivated.
+    #[error("bot inactive: {0}")]
+    BotInactive(String),
+    /// The account's monthly message quota is spent.
+    #[error("quota exceeded: {0}")]
+    QuotaExceeded(String),
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("internal error: {0}")]
@@ -100,7 +113,25 @@ impl Error {
                     decision.retry_after_secs.unwrap_or(1)
                 ),
             ),
-            Error::Status(status, code, message) => Envelope::new(*status, *code, message.clone()),
+            Error::TotpRequired(why) => {
+                Envelope::new(StatusCode::UNAUTHORIZED, ErrorCode::TotpRequired, *why)
+            }
+            Error::InvalidRequest(why) => Envelope::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidRequest,
+                why.clone(),
+            ),
+            Error::PayloadTooLarge(why) => Envelope::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::PayloadTooLarge,
+                why.clone(),
+            ),
+            Error::BotInactive(why) => {
+                Envelope::new(StatusCode::FORBIDDEN, ErrorCode::BotInactive, why.clone())
+            }
+            Error::QuotaExceeded(why) => {
+                Envelope::new(StatusCode::FORBIDDEN, ErrorCode::QuotaExceeded, why.clone())
+            }
             Error::Unavailable(why) => Envelope::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::ServiceUnavailable,

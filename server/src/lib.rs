@@ -7,20 +7,20 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod egress;
 pub mod email;
 pub mod engine;
 pub mod error;
 pub mod every;
 pub mod http;
 pub mod knowledge;
+#[cfg(test)]
+mod layers;
 pub mod metrics;
-pub mod ops;
-pub mod quota;
 pub mod ratelimit;
 pub mod services;
 pub mod store;
 pub mod tcp;
-pub mod webhooks;
 
 use anyhow::{Context, Result};
 use app::App;
@@ -31,7 +31,7 @@ use std::net::SocketAddr;
 /// A server that is listening, with its webhook workers; dropped or closed, it stops.
 pub struct RunningServer {
     server: dropshot::HttpServer<App>,
-    workers: webhooks::Workers,
+    workers: services::webhooks::delivery::Workers,
 }
 
 impl RunningServer {
@@ -80,7 +80,8 @@ pub async fn start(config: Config, log: slog::Logger) -> Result<RunningServer> {
     let body_limit = config.request_body_max_bytes;
     let backend = config.database.backend();
     let app = App::init(config, log.clone()).await?;
-    let workers = webhooks::Workers::spawn(
+    services::ops::docs_get().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let workers = services::webhooks::delivery::Workers::spawn(
         app.db.clone(),
         app.mailer.clone(),
         app.config.webhooks.clone(),

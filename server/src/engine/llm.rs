@@ -11,7 +11,8 @@
 
 pub mod scripted;
 
-use crate::webhooks::{GuardedResolver, TargetPolicy, describe_request_error, literal_address};
+use crate::config::LlmTimeouts;
+use crate::egress::{GuardedResolver, TargetPolicy, describe_request_error, literal_address};
 use futures::{Stream, StreamExt};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -24,17 +25,6 @@ const MAX_LINE_BYTES: usize = 1024 * 1024;
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The most of an LLM server's error message kept (it is logged).
 const MAX_ERROR_CHARS: usize = 300;
-
-/// How long the client waits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LlmTimeouts {
-    /// To open the connection.
-    pub connect: Duration,
-    /// For the response to start, and then between two pieces of it.
-    pub idle: Duration,
-    /// For the whole reply.
-    pub total: Duration,
-}
 
 /// One message of the prompt.
 #[derive(Debug, Clone, PartialEq)]

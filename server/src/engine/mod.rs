@@ -9,9 +9,11 @@
 //!   message's language; it answers with the best FAQ answer or passage when it is confident and
 //!   with the bot's fallback message and suggested questions otherwise. Deterministic.
 
+mod cache;
 pub mod llm;
 pub mod offline;
 
+pub use cache::IndexCache;
 pub use offline::KnowledgeIndex;
 
 /// One retrievable unit of a bot's knowledge base: a question-answer pair or a passage of a

@@ -1,11 +1,14 @@
 //! The API trait's implementation: one thin method per operation, each handing its inputs
 //! to a service and its result to [`reply`]. Operations not built yet answer 501
 //! `not_implemented` and are listed in `conformance/unimplemented-operations.txt`.
+//!
+//! Longer than the ~800 lines a hand-written file should keep to, for a reason: it is the one
+//! `impl` block of the generated trait (Rust cannot split an `impl` across files), at about ten
+//! lines per operation, in operationId order, so each handler is found by its name.
 
 use super::{Ctx, Limited, Operational, WithJson, not_implemented, raw, reply, serve};
 use crate::app::{App, OPENAPI_YAML};
-use crate::ops;
-use crate::services::{Call, accounts, bots, chat, credentials, knowledge, webhooks};
+use crate::services::{Call, accounts, bots, chat, credentials, knowledge, ops, webhooks};
 use botwire_api::{BotwireApi, JsonBody, Parsed, ParsedBody, QueryParams, Raw, types};
 use dropshot::{
     Header, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
@@ -22,7 +25,7 @@ impl BotwireApi for ServerImpl {
         rqctx: Ctx,
     ) -> Limited<HttpResponseAccepted<types::Accepted>> {
         serve(&rqctx, (), async |call: &Call<'_>, ()| {
-            accounts::email_verification_resend(call)
+            accounts::account_email_verification_resend(call)
                 .await
                 .map(HttpResponseAccepted)
         })
@@ -34,14 +37,16 @@ impl BotwireApi for ServerImpl {
         body: JsonBody<types::AccountEmailVerify>,
     ) -> Limited<HttpResponseOk<types::User>> {
         serve(&rqctx, body, async |call: &Call<'_>, body| {
-            accounts::email_verify(call, body).await.map(HttpResponseOk)
+            accounts::account_email_verify(call, body)
+                .await
+                .map(HttpResponseOk)
         })
         .await
     }
 
     async fn account_get(rqctx: Ctx) -> Limited<HttpResponseOk<types::User>> {
         serve(&rqctx, (), async |call: &Call<'_>, ()| {
-            accounts::me(call).await.map(HttpResponseOk)
+            accounts::account_get(call).await.map(HttpResponseOk)
         })
         .await
     }
@@ -51,7 +56,9 @@ impl BotwireApi for ServerImpl {
         body: JsonBody<types::AccountLogin>,
     ) -> Limited<HttpResponseOk<types::AuthSession>> {
         serve(&rqctx, body, async |call: &Call<'_>, body| {
-            accounts::login(call, body).await.map(HttpResponseOk)
+            accounts::account_login(call, body)
+                .await
+                .map(HttpResponseOk)
         })
         .await
     }
@@ -61,7 +68,7 @@ impl BotwireApi for ServerImpl {
         body: JsonBody<types::AccountPasswordForgot>,
     ) -> Limited<HttpResponseAccepted<types::Accepted>> {
         serve(&rqctx, body, async |call: &Call<'_>, body| {
-            accounts::password_forgot(call, body)
+            accounts::account_password_forgot(call, body)
                 .await
                 .map(HttpResponseAccepted)
         })
@@ -73,7 +80,7 @@ impl BotwireApi for ServerImpl {
         body: JsonBody<types::AccountPasswordReset>,
     ) -> Limited<HttpResponseUpdatedNoContent> {
         serve(&rqctx, body, async |call: &Call<'_>, body| {
-            accounts::password_reset(call, body)
+            accounts::account_password_reset(call, body)
                 .await
                 .map(|()| HttpResponseUpdatedNoContent())
         })
@@ -85,7 +92,7 @@ impl BotwireApi for ServerImpl {
         body: JsonBody<types::AccountRegister>,
     ) -> Limited<HttpResponseCreated<types::AuthSession>> {
         serve(&rqctx, body, async |call: &Call<'_>, body| {
-            accounts::register(call, body)
+            accounts::account_register(call, body)
                 .await
                 .map(HttpResponseCreated)
         })
@@ -94,14 +101,16 @@ impl BotwireApi for ServerImpl {
 
     async fn account_token_refresh(rqctx: Ctx) -> Limited<HttpResponseOk<types::AuthSession>> {
         serve(&rqctx, (), async |call: &Call<'_>, ()| {
-            accounts::refresh(call).await.map(HttpResponseOk)
+            accounts::account_token_refresh(call)
+                .await
+                .map(HttpResponseOk)
         })
         .await
     }
 
     async fn account_totp_setup(rqctx: Ctx) -> Limited<HttpResponseOk<types::TotpSetup>> {
         serve(&rqctx, (), async |call: &Call<'_>, ()| {
-            accounts::totp_setup(call).await.map(HttpResponseOk)
+            accounts::account_totp_setup(call).await.map(HttpResponseOk)
         })
         .await
     }
@@ -111,7 +120,9 @@ impl BotwireApi for ServerImpl {
         body: JsonBody<types::AccountTotpVerify>,
     ) -> Limited<HttpResponseOk<types::User>> {
         serve(&rqctx, body, async |call: &Call<'_>, body| {
-            accounts::totp_verify(call, body).await.map(HttpResponseOk)
+            accounts::account_totp_verify(call, body)
+                .await
+                .map(HttpResponseOk)
         })
         .await
     }
@@ -238,7 +249,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::BotActivatePath>>,
     ) -> Limited<HttpResponseOk<types::Bot>> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
-            bots::set_status(call, path.bot_id, types::BotStatus::Active)
+            bots::bot_activate(call, path.bot_id)
                 .await
                 .map(HttpResponseOk)
         })
@@ -250,7 +261,7 @@ impl BotwireApi for ServerImpl {
         body: JsonBody<types::BotCreate>,
     ) -> Limited<HttpResponseCreated<types::Bot>> {
         serve(&rqctx, WithJson(body), async |call: &Call<'_>, body| {
-            bots::create(call, body).await.map(HttpResponseCreated)
+            bots::bot_create(call, body).await.map(HttpResponseCreated)
         })
         .await
     }
@@ -260,7 +271,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::BotDeactivatePath>>,
     ) -> Limited<HttpResponseOk<types::Bot>> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
-            bots::set_status(call, path.bot_id, types::BotStatus::Inactive)
+            bots::bot_deactivate(call, path.bot_id)
                 .await
                 .map(HttpResponseOk)
         })
@@ -272,7 +283,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::BotDeletePath>>,
     ) -> Limited<HttpResponseDeleted> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
-            bots::delete(call, path.bot_id)
+            bots::bot_delete(call, path.bot_id)
                 .await
                 .map(|()| HttpResponseDeleted())
         })
@@ -288,7 +299,7 @@ impl BotwireApi for ServerImpl {
             &rqctx,
             (path, body),
             async |call: &Call<'_>, (path, body)| {
-                bots::duplicate(call, path.bot_id, body)
+                bots::bot_duplicate(call, path.bot_id, body)
                     .await
                     .map(HttpResponseCreated)
             },
@@ -301,7 +312,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::BotGetPath>>,
     ) -> Limited<HttpResponseOk<types::Bot>> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
-            bots::get(call, path.bot_id).await.map(HttpResponseOk)
+            bots::bot_get(call, path.bot_id).await.map(HttpResponseOk)
         })
         .await
     }
@@ -311,7 +322,7 @@ impl BotwireApi for ServerImpl {
         query: QueryParams<types::BotListQuery>,
     ) -> Limited<HttpResponseOk<types::BotList>> {
         serve(&rqctx, query, async |call: &Call<'_>, query| {
-            bots::list(call, query).await.map(HttpResponseOk)
+            bots::bot_list(call, query).await.map(HttpResponseOk)
         })
         .await
     }
@@ -325,7 +336,7 @@ impl BotwireApi for ServerImpl {
             &rqctx,
             (path, WithJson(body)),
             async |call: &Call<'_>, (path, body)| {
-                bots::update(call, path.bot_id, body)
+                bots::bot_update(call, path.bot_id, body)
                     .await
                     .map(HttpResponseOk)
             },
@@ -378,7 +389,9 @@ impl BotwireApi for ServerImpl {
             (headers, WithJson(body)),
             async |call: &Call<'_>, (headers, (body, json))| {
                 let key = headers.idempotency_key.map(|k| k.to_string());
-                chat::send(call, body, &json, key).await.map(HttpResponseOk)
+                chat::chat_send(call, body, &json, key)
+                    .await
+                    .map(HttpResponseOk)
             },
         )
         .await
@@ -394,7 +407,7 @@ impl BotwireApi for ServerImpl {
             (headers, WithJson(body)),
             async |call: &Call<'_>, (headers, (body, json))| {
                 let key = headers.idempotency_key.map(|k| k.to_string());
-                match chat::stream(call, body, &json, key).await? {
+                match chat::chat_stream(call, body, &json, key).await? {
                     chat::StreamReply::Complete(reply) => super::sse(&reply),
                     chat::StreamReply::Live(events) => super::sse_live(
                         events,
@@ -461,7 +474,7 @@ impl BotwireApi for ServerImpl {
             (path, body),
             async |call: &Call<'_>, (path, body)| {
                 let reason = body.reason.map(|r| r.to_string());
-                chat::escalate(call, path.conversation_id, reason)
+                chat::conversation_escalate(call, path.conversation_id, reason)
                     .await
                     .map(HttpResponseOk)
             },
@@ -486,7 +499,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::ConversationHandbackPath>>,
     ) -> Limited<HttpResponseOk<types::Conversation>> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
-            chat::handback(call, path.conversation_id)
+            chat::conversation_handback(call, path.conversation_id)
                 .await
                 .map(HttpResponseOk)
         })
@@ -566,8 +579,9 @@ impl BotwireApi for ServerImpl {
     }
 
     async fn docs_get(rqctx: Ctx) -> Operational<Raw> {
-        let html = rqctx.context().docs.html.clone();
-        reply(&rqctx, raw("text/html; charset=utf-8", html))
+        let page =
+            ops::docs_get().and_then(|html| raw("text/html; charset=utf-8", html.to_string()));
+        reply(&rqctx, page)
     }
 
     async fn document_create(
@@ -579,7 +593,7 @@ impl BotwireApi for ServerImpl {
             &rqctx,
             (path, body),
             async |call: &Call<'_>, (path, body)| {
-                knowledge::create(call, path.bot_id, body)
+                knowledge::document_create(call, path.bot_id, body)
                     .await
                     .map(HttpResponseCreated)
             },
@@ -592,7 +606,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::DocumentDeletePath>>,
     ) -> Limited<HttpResponseDeleted> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
-            knowledge::delete(call, path.bot_id, path.document_id)
+            knowledge::document_delete(call, path.bot_id, path.document_id)
                 .await
                 .map(|()| HttpResponseDeleted())
         })
@@ -604,7 +618,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::DocumentGetPath>>,
     ) -> Limited<HttpResponseOk<types::Document>> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
-            knowledge::get(call, path.bot_id, path.document_id)
+            knowledge::document_get(call, path.bot_id, path.document_id)
                 .await
                 .map(HttpResponseOk)
         })
@@ -620,7 +634,7 @@ impl BotwireApi for ServerImpl {
             &rqctx,
             (path, query),
             async |call: &Call<'_>, (path, query)| {
-                knowledge::list(call, path.bot_id, query)
+                knowledge::document_list(call, path.bot_id, query)
                     .await
                     .map(HttpResponseOk)
             },
@@ -637,7 +651,7 @@ impl BotwireApi for ServerImpl {
             &rqctx,
             (path, body),
             async |call: &Call<'_>, (path, body)| {
-                chat::feedback(call, path.conversation_id, body)
+                chat::feedback_create(call, path.conversation_id, body)
                     .await
                     .map(HttpResponseCreated)
             },
@@ -646,7 +660,7 @@ impl BotwireApi for ServerImpl {
     }
 
     async fn health_get(rqctx: Ctx) -> Operational<HttpResponseOk<types::Health>> {
-        reply(&rqctx, Ok(HttpResponseOk(ops::health())))
+        reply(&rqctx, Ok(HttpResponseOk(ops::health_get())))
     }
 
     async fn inbox_auto_assign(
@@ -693,7 +707,7 @@ impl BotwireApi for ServerImpl {
     }
 
     async fn metrics_get(rqctx: Ctx) -> Operational<Raw> {
-        let body = ops::metrics(rqctx.context());
+        let body = ops::metrics_get(rqctx.context());
         reply(
             &rqctx,
             raw("text/plain; version=0.0.4; charset=utf-8", body),
@@ -785,7 +799,9 @@ impl BotwireApi for ServerImpl {
     }
 
     async fn readiness_get(rqctx: Ctx) -> Operational<HttpResponseOk<types::Readiness>> {
-        let result = ops::readiness(rqctx.context()).await.map(HttpResponseOk);
+        let result = ops::readiness_get(rqctx.context())
+            .await
+            .map(HttpResponseOk);
         reply(&rqctx, result)
     }
 
@@ -818,7 +834,7 @@ impl BotwireApi for ServerImpl {
             &rqctx,
             (path, query),
             async |call: &Call<'_>, (path, query)| {
-                chat::history(call, path.bot_id, &path.session_id, query)
+                chat::session_history(call, path.bot_id, &path.session_id, query)
                     .await
                     .map(HttpResponseOk)
             },
@@ -835,7 +851,7 @@ impl BotwireApi for ServerImpl {
             &rqctx,
             (path, query),
             async |call: &Call<'_>, (path, query)| {
-                chat::sessions(call, path.bot_id, query)
+                chat::session_list(call, path.bot_id, query)
                     .await
                     .map(HttpResponseOk)
             },
@@ -941,7 +957,7 @@ impl BotwireApi for ServerImpl {
             &rqctx,
             (path, body),
             async |call: &Call<'_>, (path, body)| {
-                webhooks::create(call, path.bot_id, body)
+                webhooks::webhook_create(call, path.bot_id, body)
                     .await
                     .map(HttpResponseCreated)
             },
@@ -954,7 +970,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::WebhookDeletePath>>,
     ) -> Limited<HttpResponseDeleted> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
-            webhooks::delete(call, path.webhook_id)
+            webhooks::webhook_delete(call, path.webhook_id)
                 .await
                 .map(|()| HttpResponseDeleted())
         })
@@ -966,7 +982,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::WebhookGetPath>>,
     ) -> Limited<HttpResponseOk<types::Webhook>> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
-            webhooks::get(call, path.webhook_id)
+            webhooks::webhook_get(call, path.webhook_id)
                 .await
                 .map(HttpResponseOk)
         })
@@ -982,7 +998,7 @@ impl BotwireApi for ServerImpl {
             &rqctx,
             (path, query),
             async |call: &Call<'_>, (path, query)| {
-                webhooks::list(call, path.bot_id, query)
+                webhooks::webhook_list(call, path.bot_id, query)
                     .await
                     .map(HttpResponseOk)
             },
@@ -995,7 +1011,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::WebhookSecretRotatePath>>,
     ) -> Limited<HttpResponseOk<types::WebhookWithSecret>> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
-            webhooks::secret_rotate(call, path.webhook_id)
+            webhooks::webhook_secret_rotate(call, path.webhook_id)
                 .await
                 .map(HttpResponseOk)
         })
@@ -1007,7 +1023,7 @@ impl BotwireApi for ServerImpl {
         path: Parsed<Path<types::WebhookTestPath>>,
     ) -> Limited<HttpResponseAccepted<types::WebhookDelivery>> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
-            webhooks::test(call, path.webhook_id)
+            webhooks::webhook_test(call, path.webhook_id)
                 .await
                 .map(HttpResponseAccepted)
         })
@@ -1023,7 +1039,7 @@ impl BotwireApi for ServerImpl {
             &rqctx,
             (path, WithJson(body)),
             async |call: &Call<'_>, (path, body)| {
-                webhooks::update(call, path.webhook_id, body)
+                webhooks::webhook_update(call, path.webhook_id, body)
                     .await
                     .map(HttpResponseOk)
             },

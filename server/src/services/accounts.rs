@@ -9,9 +9,8 @@ use crate::store::users::{self, UserRow};
 use crate::store::{self, is_unique_violation, new_id, now, utc};
 use botwire_api::types::{
     Accepted, AccountEmailVerify, AccountLogin, AccountPasswordForgot, AccountPasswordReset,
-    AccountRegister, AccountTotpVerify, AuthSession, ErrorCode, TotpSetup, User,
+    AccountRegister, AccountTotpVerify, AuthSession, TotpSetup, User,
 };
-use http::StatusCode;
 use std::time::Duration;
 
 /// How long an emailed code works.
@@ -99,7 +98,10 @@ async fn consume_code(
     Ok(row)
 }
 
-pub async fn register(call: &Call<'_>, body: AccountRegister) -> Result<AuthSession, Error> {
+pub async fn account_register(
+    call: &Call<'_>,
+    body: AccountRegister,
+) -> Result<AuthSession, Error> {
     let AccountRegister {
         email,
         name,
@@ -134,7 +136,7 @@ pub async fn register(call: &Call<'_>, body: AccountRegister) -> Result<AuthSess
     Ok(session(call, &row))
 }
 
-pub async fn login(call: &Call<'_>, body: AccountLogin) -> Result<AuthSession, Error> {
+pub async fn account_login(call: &Call<'_>, body: AccountLogin) -> Result<AuthSession, Error> {
     let AccountLogin {
         email,
         password,
@@ -153,13 +155,7 @@ pub async fn login(call: &Call<'_>, body: AccountLogin) -> Result<AuthSession, E
         .filter(|_| valid)
         .ok_or(Error::Unauthorized("wrong email or password"))?;
     if let (Some(_), Some(secret)) = (row.totp_enabled_at, row.totp_secret.as_deref()) {
-        let totp_required = || {
-            Error::Status(
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::TotpRequired,
-                "a current TOTP code is required".into(),
-            )
-        };
+        let totp_required = || Error::TotpRequired("a current TOTP code is required");
         let code = totp_code.ok_or_else(totp_required)?;
         let step = totp::verify(secret, &code, unix_now(), row.totp_last_step)
             .ok_or_else(totp_required)?;
@@ -181,15 +177,18 @@ async fn current_user(call: &Call<'_>) -> Result<UserRow, Error> {
         .ok_or(Error::Unauthorized("this session's user no longer exists"))
 }
 
-pub async fn me(call: &Call<'_>) -> Result<User, Error> {
+pub async fn account_get(call: &Call<'_>) -> Result<User, Error> {
     Ok(user_view(&current_user(call).await?))
 }
 
-pub async fn refresh(call: &Call<'_>) -> Result<AuthSession, Error> {
+pub async fn account_token_refresh(call: &Call<'_>) -> Result<AuthSession, Error> {
     Ok(session(call, &current_user(call).await?))
 }
 
-pub async fn email_verify(call: &Call<'_>, body: AccountEmailVerify) -> Result<User, Error> {
+pub async fn account_email_verify(
+    call: &Call<'_>,
+    body: AccountEmailVerify,
+) -> Result<User, Error> {
     let AccountEmailVerify { code, email } = body;
     // The code first: only its holder learns that the email is verified already, so that a
     // wrong code for a verified account answers as for an unknown email.
@@ -208,7 +207,7 @@ async fn me_by_id(call: &Call<'_>, id: &str) -> Result<User, Error> {
     Ok(user_view(&row))
 }
 
-pub async fn email_verification_resend(call: &Call<'_>) -> Result<Accepted, Error> {
+pub async fn account_email_verification_resend(call: &Call<'_>) -> Result<Accepted, Error> {
     let row = current_user(call).await?;
     if row.email_verified_at.is_some() {
         return Err(Error::Conflict("this email is already verified".into()));
@@ -219,7 +218,7 @@ pub async fn email_verification_resend(call: &Call<'_>) -> Result<Accepted, Erro
     })
 }
 
-pub async fn password_forgot(
+pub async fn account_password_forgot(
     call: &Call<'_>,
     body: AccountPasswordForgot,
 ) -> Result<Accepted, Error> {
@@ -235,7 +234,10 @@ pub async fn password_forgot(
     })
 }
 
-pub async fn password_reset(call: &Call<'_>, body: AccountPasswordReset) -> Result<(), Error> {
+pub async fn account_password_reset(
+    call: &Call<'_>,
+    body: AccountPasswordReset,
+) -> Result<(), Error> {
     let AccountPasswordReset {
         code,
         email,
@@ -247,7 +249,7 @@ pub async fn password_reset(call: &Call<'_>, body: AccountPasswordReset) -> Resu
     Ok(())
 }
 
-pub async fn totp_setup(call: &Call<'_>) -> Result<TotpSetup, Error> {
+pub async fn account_totp_setup(call: &Call<'_>) -> Result<TotpSetup, Error> {
     let row = current_user(call).await?;
     if row.totp_enabled_at.is_some() {
         return Err(Error::Conflict("TOTP is already enabled".into()));
@@ -263,7 +265,7 @@ pub async fn totp_setup(call: &Call<'_>) -> Result<TotpSetup, Error> {
     })
 }
 
-pub async fn totp_verify(call: &Call<'_>, body: AccountTotpVerify) -> Result<User, Error> {
+pub async fn account_totp_verify(call: &Call<'_>, body: AccountTotpVerify) -> Result<User, Error> {
     let AccountTotpVerify { code } = body;
     let row = current_user(call).await?;
     if row.totp_enabled_at.is_some() {

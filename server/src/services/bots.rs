@@ -203,7 +203,7 @@ pub async fn bot_of_owner(call: &Call<'_>, bot_id: Uuid) -> Result<BotRow, Error
     Ok(row)
 }
 
-pub async fn create(
+pub async fn bot_create(
     call: &Call<'_>,
     (body, json): (BotCreate, serde_json::Value),
 ) -> Result<Bot, Error> {
@@ -246,7 +246,7 @@ pub async fn create(
     bot_view(&row)
 }
 
-pub async fn list(call: &Call<'_>, query: BotListQuery) -> Result<BotList, Error> {
+pub async fn bot_list(call: &Call<'_>, query: BotListQuery) -> Result<BotList, Error> {
     let BotListQuery {
         cursor: raw_cursor,
         limit: raw_limit,
@@ -278,20 +278,28 @@ pub async fn list(call: &Call<'_>, query: BotListQuery) -> Result<BotList, Error
     })
 }
 
-pub async fn get(call: &Call<'_>, bot_id: Uuid) -> Result<Bot, Error> {
+pub async fn bot_get(call: &Call<'_>, bot_id: Uuid) -> Result<Bot, Error> {
     bot_view(&bot_of_owner(call, bot_id).await?)
 }
 
-pub async fn delete(call: &Call<'_>, bot_id: Uuid) -> Result<(), Error> {
+pub async fn bot_delete(call: &Call<'_>, bot_id: Uuid) -> Result<(), Error> {
     let row = bot_of_owner(call, bot_id).await?;
     store::bot_delete(&call.app.db, &row.account_id, &row.id).await?;
     Ok(())
 }
 
-pub async fn set_status(call: &Call<'_>, bot_id: Uuid, status: BotStatus) -> Result<Bot, Error> {
+pub async fn bot_activate(call: &Call<'_>, bot_id: Uuid) -> Result<Bot, Error> {
+    bot_status_set(call, bot_id, BotStatus::Active).await
+}
+
+pub async fn bot_deactivate(call: &Call<'_>, bot_id: Uuid) -> Result<Bot, Error> {
+    bot_status_set(call, bot_id, BotStatus::Inactive).await
+}
+
+async fn bot_status_set(call: &Call<'_>, bot_id: Uuid, status: BotStatus) -> Result<Bot, Error> {
     let row = bot_of_owner(call, bot_id).await?;
     store::bot_status_set(&call.app.db, &row.account_id, &row.id, status_str(status)).await?;
-    get(call, bot_id).await
+    bot_get(call, bot_id).await
 }
 
 pub(super) fn stored_settings(row: &BotRow) -> Result<StoredSettings, Error> {
@@ -304,7 +312,7 @@ fn settings_json(stored: &StoredSettings) -> Result<String, Error> {
 }
 
 /// Changes what the body gives: `name`, `description` (`null` clears it), `settings` merged.
-pub async fn update(
+pub async fn bot_update(
     call: &Call<'_>,
     bot_id: Uuid,
     (body, json): (BotUpdate, serde_json::Value),
@@ -335,11 +343,15 @@ pub async fn update(
         settings.as_deref(),
     )
     .await?;
-    get(call, bot_id).await
+    bot_get(call, bot_id).await
 }
 
 /// A new bot with the same configuration and knowledge base, a new widget token, active.
-pub async fn duplicate(call: &Call<'_>, bot_id: Uuid, body: BotDuplicate) -> Result<Bot, Error> {
+pub async fn bot_duplicate(
+    call: &Call<'_>,
+    bot_id: Uuid,
+    body: BotDuplicate,
+) -> Result<Bot, Error> {
     let BotDuplicate { name } = body;
     if let Principal::ApiKey {
         bot_id: Some(_), ..
@@ -363,5 +375,5 @@ pub async fn duplicate(call: &Call<'_>, bot_id: Uuid, body: BotDuplicate) -> Res
     };
     store::bot_create(&call.app.db, &copy).await?;
     crate::store::knowledge::knowledge_copy(&call.app.db, &source.id, &copy.id, &new_id).await?;
-    get(call, stores::uuid(&copy.id)).await
+    bot_get(call, stores::uuid(&copy.id)).await
 }

@@ -7,14 +7,12 @@
 
 mod send;
 
-pub use send::{IDEMPOTENCY_PRUNE_EVERY, LiveEvent, StreamReply, pieces, send, stream};
+pub use send::{LiveEvent, StreamReply, chat_send, chat_stream, pieces};
 
 use super::bots::bot_of_owner;
 use super::{Call, cursor, limit, not_found, page_info};
 use crate::auth::Principal;
-use crate::engine::{EntryContent, KnowledgeEntry, KnowledgeIndex};
 use crate::error::Error;
-use crate::store::bots::BotRow;
 use crate::store::chat::{self as store, ConversationRow, FeedbackRow, MessageRow, NewEvent};
 use crate::store::{self as stores, new_id, now, utc};
 use botwire_api::types::{
@@ -24,61 +22,7 @@ use botwire_api::types::{
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use uuid::Uuid;
-
-/// Built knowledge indexes, by bot, with the revision they were built from.
-#[derive(Default)]
-pub struct IndexCache {
-    indexes: Mutex<HashMap<String, (i64, Arc<KnowledgeIndex>)>>,
-}
-
-impl IndexCache {
-    /// The bot's index at its current revision, built (off the async threads) when missing
-    /// or stale.
-    async fn index_of(
-        &self,
-        db: &crate::db::Db,
-        bot: &BotRow,
-    ) -> Result<Arc<KnowledgeIndex>, Error> {
-        if let Some((revision, index)) = self.lock().get(&bot.id)
-            && *revision == bot.knowledge_revision
-        {
-            return Ok(index.clone());
-        }
-        let rows = crate::store::knowledge::entries_of_bot(db, &bot.id).await?;
-        let entries: Vec<KnowledgeEntry> = rows
-            .into_iter()
-            .map(|(row, title)| KnowledgeEntry {
-                id: row.id,
-                document_id: stores::uuid(&row.document_id),
-                title,
-                content: match row.question {
-                    Some(question) => EntryContent::Faq {
-                        question,
-                        answer: row.content,
-                    },
-                    None => EntryContent::Passage { text: row.content },
-                },
-            })
-            .collect();
-        let index = tokio::task::spawn_blocking(move || KnowledgeIndex::build(&entries))
-            .await
-            .map_err(|e| Error::Internal(format!("index task: {e}")))?
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        let index = Arc::new(index);
-        self.lock()
-            .insert(bot.id.clone(), (bot.knowledge_revision, index.clone()));
-        Ok(index)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (i64, Arc<KnowledgeIndex>)>> {
-        self.indexes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
 
 fn status_of(status: &str) -> ConversationStatus {
     status.parse().unwrap_or(ConversationStatus::Open)
@@ -221,7 +165,7 @@ fn session_view(row: &ConversationRow) -> Session {
     }
 }
 
-pub async fn sessions(
+pub async fn session_list(
     call: &Call<'_>,
     bot_id: Uuid,
     query: SessionListQuery,
@@ -267,7 +211,7 @@ async fn session_conversation(
         .ok_or_else(|| not_found(ErrorCode::SessionNotFound, "session"))
 }
 
-pub async fn history(
+pub async fn session_history(
     call: &Call<'_>,
     bot_id: Uuid,
     session_id: &str,
@@ -382,7 +326,7 @@ pub async fn conversation_get(
 
 /// Hands the conversation to a human: from now on user messages are stored and the bot stays
 /// silent, until `handback`.
-pub async fn escalate(
+pub async fn conversation_escalate(
     call: &Call<'_>,
     conversation_id: Uuid,
     reason: Option<String>,
@@ -445,7 +389,10 @@ pub async fn escalate(
 }
 
 /// Gives the conversation back to the bot.
-pub async fn handback(call: &Call<'_>, conversation_id: Uuid) -> Result<Conversation, Error> {
+pub async fn conversation_handback(
+    call: &Call<'_>,
+    conversation_id: Uuid,
+) -> Result<Conversation, Error> {
     let (conversation, account_id) = conversation_of_caller(call, conversation_id).await?;
     if conversation.status == ConversationStatus::Closed.to_string() {
         return Err(Error::Conflict(
@@ -470,7 +417,7 @@ pub async fn handback(call: &Call<'_>, conversation_id: Uuid) -> Result<Conversa
         .map(|c| c.conversation)
 }
 
-pub async fn feedback(
+pub async fn feedback_create(
     call: &Call<'_>,
     conversation_id: Uuid,
     body: FeedbackCreate,

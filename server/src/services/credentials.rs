@@ -195,5 +195,5 @@ pub async fn bot_widget_token_rotate(call: &Call<'_>, bot_id: Uuid) -> Result<Bo
         &secrets::new_widget_token(),
     )
     .await?;
-    super::bots::get(call, bot_id).await
+    super::bots::bot_get(call, bot_id).await
 }

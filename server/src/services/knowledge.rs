@@ -81,13 +81,8 @@ struct Metadata {
 
 /// Reads the form: a `file` part (at most 10 MB) and an optional `metadata` JSON part.
 async fn read_upload(mut body: MultipartBody) -> Result<Upload, Error> {
-    let malformed = |e: &dyn std::fmt::Display| {
-        Error::Status(
-            http::StatusCode::BAD_REQUEST,
-            ErrorCode::InvalidRequest,
-            format!("malformed multipart body: {e}"),
-        )
-    };
+    let malformed =
+        |e: &dyn std::fmt::Display| Error::InvalidRequest(format!("malformed multipart body: {e}"));
     let mut file = None;
     let mut metadata = None;
     while let Some(mut field) = body.content.next_field().await.map_err(|e| malformed(&e))? {
@@ -98,11 +93,9 @@ async fn read_upload(mut body: MultipartBody) -> Result<Upload, Error> {
                 let mut bytes = Vec::new();
                 while let Some(chunk) = field.chunk().await.map_err(|e| malformed(&e))? {
                     if bytes.len() + chunk.len() > MAX_UPLOAD_BYTES {
-                        return Err(Error::Status(
-                            http::StatusCode::PAYLOAD_TOO_LARGE,
-                            ErrorCode::PayloadTooLarge,
-                            format!("the file is larger than {MAX_UPLOAD_BYTES} bytes"),
-                        ));
+                        return Err(Error::PayloadTooLarge(format!(
+                            "the file is larger than {MAX_UPLOAD_BYTES} bytes"
+                        )));
                     }
                     bytes.extend_from_slice(&chunk);
                 }
@@ -149,7 +142,11 @@ async fn read_upload(mut body: MultipartBody) -> Result<Upload, Error> {
     })
 }
 
-pub async fn create(call: &Call<'_>, bot_id: Uuid, body: MultipartBody) -> Result<Document, Error> {
+pub async fn document_create(
+    call: &Call<'_>,
+    bot_id: Uuid,
+    body: MultipartBody,
+) -> Result<Document, Error> {
     let bot = bot_of_owner(call, bot_id).await?;
     let Upload {
         filename,
@@ -218,7 +215,7 @@ pub async fn create(call: &Call<'_>, bot_id: Uuid, body: MultipartBody) -> Resul
     Ok(document_view(&row))
 }
 
-pub async fn list(
+pub async fn document_list(
     call: &Call<'_>,
     bot_id: Uuid,
     query: DocumentListQuery,
@@ -249,7 +246,11 @@ pub async fn list(
     })
 }
 
-pub async fn get(call: &Call<'_>, bot_id: Uuid, document_id: Uuid) -> Result<Document, Error> {
+pub async fn document_get(
+    call: &Call<'_>,
+    bot_id: Uuid,
+    document_id: Uuid,
+) -> Result<Document, Error> {
     let bot = bot_of_owner(call, bot_id).await?;
     let row = store::document_get(&call.app.db, &bot.id, &document_id.to_string())
         .await?
@@ -257,7 +258,11 @@ pub async fn get(call: &Call<'_>, bot_id: Uuid, document_id: Uuid) -> Result<Doc
     Ok(document_view(&row))
 }
 
-pub async fn delete(call: &Call<'_>, bot_id: Uuid, document_id: Uuid) -> Result<(), Error> {
+pub async fn document_delete(
+    call: &Call<'_>,
+    bot_id: Uuid,
+    document_id: Uuid,
+) -> Result<(), Error> {
     let bot = bot_of_owner(call, bot_id).await?;
     let event = |row: &DocumentRow| kb_updated(row, KbUpdatedEventDataAction::Deleted);
     let id = document_id.to_string();

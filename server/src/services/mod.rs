@@ -6,6 +6,8 @@ pub mod bots;
 pub mod chat;
 pub mod credentials;
 pub mod knowledge;
+pub mod ops;
+pub mod quota;
 pub mod webhooks;
 
 use crate::app::App;

@@ -21,7 +21,6 @@ use botwire_api::types::{
     SuggestedAction, SuggestedActionType,
 };
 use futures::{Stream, StreamExt};
-use http::StatusCode;
 use serde_json::json;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -30,10 +29,6 @@ use uuid::Uuid;
 /// How long a stored reply answers a retry with the same `Idempotency-Key` (documented in the
 /// contract).
 const IDEMPOTENCY_TTL: chrono::Duration = chrono::Duration::hours(24);
-
-/// How often a process that serves retry-safe sends deletes the replies whose
-/// `IDEMPOTENCY_TTL` is over: they are never replayed again, and each holds a whole reply.
-pub const IDEMPOTENCY_PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Deletes the expired stored replies in the background when this process's turn is due.
 fn prune_expired_replies(app: &crate::app::App) {
@@ -96,7 +91,7 @@ struct Draft {
 
 /// Sends a user's message and returns the bot's reply (stored, with its events, before it is
 /// returned). `idempotency_key`: a retry with the same key and body gets the stored reply.
-pub async fn send(
+pub async fn chat_send(
     call: &Call<'_>,
     body: ChatSend,
     json: &serde_json::Value,
@@ -144,7 +139,7 @@ pub enum LiveEvent {
 
 /// Like [`send`], but an LLM's reply comes as it is generated. Dropping the receiver of a
 /// `Live` reply cancels the LLM request, and nothing of the exchange is stored.
-pub async fn stream(
+pub async fn chat_stream(
     call: &Call<'_>,
     body: ChatSend,
     json: &serde_json::Value,
@@ -334,11 +329,7 @@ async fn prepare(
         None => None,
     };
     if bot.status == "inactive" {
-        return Err(Error::Status(
-            StatusCode::FORBIDDEN,
-            ErrorCode::BotInactive,
-            "this bot is inactive".into(),
-        ));
+        return Err(Error::BotInactive("this bot is inactive".into()));
     }
     let stored = stored_settings(&bot)?;
     let settings = &stored.settings;
@@ -363,7 +354,7 @@ async fn prepare(
         }
     };
     let default_quota = call.app.config.monthly_message_quota;
-    let quota_applies = crate::quota::applies(account_quota, default_quota);
+    let quota_applies = crate::services::quota::applies(account_quota, default_quota);
     if let Some(existing) = &existing {
         if !visible(existing.by_visitor, visitor) {
             return Err(not_found(ErrorCode::SessionNotFound, "session"));
@@ -378,10 +369,11 @@ async fn prepare(
         return Err(not_found(ErrorCode::ConversationNotFound, "conversation"));
     }
     let uncounted_month = if quota_applies {
-        crate::quota::count_messages(&call.app.db, &bot.account_id, 1, default_quota).await?;
+        crate::services::quota::count_messages(&call.app.db, &bot.account_id, 1, default_quota)
+            .await?;
         None
     } else {
-        Some(crate::quota::month_now())
+        Some(crate::services::quota::month_now())
     };
 
     let now = now();

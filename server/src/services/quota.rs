@@ -9,11 +9,8 @@
 use crate::db::Db;
 use crate::error::Error;
 use crate::store::usage::{self, Counted};
-use botwire_api::types::{
-    ErrorCode, QuotaWarningEvent, QuotaWarningEventData, QuotaWarningEventType,
-};
+use botwire_api::types::{QuotaWarningEvent, QuotaWarningEventData, QuotaWarningEventType};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use http::StatusCode;
 
 /// The month `now` is in, and its start and (exclusive) end.
 fn period(now: DateTime<Utc>) -> (String, DateTime<Utc>, DateTime<Utc>) {
@@ -72,13 +69,9 @@ pub async fn count_messages(
     let default = default_quota.and_then(|q| i64::try_from(q).ok());
     match usage::usage_count(db, account_id, &month, n, default, &payload).await? {
         Counted::Within { used, .. } => Ok(used),
-        Counted::Exceeded { used, limit } => Err(Error::Status(
-            StatusCode::FORBIDDEN,
-            ErrorCode::QuotaExceeded,
-            format!(
-                "the monthly message quota of {limit} is spent ({used} used); it resets on {end}"
-            ),
-        )),
+        Counted::Exceeded { used, limit } => Err(Error::QuotaExceeded(format!(
+            "the monthly message quota of {limit} is spent ({used} used); it resets on {end}"
+        ))),
     }
 }
 

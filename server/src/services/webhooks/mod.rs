@@ -1,19 +1,25 @@
 //! Webhooks: create, list, read, update, delete, rotate the secret, test ping; the delivery
-//! log (list, read) and redelivery. Delivery itself is `crate::webhooks`' workers' job.
+//! log (list, read) and redelivery. Delivery itself is the job of
+//! [`delivery`]'s workers.
+
+pub mod delivery;
+pub mod signing;
 
 use super::bots::bot_of_owner;
 use super::{Call, cursor, limit, not_found, page_info};
+use crate::egress::TargetPolicy;
 use crate::error::Error;
 use crate::store::webhooks::{
     self as store, AttemptRow, DeliveryRow, PENDING, TEST_EVENT, WebhookChanges, WebhookRow,
 };
 use crate::store::{self as stores, is_unique_violation, new_id, now, utc};
-use crate::webhooks::{MAX_ATTEMPTS, TargetPolicy, new_secret};
 use botwire_api::types::{
     DeliveryListQuery, ErrorCode, Webhook, WebhookAttempt, WebhookCreate, WebhookDelivery,
     WebhookDeliveryList, WebhookDeliveryStatus, WebhookEventType, WebhookList, WebhookListQuery,
     WebhookTestEvent, WebhookTestEventData, WebhookTestEventType, WebhookUpdate, WebhookWithSecret,
 };
+use delivery::MAX_ATTEMPTS;
+use signing::new_secret;
 use uuid::Uuid;
 
 fn events_of(row: &WebhookRow) -> Vec<WebhookEventType> {
@@ -136,7 +142,7 @@ fn conflict_on_url(error: crate::db::DbError) -> Error {
     }
 }
 
-pub async fn create(
+pub async fn webhook_create(
     call: &Call<'_>,
     bot_id: Uuid,
     body: WebhookCreate,
@@ -170,7 +176,7 @@ pub async fn create(
     Ok(with_secret(&row))
 }
 
-pub async fn list(
+pub async fn webhook_list(
     call: &Call<'_>,
     bot_id: Uuid,
     query: WebhookListQuery,
@@ -190,11 +196,11 @@ pub async fn list(
     })
 }
 
-pub async fn get(call: &Call<'_>, webhook_id: Uuid) -> Result<Webhook, Error> {
+pub async fn webhook_get(call: &Call<'_>, webhook_id: Uuid) -> Result<Webhook, Error> {
     Ok(webhook_view(&webhook_of_owner(call, webhook_id).await?))
 }
 
-pub async fn update(
+pub async fn webhook_update(
     call: &Call<'_>,
     webhook_id: Uuid,
     (body, json): (WebhookUpdate, serde_json::Value),
@@ -219,10 +225,10 @@ pub async fn update(
     store::webhook_update(&call.app.db, &row.id, &changes)
         .await
         .map_err(conflict_on_url)?;
-    get(call, webhook_id).await
+    webhook_get(call, webhook_id).await
 }
 
-pub async fn delete(call: &Call<'_>, webhook_id: Uuid) -> Result<(), Error> {
+pub async fn webhook_delete(call: &Call<'_>, webhook_id: Uuid) -> Result<(), Error> {
     let row = webhook_of_owner(call, webhook_id).await?;
     if store::webhook_delete(&call.app.db, &row.account_id, &row.id).await? {
         Ok(())
@@ -231,7 +237,10 @@ pub async fn delete(call: &Call<'_>, webhook_id: Uuid) -> Result<(), Error> {
     }
 }
 
-pub async fn secret_rotate(call: &Call<'_>, webhook_id: Uuid) -> Result<WebhookWithSecret, Error> {
+pub async fn webhook_secret_rotate(
+    call: &Call<'_>,
+    webhook_id: Uuid,
+) -> Result<WebhookWithSecret, Error> {
     let row = webhook_of_owner(call, webhook_id).await?;
     store::webhook_secret_set(&call.app.db, &row.id, &new_secret()).await?;
     let rotated = webhook_of_owner(call, webhook_id).await?;
@@ -239,7 +248,7 @@ pub async fn secret_rotate(call: &Call<'_>, webhook_id: Uuid) -> Result<WebhookW
 }
 
 /// Queues a `webhook.test` ping for this webhook alone, attempted once.
-pub async fn test(call: &Call<'_>, webhook_id: Uuid) -> Result<WebhookDelivery, Error> {
+pub async fn webhook_test(call: &Call<'_>, webhook_id: Uuid) -> Result<WebhookDelivery, Error> {
     let webhook = webhook_of_owner(call, webhook_id).await?;
     let now = now();
     let event = WebhookTestEvent {
