@@ -16,6 +16,27 @@
 // of the kept questions (0.903 shortened) answered confidently and rightly, 0.219 of the
 // held-out ones answered confidently. The floors sit a little under (see the assertions); the
 // numbers are printed (`cargo test -p botwire-server --test answer_quality -- --nocapture`).
+//
+// That measures recall of the data set's own wording. `answer_quality_on_paraphrases` asks, of
+// the same 1006 entries and the same way, the hand-written questions of
+// tests/quality/paraphrases.json (see tests/quality/README.md: other words, typos, context;
+// split into `tune` and `heldout`, nothing is chosen on `heldout`) and reports per language and
+// part: hit@1 (the reply at threshold 0 is the target's answer, an `also` pair's or one that
+// `accepted_answers` accepts for the target); hit@3 (that, or the answer of one of the first
+// three "did you mean" questions, `Answer::suggested_questions`, which the engine gives when
+// asked at a threshold it never reaches: the questions of its nearest hits, best first, the
+// top match's first); the share answered confidently at 0.35 and of those the share right;
+// and of the unanswerable questions (off topic or near misses) the share answered confidently
+// at 0.35, which is wrong. Measured, held out (tune in brackets): en hit@1 0.444 (0.426), hit@3
+// 0.667 (0.611), answered 0.028 = 3 of 108 (0.102), all 3 right (0.909); sv hit@1 0.468
+// (0.277), hit@3 0.638 (0.362), answered 0.043 = 2 of 47 (0.064), 1 of the 2 right (0.667);
+// unanswerable answered 0.000 en, 0.000 sv, 0.000 off topic, 0.000 near misses (tune: 0.045,
+// 0.000, 0.000, 0.050). These are today's baseline floors of the lexical engine, a little
+// under the held-out figures (hit@1 en 0.41, sv 0.43; hit@3 en 0.63, sv 0.60; answered en
+// 0.01, sv 0.02, one question fewer; right of answered, from 2 or 3 answers, is not asserted)
+// and ceilings one question above (unanswerable answered: en 0.05, sv 0.07, each kind 0.06),
+// to be raised when the semantic engine lands (issue 13 targets: held-out hit@1 en >= 0.70,
+// sv >= 0.60, at most 10% of unanswerable questions answered).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -167,6 +188,116 @@ fn shortened(pair: &Pair) -> String {
         .join(" ")
 }
 
+/// A question of the paraphrase set (tests/quality/paraphrases.json, see the README there):
+/// answerable ones with their target `pair` (and `also`), unanswerable ones with their `kind`.
+struct Paraphrase {
+    language: String,
+    part: String,
+    text: String,
+    /// The keys (`Pair::key`) of the pairs whose answer is right: the target, then `also`.
+    /// Empty for an unanswerable question.
+    pairs: Vec<String>,
+    /// `off_topic` or `near_miss` for an unanswerable question; empty otherwise.
+    kind: String,
+}
+
+/// The paraphrase set's answerable and unanswerable questions.
+fn paraphrases() -> (Vec<Paraphrase>, Vec<Paraphrase>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/quality/paraphrases.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("reading {}: {error}", path.display()));
+    let set: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    let list = |name: &str| -> Vec<Paraphrase> {
+        let rows = set[name]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}: no array `{name}`", path.display()));
+        rows.iter()
+            .map(|row| {
+                let field = |name: &str| row[name].as_str().unwrap_or_default().to_string();
+                let language = field("lang");
+                let mut pairs: Vec<String> = Vec::new();
+                if let Some(pair) = row["pair"].as_str() {
+                    pairs.push(format!("{language}:{pair}"));
+                }
+                for also in row["also"].as_array().into_iter().flatten() {
+                    let also = also.as_str().unwrap_or_else(|| panic!("`also` in {row}"));
+                    pairs.push(format!("{language}:{also}"));
+                }
+                let paraphrase = Paraphrase {
+                    language,
+                    part: field("part"),
+                    text: field("text"),
+                    pairs,
+                    kind: field("kind"),
+                };
+                assert!(
+                    ["en", "sv"].contains(&paraphrase.language.as_str())
+                        && ["tune", "heldout"].contains(&paraphrase.part.as_str())
+                        && !paraphrase.text.is_empty(),
+                    "{}: a question needs `lang` (en, sv), `part` (tune, heldout) and `text`: \
+                     {row}",
+                    path.display()
+                );
+                paraphrase
+            })
+            .collect()
+    };
+    (list("questions"), list("unanswerable"))
+}
+
+/// A FAQ question as the engine tells its suggestions apart (trimmed, case ignored).
+fn question_key(question: &str) -> String {
+    question.trim().to_lowercase()
+}
+
+/// Asks every query; the share whose accepted answers include the top match (the reply at
+/// threshold 0, as in [`hit_at_1`]) or the answer of one of the first three "did you mean"
+/// questions. Those are `Answer::suggested_questions`, which the engine gives only when it falls
+/// back: asked at a threshold no relevance reaches (relevance is at most 1), it always falls
+/// back and suggests the questions of its nearest hits, best first, the top match's first.
+/// `answers` maps each FAQ question (`question_key`) to the answers of its entries.
+fn hit_at_3(
+    index: &KnowledgeIndex,
+    queries: &[(String, BTreeSet<&str>)],
+    answers: &BTreeMap<String, BTreeSet<&str>>,
+) -> f64 {
+    let (top, fallback) = (settings(0.0), settings(f64::INFINITY));
+    let hits = queries
+        .iter()
+        .filter(|(query, accepted)| {
+            let best = index.answer(query, None, &top);
+            let suggested = index.answer(query, None, &fallback).suggested_questions;
+            accepted.contains(best.reply.as_str())
+                || suggested.iter().take(3).any(|question| {
+                    answers
+                        .get(&question_key(question))
+                        .is_some_and(|answers| !answers.is_disjoint(accepted))
+                })
+        })
+        .count();
+    hits as f64 / queries.len() as f64
+}
+
+/// Asks every query at `THRESHOLD`: the share answered confidently, and of those the share
+/// whose reply is one of its accepted answers (0 when none is answered).
+fn answered_at_threshold(
+    index: &KnowledgeIndex,
+    queries: &[(String, BTreeSet<&str>)],
+) -> (f64, f64) {
+    let strict = settings(THRESHOLD);
+    let (mut answered, mut right) = (0, 0);
+    for (query, accepted) in queries {
+        let answer = index.answer(query, None, &strict);
+        if answer.confident {
+            answered += 1;
+            right += usize::from(accepted.contains(answer.reply.as_str()));
+        }
+    }
+    let share = |n: usize, of: usize| if of == 0 { 0.0 } else { n as f64 / of as f64 };
+    (share(answered, queries.len()), share(right, answered))
+}
+
 #[test]
 fn answer_quality_on_zaragoza_construction_faq() {
     let pairs = pairs();
@@ -266,6 +397,128 @@ fn answer_quality_on_zaragoza_construction_faq() {
         wrongly_confident <= 0.25,
         "confident without the answer {wrongly_confident:.3}"
     );
+}
+
+#[test]
+fn answer_quality_on_paraphrases() {
+    let pairs = pairs();
+    let all: Vec<&Pair> = pairs.iter().collect();
+    assert_eq!(all.len(), 1006, "503 pairs in each of Swedish and English");
+    let index = KnowledgeIndex::build(&entries(&all)).expect("building the index");
+
+    // The answers that count for each pair (its own and its duplicates', see
+    // `accepted_answers`), and those of each FAQ question, to score the suggestions.
+    let accepted: BTreeMap<String, BTreeSet<&str>> = all
+        .iter()
+        .map(|pair| pair.key())
+        .zip(accepted_answers(&all))
+        .collect();
+    let mut answers: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+    for pair in &all {
+        answers
+            .entry(question_key(&pair.question))
+            .or_default()
+            .insert(pair.answer.as_str());
+    }
+
+    let (questions, unanswerable) = paraphrases();
+    let query = |question: &Paraphrase| -> (String, BTreeSet<&str>) {
+        let mut right = BTreeSet::new();
+        for key in &question.pairs {
+            let answers = accepted.get(key).unwrap_or_else(|| {
+                panic!(
+                    "paraphrase `{}` names {key}, not in the data set",
+                    question.text
+                )
+            });
+            right.extend(answers.iter().copied());
+        }
+        (question.text.clone(), right)
+    };
+    let group = |list: &[Paraphrase], keep: &dyn Fn(&Paraphrase) -> bool| {
+        list.iter()
+            .filter(|q| keep(q))
+            .map(query)
+            .collect::<Vec<_>>()
+    };
+
+    println!(
+        "answer quality on paraphrases of {PACKAGE} ({} entries, sv+en; language not given; \
+         answered = confident at threshold {THRESHOLD})",
+        all.len()
+    );
+    println!("  lang part       n  hit@1  hit@3  answered (n)  right of answered");
+    // (language, part) -> (hit@1, hit@3, answered)
+    let mut measured: BTreeMap<(&str, &str), (f64, f64, f64)> = BTreeMap::new();
+    for language in ["en", "sv"] {
+        for part in ["tune", "heldout"] {
+            let queries = group(&questions, &|q| q.language == language && q.part == part);
+            assert!(!queries.is_empty(), "no {language} {part} paraphrases");
+            let hit1 = hit_at_1(&index, &queries);
+            let hit3 = hit_at_3(&index, &queries, &answers);
+            let (answered, right) = answered_at_threshold(&index, &queries);
+            let n = queries.len();
+            let count = (answered * n as f64).round();
+            println!(
+                "  {language}   {part:<7} {n:>4}  {hit1:.3}  {hit3:.3}  {answered:.3} ({count:>2})  {right:.3}"
+            );
+            measured.insert((language, part), (hit1, hit3, answered));
+        }
+    }
+    println!("  unanswerable       n  answered (wrongly)");
+    // (language or kind, part) -> share answered
+    let mut wrong: BTreeMap<(&str, &str), f64> = BTreeMap::new();
+    for name in ["en", "sv", "off_topic", "near_miss"] {
+        for part in ["tune", "heldout"] {
+            let queries = group(&unanswerable, &|q| {
+                (q.language == name || q.kind == name) && q.part == part
+            });
+            assert!(
+                !queries.is_empty(),
+                "no {name} {part} unanswerable questions"
+            );
+            let (answered, _) = answered_at_threshold(&index, &queries);
+            println!("  {name:<9} {part:<7} {:>4}  {answered:.3}", queries.len());
+            wrong.insert((name, part), answered);
+        }
+    }
+
+    // Today's baseline of the lexical engine, set from the held-out figures (see the top of
+    // the file): hit@1 and hit@3 0.03 under, answered one question under (right of answered,
+    // from 2 or 3 answers, is not asserted).
+    for (language, (hit1, hit3, answered)) in
+        [("en", (0.41, 0.63, 0.01)), ("sv", (0.43, 0.60, 0.02))]
+    {
+        let got = measured[&(language, "heldout")];
+        assert!(
+            got.0 >= hit1,
+            "{language} held-out hit@1 {:.3} < {hit1}",
+            got.0
+        );
+        assert!(
+            got.1 >= hit3,
+            "{language} held-out hit@3 {:.3} < {hit3}",
+            got.1
+        );
+        assert!(
+            got.2 >= answered,
+            "{language} held-out answered {:.3} < {answered}",
+            got.2
+        );
+    }
+    // One held-out unanswerable question more answered than today.
+    for (name, ceiling) in [
+        ("en", 0.05),
+        ("sv", 0.07),
+        ("off_topic", 0.06),
+        ("near_miss", 0.06),
+    ] {
+        let got = wrong[&(name, "heldout")];
+        assert!(
+            got <= ceiling,
+            "{name} held-out unanswerable answered {got:.3} > {ceiling}"
+        );
+    }
 }
 
 /// Build and answer times, printed, never asserted (a test build is unoptimised and CI
