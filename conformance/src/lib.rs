@@ -2,8 +2,9 @@
 //! a fresh real database (an SQLite file, or a new database in a throwaway PostgreSQL
 //! cluster), driven through the generated client.
 //!
-//! Tests are written once as `async fn name(ctx: &TestContext)` and run on both databases by
-//! [`on_both_databases!`].
+//! Tests are written once as `async fn name(ctx: &TestContext)` (or, when they set up what
+//! they need themselves, `async fn name(backend: Backend)`) and run on both databases by
+//! [`on_both_databases!`], the one macro for it.
 
 pub mod postgres;
 pub mod receiver;
@@ -213,29 +214,59 @@ where
     ctx.teardown().await;
 }
 
-/// Declares, for each `async fn name(ctx: &TestContext)` in scope, a module `name` with the
-/// tests `name::sqlite` and `name::postgres`. A leading `#[ignore = "why"]` applies to them
-/// all (tests that need what only a dedicated command provides, such as a real LLM).
+/// Declares, for each test named, a module `name` with the tests `name::sqlite` and
+/// `name::postgres`, each on a fresh server (or database) of its own. The one way a test runs
+/// on both databases; its forms:
+///
+/// ```text
+/// // `async fn name(ctx: &TestContext)`, on a server with the harness's configuration.
+/// on_both_databases!(test_a, test_b);
+/// // The same, on a server whose `Config` is adjusted first: a `fn(&mut Config)` or a
+/// // closure (it may name items of the invoking module).
+/// on_both_databases!(config = |config| config.monthly_message_quota = Some(2), test_c);
+/// // `async fn name(backend: Backend)`: the test sets up what it needs itself (its own
+/// // server, a child process, a bare database).
+/// on_both_databases!(backend: test_d);
+/// // Attributes first apply to every test generated, in any of the forms above.
+/// on_both_databases!(#[ignore = "needs a real LLM"] test_e, test_f);
+/// ```
 #[macro_export]
 macro_rules! on_both_databases {
-    (#[ignore = $why:literal] $($test:ident),* $(,)?) => {
-        $($crate::on_both_databases!(@test [#[ignore = $why]] $test);)*
+    ($(#[$attr:meta])* backend: $($test:ident),+ $(,)?) => {
+        $crate::on_both_databases!(@each [$(#[$attr])*] [backend] $($test),+);
     };
-    (@test [$(#[$attr:meta])*] $test:ident) => {
+    ($(#[$attr:meta])* config = $config:expr, $($test:ident),+ $(,)?) => {
+        $crate::on_both_databases!(@each [$(#[$attr])*] [config $config] $($test),+);
+    };
+    (@each [$($attr:tt)*] [$($how:tt)*] $test:ident $(, $rest:ident)*) => {
+        #[allow(unused_imports)]
         mod $test {
+            // What the invoking module names (a `config` closure may use it).
+            use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            $(#[$attr])*
+            $($attr)*
             async fn sqlite() {
-                $crate::run_on($crate::Backend::Sqlite, super::$test).await;
+                $crate::on_both_databases!(@run [$($how)*] $test $crate::Backend::Sqlite);
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            $(#[$attr])*
+            $($attr)*
             async fn postgres() {
-                $crate::run_on($crate::Backend::Postgres, super::$test).await;
+                $crate::on_both_databases!(@run [$($how)*] $test $crate::Backend::Postgres);
             }
         }
+        $crate::on_both_databases!(@each [$($attr)*] [$($how)*] $($rest),*);
     };
-    ($($test:ident),* $(,)?) => {
-        $($crate::on_both_databases!(@test [] $test);)*
+    (@each [$($attr:tt)*] [$($how:tt)*]) => {};
+    (@run [] $test:ident $backend:expr) => {
+        $crate::run_on($backend, super::$test).await
+    };
+    (@run [config $config:expr] $test:ident $backend:expr) => {
+        $crate::run_with($backend, $config, super::$test).await
+    };
+    (@run [backend] $test:ident $backend:expr) => {
+        super::$test($backend).await
+    };
+    ($(#[$attr:meta])* $($test:ident),+ $(,)?) => {
+        $crate::on_both_databases!(@each [$(#[$attr])*] [] $($test),+);
     };
 }

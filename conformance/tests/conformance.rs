@@ -1,34 +1,30 @@
 //! The one conformance test binary: behaviour against the contract, on SQLite and PostgreSQL,
-//! through the generated client. One module per concern.
+//! through the generated client.
+//!
+//! Layout: a module per resource group, the contract's tags (`accounts`, `bots`, `chat`,
+//! `credentials`, `knowledge_base`, `operations`, `webhooks`), so that an operation's tests are
+//! found from its name: they live in its tag's module (a folder, with a file per operation or
+//! pair of operations, where the group is big: `chat_send`'s tests are all under `chat::send`)
+//! and their names start with or contain the operationId they test. The groups whose
+//! operations are all unimplemented (`teams`, `contacts`, `presence`, `notifications`,
+//! `inbox`, `analytics`) have no module yet; `cross_cutting::coverage` keeps them pinned in
+//! `uncovered-operations.txt` until a test calls them.
+//!
+//! `cross_cutting` holds the sweeps over every operation or over the storage under them (inputs,
+//! errors, credentials, 501s, endpoint coverage, tenancy, secrets, rate limits, migrations,
+//! replicas, checkpoints, a crash), each module saying in its first line what it sweeps.
+//! `support` holds the helpers the modules share, one copy of each. A test is an `async fn`
+//! run on both databases by `botwire_conformance::on_both_databases!`, as
+//! `<module>::<test>::sqlite` and `<module>::<test>::postgres`.
 
 mod conformance {
     mod accounts;
-    mod bot_settings;
     mod bots;
     mod chat;
-    mod checkpoints;
-    mod coverage;
     mod credentials;
-    mod email;
-    mod errors;
-    mod group_commit;
-    mod inputs;
-    mod knowledge;
-    mod llm;
-    mod llm_e2e;
-    mod migrations;
+    mod cross_cutting;
+    mod knowledge_base;
     mod operations;
-    mod quota;
-    mod rate_limits;
-    mod ratelimit;
-    mod replicas;
-    mod secrets;
-    mod stream;
     mod support;
-    mod tenancy;
-    mod unauthenticated;
-    mod unimplemented;
-    mod webhook_crash;
     mod webhooks;
-    mod widget_origins;
 }

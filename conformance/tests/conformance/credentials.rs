@@ -1,11 +1,12 @@
-//! Credentials: API keys in each of their three forms (`Authorization: Bearer`, `X-API-Key`,
-//! Basic client credentials), their life cycle (secrets shown once, revocation, rotation,
-//! renaming and limits), bot-scoped keys, and widget tokens, through the generated client.
+//! The `credentials` operations (`api_key_*`, `bot_widget_token_rotate`): API keys in each of
+//! their three forms (`Authorization: Bearer`, `X-API-Key`, Basic client credentials), their
+//! life cycle (secrets shown once, revocation, rotation, renaming and limits), bot-scoped keys,
+//! and widget tokens, through the generated client.
 //!
 //! Malformed `Authorization` headers cannot be sent through a typed client: the last test
 //! sends them over plain HTTP.
 
-use super::support::{
+use crate::conformance::support::{
     basic, bearer, create_bot, create_key, expect_error, rate_limit_headers, register, widget,
     x_api_key,
 };
@@ -53,7 +54,7 @@ fn assert_no_secrets(item: &Value, key: &types::ApiKeyWithSecret) {
     );
 }
 
-async fn an_api_key_shows_its_secrets_once_and_works_in_every_form(ctx: &TestContext) {
+async fn api_key_create_shows_the_secrets_once_and_the_key_works_in_every_form(ctx: &TestContext) {
     let session = register(ctx, "keys@example.test", "Key Holder").await;
     let user = bearer(ctx, &session.token);
     let bot = create_bot(&user, "Support").await;
@@ -122,7 +123,7 @@ async fn an_api_key_shows_its_secrets_once_and_works_in_every_form(ctx: &TestCon
     }
 }
 
-async fn a_revoked_key_is_refused_at_once_and_stays_listed(ctx: &TestContext) {
+async fn api_key_revoke_refuses_the_key_at_once_and_it_stays_listed(ctx: &TestContext) {
     let session = register(ctx, "revoke@example.test", "Revoker").await;
     let user = bearer(ctx, &session.token);
     let key = create_key(&user, "to revoke", None, None).await;
@@ -171,7 +172,7 @@ async fn a_revoked_key_is_refused_at_once_and_stays_listed(ctx: &TestContext) {
     expect_error(rotate, 409, ErrorCode::Conflict);
 }
 
-async fn rotation_replaces_the_secrets_and_keeps_the_key(ctx: &TestContext) {
+async fn api_key_rotate_replaces_the_secrets_and_keeps_the_key(ctx: &TestContext) {
     let session = register(ctx, "rotate@example.test", "Rotator").await;
     let user = bearer(ctx, &session.token);
     let old = create_key(&user, "to rotate", None, Some(50)).await;
@@ -200,7 +201,7 @@ async fn rotation_replaces_the_secrets_and_keeps_the_key(ctx: &TestContext) {
     }
 }
 
-async fn keys_are_renamed_and_their_limits_replaced(ctx: &TestContext) {
+async fn api_key_update_renames_and_replaces_the_limits(ctx: &TestContext) {
     let session = register(ctx, "update@example.test", "Updater").await;
     let user = bearer(ctx, &session.token);
     let key = create_key(&user, "before", None, None).await;
@@ -258,7 +259,7 @@ async fn keys_are_renamed_and_their_limits_replaced(ctx: &TestContext) {
     assert_eq!(got.expect("api_key_get").into_inner(), cleared.into_inner());
 }
 
-async fn a_bot_scoped_key_acts_on_its_bot_only(ctx: &TestContext) {
+async fn api_key_create_with_a_bot_id_makes_a_key_for_that_bot_only(ctx: &TestContext) {
     let session = register(ctx, "scoped@example.test", "Scoper").await;
     let user = bearer(ctx, &session.token);
     let mine = create_bot(&user, "Mine").await;
@@ -314,7 +315,7 @@ async fn a_bot_scoped_key_acts_on_its_bot_only(ctx: &TestContext) {
     expect_error(gone, 401, ErrorCode::Unauthorized);
 }
 
-async fn api_keys_and_widget_tokens_are_refused_where_they_are_not_admitted(ctx: &TestContext) {
+async fn bot_widget_token_rotate_and_where_keys_and_widget_tokens_are_refused(ctx: &TestContext) {
     let session = register(ctx, "forms@example.test", "Forms").await;
     let user = bearer(ctx, &session.token);
     let bot = create_bot(&user, "Widget").await;
@@ -398,11 +399,11 @@ async fn malformed_or_unknown_credentials_are_401(ctx: &TestContext) {
 }
 
 on_both_databases!(
-    an_api_key_shows_its_secrets_once_and_works_in_every_form,
-    a_revoked_key_is_refused_at_once_and_stays_listed,
-    rotation_replaces_the_secrets_and_keeps_the_key,
-    keys_are_renamed_and_their_limits_replaced,
-    a_bot_scoped_key_acts_on_its_bot_only,
-    api_keys_and_widget_tokens_are_refused_where_they_are_not_admitted,
+    api_key_create_shows_the_secrets_once_and_the_key_works_in_every_form,
+    api_key_revoke_refuses_the_key_at_once_and_it_stays_listed,
+    api_key_rotate_replaces_the_secrets_and_keeps_the_key,
+    api_key_update_renames_and_replaces_the_limits,
+    api_key_create_with_a_bot_id_makes_a_key_for_that_bot_only,
+    bot_widget_token_rotate_and_where_keys_and_widget_tokens_are_refused,
     malformed_or_unknown_credentials_are_401,
 );

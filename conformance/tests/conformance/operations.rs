@@ -1,15 +1,15 @@
-//! The operational endpoints: health, readiness, metrics, the contract and its docs page.
+//! The `operations` operations: health, readiness, metrics, the contract and its docs page.
 
 use botwire_conformance::{Backend, TestContext, on_both_databases, read_text, spec};
 
-async fn health_answers_ok(ctx: &TestContext) {
+async fn health_get_answers_ok(ctx: &TestContext) {
     let response = ctx.client.health_get().send().await.expect("health_get");
     assert_eq!(response.status(), 200);
     assert!(response.headers().contains_key("x-request-id"));
     insta::assert_json_snapshot!("health", response.into_inner(), { ".version" => "[version]" });
 }
 
-async fn readiness_reports_the_database_and_its_migrations(ctx: &TestContext) {
+async fn readiness_get_reports_the_database_and_its_migrations(ctx: &TestContext) {
     let ready = ctx
         .client
         .readiness_get()
@@ -35,13 +35,13 @@ async fn readiness_reports_the_database_and_its_migrations(ctx: &TestContext) {
     });
 }
 
-async fn the_contract_is_served_as_it_is_in_the_repository(ctx: &TestContext) {
+async fn openapi_get_serves_the_contract_as_it_is_in_the_repository(ctx: &TestContext) {
     let response = ctx.client.openapi_get().send().await.expect("openapi_get");
     assert_eq!(response.headers()["content-type"], "application/yaml");
     assert_eq!(read_text(response).await.expect("body"), spec::OPENAPI_YAML);
 }
 
-async fn the_docs_page_lists_every_operation(ctx: &TestContext) {
+async fn docs_get_lists_every_operation(ctx: &TestContext) {
     let response = ctx.client.docs_get().send().await.expect("docs_get");
     assert!(
         response.headers()["content-type"]
@@ -59,7 +59,7 @@ async fn the_docs_page_lists_every_operation(ctx: &TestContext) {
     }
 }
 
-async fn metrics_count_responses_by_operation_and_status(ctx: &TestContext) {
+async fn metrics_get_counts_responses_by_operation_and_status(ctx: &TestContext) {
     ctx.client.health_get().send().await.expect("health_get");
     ctx.client.health_get().send().await.expect("health_get");
     let response = ctx.client.metrics_get().send().await.expect("metrics_get");
@@ -82,9 +82,9 @@ async fn metrics_count_responses_by_operation_and_status(ctx: &TestContext) {
 }
 
 on_both_databases!(
-    health_answers_ok,
-    readiness_reports_the_database_and_its_migrations,
-    the_contract_is_served_as_it_is_in_the_repository,
-    the_docs_page_lists_every_operation,
-    metrics_count_responses_by_operation_and_status,
+    health_get_answers_ok,
+    readiness_get_reports_the_database_and_its_migrations,
+    openapi_get_serves_the_contract_as_it_is_in_the_repository,
+    docs_get_lists_every_operation,
+    metrics_get_counts_responses_by_operation_and_status,
 );
