@@ -76,7 +76,7 @@ fn checker(schema: &Value) -> contract::Schema {
         .collect();
     assert!(
         ignored.is_empty(),
-        "strategies: the checker does not support {ignored:?}; teach api/src/contract.rs \
+        "strategies: the checker does not support {ignored:?}; teach api/src/contract/ \
          (and conformance/src/strategies/) about it: {schema}"
     );
     compiled
@@ -192,7 +192,7 @@ fn check_supported(schema: &Value) {
     let problems = contract::unsupported_keywords(schema);
     assert!(
         problems.is_empty(),
-        "strategies: {} not supported; teach api/src/contract.rs (the checker) and \
+        "strategies: {} not supported; teach api/src/contract/ (the checker) and \
          conformance/src/strategies/ about it: {schema}",
         problems.join(", ")
     );
