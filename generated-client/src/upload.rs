@@ -4,7 +4,9 @@
 
 use crate::{Client, ClientInfo, Error, ResponseValue, types};
 
-/// What to upload: the file, and optional metadata for the `metadata` part.
+/// What to upload: the file, optional metadata for the `metadata` part, and any other parts
+/// (name and content, sent before the file, as a browser's form fields; the server ignores
+/// them).
 #[derive(Debug, Clone)]
 pub struct Upload {
     pub file_name: String,
@@ -12,6 +14,7 @@ pub struct Upload {
     pub bytes: Vec<u8>,
     pub title: Option<String>,
     pub category: Option<String>,
+    pub other_parts: Vec<(String, Vec<u8>)>,
 }
 
 impl Client {
@@ -27,6 +30,7 @@ impl Client {
             bytes,
             title,
             category,
+            other_parts,
         } = upload;
         let mut file = reqwest::multipart::Part::bytes(bytes).file_name(file_name);
         if let Some(content_type) = content_type {
@@ -34,7 +38,11 @@ impl Client {
                 .mime_str(&content_type)
                 .map_err(|e| Error::InvalidRequest(e.to_string()))?;
         }
-        let mut form = reqwest::multipart::Form::new().part("file", file);
+        let mut form = reqwest::multipart::Form::new();
+        for (name, content) in other_parts {
+            form = form.part(name, reqwest::multipart::Part::bytes(content));
+        }
+        form = form.part("file", file);
         if title.is_some() || category.is_some() {
             let metadata = serde_json::json!({ "title": title, "category": category });
             form = form.text("metadata", metadata.to_string());

@@ -764,7 +764,7 @@ pub trait BotwireApi {
     ) -> Result<crate::Reply<crate::Raw>, types::Error>;
     /// Upload a document
     ///
-    /// Uploads a file to the bot's knowledge base: PDF, DOCX, HTML, Markdown, plain text, or FAQ pairs as CSV or JSON (the kind is detected from the content and file name). The text is extracted, split and indexed before the response, so the bot answers from it at once. An unsupported, empty or corrupt file answers 422; a file over 10 MB answers 413.
+    /// Uploads a file to the bot's knowledge base: PDF, DOCX, HTML, Markdown, plain text, or FAQ pairs as CSV or JSON (the kind is detected from the content and file name). The text is extracted, split and indexed before the response, so the bot answers from it at once. The form's parts are `file` (required) and `metadata`; parts other than `file` and `metadata` are ignored (their content is read and discarded, and counts toward the body limit). The file name is stored as its base name, bounded (see `Document.filename`), and titles the document when `metadata` gives no title (see `Document.title`). An unsupported, empty or corrupt file answers 422; parts holding more than 10 MB in all (a file over 10 MB included) answer 413.
     #[endpoint{method = POST,
     path = "/v1/bots/{bot_id}/documents",
     tags = ["knowledge-base"],

@@ -5310,7 +5310,7 @@ pub struct Document {
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
     ///Question-answer pairs read (0 for prose documents).
     pub faq_count: u64,
-    ///The uploaded file's name.
+    ///The uploaded file's name as stored, 1 to 255 characters: its base name only (everything up to the last `/` or `\` dropped), without control characters, trimmed of whitespace, cut to its first 255 characters (at a character boundary); `upload` when nothing is left, or only `.` or `..`, or when the `file` part has no file name. So `../../etc/passwd` is stored as `passwd`, and `C:\Users\me\faq.csv` as `faq.csv`.
     pub filename: ::std::string::String,
     pub id: ::uuid::Uuid,
     pub kind: DocumentKind,
@@ -5318,7 +5318,7 @@ pub struct Document {
     pub size_bytes: u64,
     ///`ready`: the content is searchable. Uploads are processed before the response.
     pub status: DocumentStatus,
-    ///Title from the `metadata` part, else the file name.
+    ///The title, 1 to 200 characters: the `metadata` part's title, else the stored `filename` cut to its first 200 characters (at a character boundary, trailing whitespace trimmed), or `upload` if nothing is left.
     pub title: ::std::string::String,
 }
 ///path parameters of `document_create`.
@@ -6888,7 +6888,7 @@ pub struct KbUpdatedEventData {
     pub document_id: ::uuid::Uuid,
     ///Question-answer pairs the document holds.
     pub faq_count: u64,
-    ///The name of the uploaded file.
+    ///The name of the uploaded file, as stored (see `Document.filename`).
     pub filename: ::std::string::String,
     pub title: ::std::string::String,
 }

@@ -1,8 +1,10 @@
 //! The `knowledge-base` operations (`document_*`): uploads of every supported format (FAQ CSV
 //! and JSON, Markdown, plain text, HTML), described as the contract says; listing (newest
 //! first, paginated, by kind and category), reading and deleting documents; bad and oversize
-//! files refused without a trace; a deleted document gone from answers at once; another
-//! account's documents not found.
+//! files refused without a trace; parts other than `file` and `metadata` ignored (within the
+//! body limit); file names stored as their bounded base name, and titles drawn from them within
+//! the title's limits; a deleted document gone from answers at once; another account's
+//! documents not found.
 
 use crate::conformance::support::chat::{
     FAQ, ask, assert_fallback, assert_faq_answer, faq_csv, faq_json, file, upload, upload_faq,
@@ -293,6 +295,139 @@ async fn document_create_of_a_file_over_10_mb_is_413(ctx: &TestContext) {
     assert_eq!(list.expect("document_list").pagination.total, 0);
 }
 
+/// Uploads `upload`, which must be accepted, and returns the document as `document_get` reads
+/// it back (the same as the upload's answer).
+async fn upload_and_get(owner: &Client, bot_id: Uuid, form: Upload) -> types::Document {
+    let created = upload(owner, bot_id, form).await;
+    let got = owner
+        .document_get()
+        .bot_id(bot_id)
+        .document_id(created.id)
+        .send()
+        .await
+        .expect("document_get");
+    assert_eq!(got.status(), 200);
+    let got = got.into_inner();
+    assert_eq!(got, created);
+    got
+}
+
+async fn document_create_ignores_extra_parts(ctx: &TestContext) {
+    let session = register(ctx, "kb-parts@example.test", "Former").await;
+    let owner = bearer(ctx, &session.token);
+    let bot = create_bot(&owner, "Forms").await;
+
+    // A browser's form: fields beside the file, one of them large (read, not kept).
+    let mut form = file("faq.csv", faq_csv(FAQ));
+    form.other_parts = vec![
+        ("csrf_token".into(), b"3f9a0c".to_vec()),
+        ("submit".into(), b"Upload".to_vec()),
+        ("notes".into(), vec![b'n'; 1024 * 1024]),
+    ];
+    let faq = upload_and_get(&owner, bot.id, form).await;
+    assert_eq!(faq.kind, DocumentKind::FaqCsv);
+    assert_eq!(faq.faq_count, FAQ.len() as u64);
+    assert_eq!(
+        (faq.filename.as_str(), faq.title.as_str()),
+        ("faq.csv", "faq.csv")
+    );
+    assert_eq!(
+        faq.size_bytes,
+        faq_csv(FAQ).len() as u64,
+        "only the file counts"
+    );
+
+    // With metadata too, which still applies.
+    let mut form = file("hours.txt", OPENING_HOURS);
+    form.title = Some("Opening hours".into());
+    form.category = Some("stores".into());
+    form.other_parts = vec![("metadata_version".into(), b"2".to_vec())];
+    let hours = upload_and_get(&owner, bot.id, form).await;
+    assert_eq!(hours.title, "Opening hours");
+    assert_eq!(hours.category.as_deref(), Some("stores"));
+    assert_eq!(hours.filename, "hours.txt");
+
+    let reply = ask(&owner, bot.id, "parts-1", FAQ[0].0).await;
+    assert_faq_answer(&reply, &faq, FAQ[0].1);
+}
+
+async fn document_create_counts_ignored_parts_within_the_body_limit(ctx: &TestContext) {
+    let session = register(ctx, "kb-parts-large@example.test", "Large former").await;
+    let owner = bearer(ctx, &session.token);
+    let bot = create_bot(&owner, "Large forms").await;
+    let mut form = file("faq.csv", faq_csv(FAQ));
+    form.other_parts = vec![("notes".into(), vec![b'n'; 10 * 1024 * 1024 + 1])];
+    let result = owner.document_create(&bot.id, form).await;
+    expect_error(result, 413, ErrorCode::PayloadTooLarge);
+    let list = owner.document_list().bot_id(bot.id).send().await;
+    assert_eq!(list.expect("document_list").pagination.total, 0);
+}
+
+async fn document_create_keeps_the_base_name_of_a_file_name(ctx: &TestContext) {
+    let session = register(ctx, "kb-names@example.test", "Namer").await;
+    let owner = bearer(ctx, &session.token);
+    let bot = create_bot(&owner, "Names").await;
+    for (sent, stored) in [
+        ("../../../../etc/passwd", "passwd"),
+        ("..\\..\\windows\\win.ini", "win.ini"),
+        ("C:\\Users\\me\\Documents\\hours.txt", "hours.txt"),
+        ("/var/tmp/uploads/hours.md", "hours.md"),
+        ("exports/", "upload"),
+        ("exports/..", "upload"),
+    ] {
+        let document = upload_and_get(&owner, bot.id, file(sent, OPENING_HOURS)).await;
+        assert_eq!(document.filename, stored, "sent as {sent:?}");
+        assert_eq!(document.title, stored, "sent as {sent:?}");
+    }
+}
+
+async fn document_create_drops_control_characters_and_blanks_from_a_file_name(ctx: &TestContext) {
+    let session = register(ctx, "kb-blank-names@example.test", "Blank").await;
+    let owner = bearer(ctx, &session.token);
+    let bot = create_bot(&owner, "Blank names").await;
+    for (sent, stored) in [
+        ("\t opening\u{9b} hours\u{85}.txt \t", "opening hours.txt"),
+        ("", "upload"),
+        ("   ", "upload"),
+        ("\t\u{9b}", "upload"),
+    ] {
+        let document = upload_and_get(&owner, bot.id, file(sent, OPENING_HOURS)).await;
+        assert_eq!(document.filename, stored, "sent as {sent:?}");
+        assert_eq!(document.title, stored, "sent as {sent:?}");
+    }
+}
+
+async fn document_create_bounds_a_title_from_a_long_file_name(ctx: &TestContext) {
+    let session = register(ctx, "kb-long-names@example.test", "Long").await;
+    let owner = bearer(ctx, &session.token);
+    let bot = create_bot(&owner, "Long names").await;
+
+    // 5,004 characters: the name keeps 255, the title 200.
+    let sent = format!("{}.txt", "a".repeat(5000));
+    let document = upload_and_get(&owner, bot.id, file(&sent, OPENING_HOURS)).await;
+    assert_eq!(document.filename, "a".repeat(255));
+    assert_eq!(document.title, "a".repeat(200));
+
+    // Cut at a character boundary, not a byte: two bytes a character here.
+    let sent = format!("{}.md", "\u{e9}".repeat(5000));
+    let document = upload_and_get(&owner, bot.id, file(&sent, OPENING_HOURS)).await;
+    assert_eq!(document.filename, "\u{e9}".repeat(255));
+    assert_eq!(document.title, "\u{e9}".repeat(200));
+
+    // The title's cut leaves no trailing blank.
+    let sent = format!("{} {}", "b".repeat(199), "c".repeat(40));
+    let document = upload_and_get(&owner, bot.id, file(&sent, OPENING_HOURS)).await;
+    assert_eq!(document.filename, sent);
+    assert_eq!(document.title, "b".repeat(199));
+
+    // A title from the metadata is the metadata's, whatever the file name.
+    let mut titled = file(&format!("{}.txt", "d".repeat(5000)), OPENING_HOURS);
+    titled.title = Some("Opening hours".into());
+    let document = upload_and_get(&owner, bot.id, titled).await;
+    assert_eq!(document.filename, "d".repeat(255));
+    assert_eq!(document.title, "Opening hours");
+}
+
 async fn document_delete_removes_the_document_from_answers_at_once(ctx: &TestContext) {
     let session = register(ctx, "kb-delete@example.test", "Deleter").await;
     let owner = bearer(ctx, &session.token);
@@ -408,6 +543,11 @@ on_both_databases!(
     document_list_is_newest_first_by_kind_and_category,
     document_create_refuses_a_bad_file_and_leaves_the_knowledge_base_as_it_was,
     document_create_of_a_file_over_10_mb_is_413,
+    document_create_ignores_extra_parts,
+    document_create_counts_ignored_parts_within_the_body_limit,
+    document_create_keeps_the_base_name_of_a_file_name,
+    document_create_drops_control_characters_and_blanks_from_a_file_name,
+    document_create_bounds_a_title_from_a_long_file_name,
     document_delete_removes_the_document_from_answers_at_once,
     document_operations_on_another_accounts_documents_are_not_found,
 );

@@ -79,30 +79,86 @@ struct Metadata {
     category: Option<String>,
 }
 
-/// Reads the form: a `file` part (at most 10 MB) and an optional `metadata` JSON part.
+/// The longest file name kept, in characters (the contract's `Document.filename`).
+const MAX_FILENAME_CHARS: usize = 255;
+/// The longest title, in characters (the contract's `Document.title`).
+const MAX_TITLE_CHARS: usize = 200;
+/// The name stored for a file whose name leaves nothing (the contract's `Document.filename`).
+const FALLBACK_NAME: &str = "upload";
+
+/// `text`'s first `max` characters.
+fn cut(text: &str, max: usize) -> &str {
+    text.char_indices()
+        .nth(max)
+        .map_or(text, |(at, _)| &text[..at])
+}
+
+/// The file name stored, as the contract's `Document.filename` states: the base name (after
+/// the last `/` or `\`), without control characters, trimmed, at most 255 characters;
+/// `upload` when nothing is left (or only `.` or `..`).
+fn stored_filename(sent: &str) -> String {
+    let base = sent.rsplit(['/', '\\']).next().unwrap_or_default();
+    let clean: String = base.chars().filter(|c| !c.is_control()).collect();
+    let name = cut(clean.trim(), MAX_FILENAME_CHARS).trim_end();
+    match name {
+        "" | "." | ".." => FALLBACK_NAME.to_string(),
+        name => name.to_string(),
+    }
+}
+
+/// The title of a document uploaded without one: its stored file name cut to 200 characters
+/// (the contract's `Document.title`); `upload` when nothing is left.
+fn title_from(filename: &str) -> String {
+    match cut(filename, MAX_TITLE_CHARS).trim_end() {
+        "" => FALLBACK_NAME.to_string(),
+        title => title.to_string(),
+    }
+}
+
+/// Reads a part's content chunk by chunk, keeping it (`keep`) or dropping each chunk as it
+/// comes, and counting it against what is left of the form's budget: more is 413, having read
+/// no further than the limit.
+async fn read_part(
+    field: &mut multer::Field<'static>,
+    left: &mut usize,
+    keep: bool,
+) -> Result<Vec<u8>, Error> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|e| malformed(&e))? {
+        *left = left.checked_sub(chunk.len()).ok_or_else(|| {
+            Error::PayloadTooLarge(format!(
+                "the form's parts hold more than {MAX_UPLOAD_BYTES} bytes"
+            ))
+        })?;
+        if keep {
+            bytes.extend_from_slice(&chunk);
+        }
+    }
+    Ok(bytes)
+}
+
+fn malformed(e: &dyn std::fmt::Display) -> Error {
+    Error::InvalidRequest(format!("malformed multipart body: {e}"))
+}
+
+/// Reads the form: a `file` part and an optional `metadata` JSON part; any other part is read
+/// and ignored (browsers and form libraries add fields). Every part's content counts against
+/// the body limit (10 MB in all), so nothing is read past it.
 async fn read_upload(mut body: MultipartBody) -> Result<Upload, Error> {
-    let malformed =
-        |e: &dyn std::fmt::Display| Error::InvalidRequest(format!("malformed multipart body: {e}"));
+    let mut left = MAX_UPLOAD_BYTES;
     let mut file = None;
     let mut metadata = None;
     while let Some(mut field) = body.content.next_field().await.map_err(|e| malformed(&e))? {
         match field.name() {
             Some("file") => {
-                let filename = field.file_name().unwrap_or("upload").to_string();
+                let filename = stored_filename(field.file_name().unwrap_or(FALLBACK_NAME));
                 let content_type = field.content_type().map(|m| m.to_string());
-                let mut bytes = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(|e| malformed(&e))? {
-                    if bytes.len() + chunk.len() > MAX_UPLOAD_BYTES {
-                        return Err(Error::PayloadTooLarge(format!(
-                            "the file is larger than {MAX_UPLOAD_BYTES} bytes"
-                        )));
-                    }
-                    bytes.extend_from_slice(&chunk);
-                }
+                let bytes = read_part(&mut field, &mut left, true).await?;
                 file = Some((filename, content_type, bytes));
             }
             Some("metadata") => {
-                let text = field.text().await.map_err(|e| malformed(&e))?;
+                let bytes = read_part(&mut field, &mut left, true).await?;
+                let text = String::from_utf8_lossy(&bytes);
                 if text.chars().count() > 2000 {
                     return Err(invalid("metadata", "longer than 2000 characters"));
                 }
@@ -111,11 +167,8 @@ async fn read_upload(mut body: MultipartBody) -> Result<Upload, Error> {
                 })?;
                 metadata = Some(parsed);
             }
-            other => {
-                return Err(invalid(
-                    other.unwrap_or("part"),
-                    "unknown part: expected `file` and `metadata`",
-                ));
+            _ => {
+                read_part(&mut field, &mut left, false).await?;
             }
         }
     }
@@ -131,7 +184,7 @@ async fn read_upload(mut body: MultipartBody) -> Result<Upload, Error> {
         }
         _ => Ok(()),
     };
-    check("metadata.title", &title, 200)?;
+    check("metadata.title", &title, MAX_TITLE_CHARS)?;
     check("metadata.category", &category, 100)?;
     Ok(Upload {
         filename,
@@ -201,7 +254,7 @@ pub async fn document_create(
     let row = DocumentRow {
         id: document_id,
         bot_id: bot.id.clone(),
-        title: title.unwrap_or_else(|| filename.clone()),
+        title: title.unwrap_or_else(|| title_from(&filename)),
         category,
         kind: kind_str(kind),
         filename,
@@ -270,5 +323,34 @@ pub async fn document_delete(
         Ok(())
     } else {
         Err(not_found(ErrorCode::DocumentNotFound, "document"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{stored_filename, title_from};
+
+    #[test]
+    fn a_file_name_is_stored_as_its_bounded_base_name() {
+        for (sent, stored) in [
+            ("../../../../etc/passwd", "passwd"),
+            ("..\\..\\windows\\win.ini", "win.ini"),
+            ("C:\\Users\\me/notes.txt", "notes.txt"),
+            ("  report\tq3\u{9b}.txt \n", "reportq3.txt"),
+            ("", "upload"),
+            ("dir/", "upload"),
+            ("a/..", "upload"),
+            (" \u{7} ", "upload"),
+        ] {
+            assert_eq!(stored_filename(sent), stored, "{sent:?}");
+        }
+        let long = "\u{e9}".repeat(300);
+        assert_eq!(stored_filename(&long), "\u{e9}".repeat(255));
+        assert_eq!(title_from(&stored_filename(&long)), "\u{e9}".repeat(200));
+        assert_eq!(
+            title_from(&format!("{} b", "a".repeat(199))),
+            "a".repeat(199)
+        );
+        assert_eq!(title_from("faq.csv"), "faq.csv");
     }
 }

@@ -55,6 +55,7 @@ pub fn file(name: &str, bytes: impl Into<Vec<u8>>) -> botwire_client::Upload {
         bytes: bytes.into(),
         title: None,
         category: None,
+        other_parts: Vec::new(),
     }
 }
 
