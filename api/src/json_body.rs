@@ -10,7 +10,10 @@
 //! by `T::schema_name()`, see [`crate::contract`]): that check covers what the generated
 //! types do not enforce while deserializing (numeric bounds, array and object sizes,
 //! `uniqueItems`, the `email`/`uri` formats, `null` for an optional property), and reports
-//! every violation at once. Only then is `T` deserialized from the value. An object with a
+//! every violation at once, and rewrites an integer written as a float (`5.0`, an integer to
+//! JSON Schema) to the integer it stands for. Only then is `T` deserialized from the value;
+//! the rare error of that parse is worded in the contract's terms, never serde's Rust types
+//! ([`contract_terms`]). An object with a
 //! repeated key is refused (422, naming the key), as a typed parse refuses it.
 
 use crate::contract::{self, Violation};
@@ -102,8 +105,9 @@ pub(crate) fn parse<T: DeserializeOwned>(
     bytes: &[u8],
     schema_name: &str,
 ) -> Result<(T, Value), Error> {
-    let value = parse_value(bytes)?;
-    let found = contract::violations_of(schema_name, &value);
+    let mut value = parse_value(bytes)?;
+    // Also rewrites integers written as floats (`5.0`) to integers, for the typed parse.
+    let found = contract::normalise(schema_name, &mut value);
     if !found.is_empty() {
         return Err(contract_violations(&found, "body"));
     }
@@ -264,7 +268,7 @@ pub(crate) fn violation(path: &str, message: &str) -> Error {
     } else {
         path.to_string()
     };
-    let message = strip_position(message);
+    let message = contract_terms(&strip_position(message));
     Error::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::ValidationFailed,
@@ -282,6 +286,86 @@ fn field_of_message(message: &str) -> String {
         .and_then(|(_, rest)| rest.split_once('`'))
         .map(|(field, _)| field.to_string());
     named.unwrap_or_else(|| "body".to_string())
+}
+
+/// A serde error message in the contract's terms: serde names what it expected by Rust type
+/// (`invalid type: floating point `5.5`, expected a nonzero u64`, `expected struct Settings`,
+/// `data did not match any variant of untagged enum Engine`), which means nothing to a caller
+/// and leaks the implementation. Messages that name no type (`missing field `email``,
+/// `unknown variant ...`, typify's own) are kept.
+pub(crate) fn contract_terms(message: &str) -> String {
+    if message.starts_with("data did not match any variant") {
+        return "matches none of the schema's alternatives".to_string();
+    }
+    for prefix in ["invalid type: ", "invalid value: ", "invalid length "] {
+        if let Some(rest) = message.strip_prefix(prefix)
+            && let Some((got, expected)) = rest.rsplit_once(", expected ")
+        {
+            let expected = expected_in_json_terms(expected);
+            let got = match prefix {
+                // A struct read from an array (`expected struct Settings with 1 element`).
+                "invalid length " if expected == "an object" => "an array".to_string(),
+                "invalid length " => format!("{got} items"),
+                _ => unexpected_in_json_terms(got),
+            };
+            return format!("expected {expected}, got {got}");
+        }
+    }
+    message.to_string()
+}
+
+/// serde's `Unexpected` (`floating point `5.5``, `string "a"`, `map`) as the JSON it was.
+fn unexpected_in_json_terms(got: &str) -> String {
+    let quoted = backticked(got);
+    match got.split_once([' ', '`']).map_or(got, |(head, _)| head) {
+        "floating" | "integer" => match quoted {
+            Some(n) => format!("the number {n}"),
+            None => "a number".to_string(),
+        },
+        "boolean" => quoted.unwrap_or("a boolean").to_string(),
+        "string" | "char" => "a string".to_string(),
+        "sequence" => "an array".to_string(),
+        "map" => "an object".to_string(),
+        "unit" | "Option" => "null".to_string(),
+        _ => "a value of another type".to_string(),
+    }
+}
+
+/// What serde expected (`u64`, `a nonzero u64`, `struct Settings`, `a string`) as the JSON
+/// it wants.
+fn expected_in_json_terms(expected: &str) -> String {
+    let bare = expected
+        .strip_prefix("a ")
+        .or_else(|| expected.strip_prefix("an "))
+        .unwrap_or(expected);
+    let (nonzero, bare) = match bare.strip_prefix("nonzero ") {
+        Some(rest) => (true, rest),
+        None => (false, bare),
+    };
+    let range = |min: i128, max: u128| {
+        let min = if nonzero && min == 0 { 1 } else { min };
+        format!("an integer from {min} to {max}")
+    };
+    match bare {
+        "u8" => range(0, u8::MAX.into()),
+        "u16" => range(0, u16::MAX.into()),
+        "u32" => range(0, u32::MAX.into()),
+        "u64" | "usize" => range(0, u64::MAX.into()),
+        "u128" => range(0, u128::MAX),
+        "i8" => range(i8::MIN.into(), i8::MAX as u128),
+        "i16" => range(i16::MIN.into(), i16::MAX as u128),
+        "i32" => range(i32::MIN.into(), i32::MAX as u128),
+        "i64" | "isize" => range(i64::MIN.into(), i64::MAX as u128),
+        "f32" | "f64" => "a number".to_string(),
+        "string" | "borrowed string" | "char" | "str" => "a string".to_string(),
+        "boolean" | "bool" => "a boolean".to_string(),
+        "sequence" | "tuple" => "an array".to_string(),
+        "map" => "an object".to_string(),
+        _ if bare.starts_with("struct ") || bare.starts_with("map") => "an object".to_string(),
+        _ if bare.starts_with("tuple") || bare.starts_with("sequence") => "an array".to_string(),
+        _ if bare.starts_with("one of ") || bare.starts_with('`') => expected.to_string(),
+        _ => "a value the schema allows".to_string(),
+    }
 }
 
 /// `... at line 1 column 16` means nothing to the caller once the field is named.
@@ -372,5 +456,79 @@ mod tests {
 
         let unknown = error_of(r#"{"email": "a", "settings": {"greeting": 1}, "admin": true}"#);
         assert_eq!(unknown.error.fields[0].field, "admin");
+    }
+
+    /// What the typed parse still refuses is said in JSON's terms, never a Rust type's name.
+    #[test]
+    fn typed_parse_errors_name_no_rust_type() {
+        let cases = [
+            (
+                r#"{"email": "a", "settings": {"greeting": 5.5}}"#,
+                "expected an integer from 0 to 4294967295, got the number 5.5",
+            ),
+            (
+                r#"{"email": "a", "settings": {"greeting": -1}}"#,
+                "expected an integer from 0 to 4294967295, got the number -1",
+            ),
+            (
+                r#"{"email": "a", "settings": {"greeting": "hi"}}"#,
+                "expected an integer from 0 to 4294967295, got a string",
+            ),
+            (
+                r#"{"email": 7, "settings": {"greeting": 1}}"#,
+                "expected a string, got the number 7",
+            ),
+            (
+                r#"{"email": "a", "settings": []}"#,
+                "expected an object, got an array",
+            ),
+        ];
+        for (body, message) in cases {
+            let error = error_of(body);
+            assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            assert_eq!(error.error.fields[0].message, message, "{body}");
+        }
+    }
+
+    #[test]
+    fn serde_messages_in_contract_terms() {
+        let cases = [
+            (
+                "invalid type: floating point `5.0`, expected a nonzero u64",
+                "expected an integer from 1 to 18446744073709551615, got the number 5.0",
+            ),
+            (
+                "invalid value: integer `0`, expected a nonzero u64",
+                "expected an integer from 1 to 18446744073709551615, got the number 0",
+            ),
+            (
+                "invalid type: integer `3`, expected i64",
+                "expected an integer from -9223372036854775808 to 9223372036854775807, got the number 3",
+            ),
+            (
+                "invalid type: boolean `true`, expected f64",
+                "expected a number, got true",
+            ),
+            (
+                "invalid type: map, expected a sequence",
+                "expected an array, got an object",
+            ),
+            (
+                "invalid type: unit value, expected struct BotSettings",
+                "expected an object, got null",
+            ),
+            (
+                "invalid type: integer `7`, expected variant identifier",
+                "expected a value the schema allows, got the number 7",
+            ),
+            (
+                "data did not match any variant of untagged enum Engine",
+                "matches none of the schema's alternatives",
+            ),
+            ("missing field `email`", "missing field `email`"),
+        ];
+        for (serde, ours) in cases {
+            assert_eq!(contract_terms(serde), ours, "{serde}");
+        }
     }
 }

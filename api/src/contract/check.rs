@@ -9,12 +9,52 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 
 pub(super) fn check_root(node: &Node, value: &Value) -> Vec<Violation> {
-    let mut checker = Checker {
-        path: Vec::new(),
-        out: Vec::new(),
-    };
+    let mut checker = Checker::new(false);
     checker.check(node, value, false);
     checker.out
+}
+
+/// As [`check_root`], and when `value` keeps the schema, rewrites every integer written as a
+/// float (`5.0` where the schema's type is `integer`, which JSON Schema calls an integer) to
+/// the JSON integer it stands for (`5`), so that a typed parse into an integer type takes it.
+/// An integral float out of the range of 64-bit integers is reported as a violation: no typed
+/// parse could take it.
+///
+/// Costs nothing more on a value with no float; each integral float at an integer-typed
+/// position costs its JSON pointer (a `String`) and a lookup.
+pub(super) fn check_root_normalising(node: &Node, value: &mut Value) -> Vec<Violation> {
+    let floats = {
+        let mut checker = Checker::new(true);
+        checker.check(node, value, false);
+        if !checker.out.is_empty() {
+            return checker.out;
+        }
+        checker.integral_floats
+    };
+    for pointer in floats {
+        if let Some(slot) = value.pointer_mut(&pointer)
+            && let Some(integer) = slot.as_f64().and_then(integer_of)
+        {
+            *slot = integer;
+        }
+    }
+    Vec::new()
+}
+
+/// The JSON integer an integral float stands for, if a 64-bit integer can hold it.
+fn integer_of(f: f64) -> Option<Value> {
+    // 2^64 and -2^63 are exact as f64; a float is integral here (the type check passed).
+    const U64_END: f64 = 18_446_744_073_709_551_616.0;
+    const I64_START: f64 = -9_223_372_036_854_775_808.0;
+    if f.fract() != 0.0 {
+        None
+    } else if (0.0..U64_END).contains(&f) {
+        Some(Value::from(f as u64))
+    } else if (I64_START..0.0).contains(&f) {
+        Some(Value::from(f as i64))
+    } else {
+        None
+    }
 }
 
 /// One step of the path to the value being checked (rendered only when reporting).
@@ -26,12 +66,38 @@ enum Segment<'v> {
 struct Checker<'v> {
     path: Vec<Segment<'v>>,
     out: Vec<Violation>,
+    /// Whether to record integral floats at integer-typed positions (`integral_floats`).
+    normalising: bool,
+    /// The JSON pointers of the integers written as floats (`/settings/max_tokens`).
+    integral_floats: Vec<String>,
 }
 
 /// Echoed input is cut to this many characters in a violation's detail.
 const ECHO_LIMIT: usize = 80;
 
 impl<'v> Checker<'v> {
+    fn new(normalising: bool) -> Self {
+        Checker {
+            path: Vec::new(),
+            out: Vec::new(),
+            normalising,
+            integral_floats: Vec::new(),
+        }
+    }
+
+    /// The path as a JSON pointer (`/settings/tags/2`).
+    fn pointer(&self) -> String {
+        let mut pointer = String::new();
+        for segment in &self.path {
+            pointer.push('/');
+            match segment {
+                Segment::Key(key) => pointer.push_str(&key.replace('~', "~0").replace('/', "~1")),
+                Segment::Index(i) => pointer.push_str(&i.to_string()),
+            }
+        }
+        pointer
+    }
+
     fn path_text(&self) -> String {
         self.path
             .iter()
@@ -64,14 +130,8 @@ impl<'v> Checker<'v> {
         }
         if !node.types.is_empty() && !node.any_type && !node.types.iter().any(|t| t.matches(value))
         {
-            self.report(
-                WrongType,
-                format!(
-                    "wrong type: {} where the schema wants {}",
-                    type_name(value),
-                    node.wants
-                ),
-            );
+            let detail = format!("expected {}, got {}", node.wants, got(value));
+            self.report(WrongType, detail);
             return;
         }
         if let Some(values) = &node.enumeration
@@ -149,6 +209,20 @@ impl<'v> Checker<'v> {
         let Some(x) = n.as_f64() else {
             return;
         };
+        if node.integer_only && n.is_f64() {
+            // An integer written as a float (the type check passed: it is integral).
+            if integer_of(x).is_none() {
+                self.report(
+                    WrongType,
+                    format!("expected an integer of at most 64 bits, got {n}"),
+                );
+                return;
+            }
+            if self.normalising {
+                let pointer = self.pointer();
+                self.integral_floats.push(pointer);
+            }
+        }
         let (below, above) = if node.integer_only {
             (IntegerBelowMinimum, IntegerAboveMaximum)
         } else {
@@ -243,15 +317,24 @@ impl<'v> Checker<'v> {
     }
 }
 
+/// What `value` is, in a violation's detail (`a string`, `the number 5.5`).
+fn got(value: &Value) -> String {
+    match value {
+        Value::Number(n) => format!("the number {n}"),
+        Value::Bool(b) => b.to_string(),
+        other => type_name(other).to_string(),
+    }
+}
+
 fn type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_f64() => "number",
-        Value::Number(_) => "integer",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a number",
+        Value::Number(_) => "an integer",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 

@@ -368,7 +368,16 @@ impl<'c> Compiler<'c> {
                 None => node.any_type = true,
             }
         }
-        node.wants = names.join(" or ");
+        // In JSON's words, as error messages say it: `an integer or null`.
+        node.wants = names
+            .iter()
+            .map(|name| match *name {
+                "integer" | "array" | "object" => format!("an {name}"),
+                "null" => "null".to_string(),
+                _ => format!("a {name}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" or ");
         node.allows_null = allows_null(schema);
         node.enumeration = enum_values(schema);
         if let Some(values) = &node.enumeration {

@@ -10,7 +10,10 @@
 //!
 //! The schemas are compiled once, at first use: `$ref` chains resolved, patterns compiled,
 //! keywords read into plain fields. Checking a value walks the compiled tree only and allocates
-//! nothing unless the value breaks the schema. A keyword the checker does not know is never a
+//! nothing unless the value breaks the schema, or (with [`normalise`]) has an integer written
+//! as a float: JSON Schema's `integer` is any number with no fractional part, so `5.0` keeps
+//! `type: integer`, and [`normalise`] rewrites it to `5` for the typed parse (one JSON pointer
+//! per such float). A keyword the checker does not know is never a
 //! panic at run time: it is recorded ([`unsupported`]) and ignored, and a unit test keeps the
 //! list empty for the real contract.
 //!
@@ -33,7 +36,7 @@ pub use read::{
 };
 pub use violations::{Violation, ViolationKind, join_path};
 
-use check::check_root;
+use check::{check_root, check_root_normalising};
 use compile::{Child, Compiler, compiled};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -62,6 +65,17 @@ pub fn load() {
 pub fn violations_of(schema_name: &str, value: &Value) -> Vec<Violation> {
     match compiled().schemas.get(schema_name) {
         Some(&slot) => check_root(compiled().node(slot), value),
+        None => Vec::new(),
+    }
+}
+
+/// As [`violations_of`]; when `value` keeps the schema, also rewrites every integer written as
+/// a float (`5.0` at a position whose type is `integer`) to the JSON integer it stands for
+/// (`5`), so that the typed parse (into `u64`, `NonZeroU64`, ...) takes what the contract
+/// takes. `value` is left as it was when there is a violation.
+pub fn normalise(schema_name: &str, value: &mut Value) -> Vec<Violation> {
+    match compiled().schemas.get(schema_name) {
+        Some(&slot) => check_root_normalising(compiled().node(slot), value),
         None => Vec::new(),
     }
 }

@@ -303,3 +303,116 @@ fn long_input_is_not_echoed_whole() {
     let found = violations_of("ChatSend", &json!({"message": "hi", "bot_id": id}));
     assert!(found[0].detail.len() < 200, "{}", found[0].detail);
 }
+
+/// JSON Schema's `integer` is any number with no fractional part: `5.0` is the integer 5,
+/// taken by the typed parse (a `NonZeroU64`) with the same bounds, wherever the contract
+/// says `integer`.
+#[test]
+fn integers_written_as_floats_are_integers() {
+    let feedback: types::FeedbackCreate = body(&json!({"csat": 5.0})).expect("5.0 is an integer");
+    assert_eq!(feedback.csat.map(|c| c.get()), Some(5));
+
+    let update: types::BotUpdate =
+        body(&json!({"settings": {"message_max_length": 1000.0}})).expect("1000.0");
+    let settings = update.settings.expect("settings");
+    assert_eq!(settings.message_max_length.map(|n| n.get()), Some(1000));
+
+    let engine: types::BotUpdate =
+        body(&json!({"settings": {"engine": {"max_tokens": 512.0}}})).expect("512.0");
+    let engine = engine.settings.and_then(|s| s.engine).expect("engine");
+    assert_eq!(engine.max_tokens.map(|n| n.get()), Some(512));
+
+    let key: types::ApiKeyCreate = body(&json!({
+        "name": "k",
+        "rate_limits": {"chat": 60.0, "auth": 10.0}
+    }))
+    .expect("rate limits as floats");
+    let limits = key.rate_limits.expect("rate limits");
+    assert_eq!(limits.chat.map(|n| n.get()), Some(60));
+
+    // The same bounds apply.
+    let above = fields_of(body::<types::FeedbackCreate>(&json!({"csat": 6.0})));
+    assert_eq!(above[0].0, "csat");
+    assert!(above[0].1.contains("maximum 5"), "{above:?}");
+    let zero = field_names(body::<types::FeedbackCreate>(&json!({"csat": 0.0})));
+    assert_eq!(zero, ["csat"]);
+}
+
+#[test]
+fn the_json_an_integral_float_becomes_is_an_integer() {
+    let mut value = json!({"csat": 5.0, "comment": "ok"});
+    assert!(normalise("FeedbackCreate", &mut value).is_empty());
+    assert_eq!(value, json!({"csat": 5, "comment": "ok"}));
+    assert!(value["csat"].is_u64());
+    // A value that breaks the schema is left as it was.
+    let mut broken = json!({"csat": 5.0, "comment": ""});
+    assert!(!normalise("FeedbackCreate", &mut broken).is_empty());
+    assert!(broken["csat"].is_f64());
+    // Only where the schema says integer: a number stays a float.
+    let mut nested = json!({"settings": {"message_max_length": 1e3}});
+    assert!(normalise("BotUpdate", &mut nested).is_empty());
+    assert_eq!(
+        nested.pointer("/settings/message_max_length"),
+        Some(&json!(1000))
+    );
+}
+
+/// A fractional number where an integer is wanted, and other wrong types, are 422 at the
+/// field's path, worded in the contract's terms (no Rust type).
+#[test]
+fn a_fractional_number_for_an_integer_is_422_naming_the_field() {
+    let rust_types = [
+        "u8",
+        "u16",
+        "u32",
+        "u64",
+        "i32",
+        "i64",
+        "usize",
+        "isize",
+        "f64",
+        "nonzero",
+        "NonZero",
+        "struct",
+        "enum ",
+        "floating point",
+    ];
+    let cases = [
+        (
+            json!({"csat": 5.5}),
+            "csat",
+            "expected an integer, got the number 5.5",
+        ),
+        (
+            json!({"csat": "5"}),
+            "csat",
+            "expected an integer, got a string",
+        ),
+        (
+            json!({"name": "k", "rate_limits": {"standard": 1.5}}),
+            "rate_limits.standard",
+            "expected an integer, got the number 1.5",
+        ),
+        (
+            json!({"settings": {"message_max_length": 1e30}}),
+            "settings.message_max_length",
+            "expected an integer of at most 64 bits",
+        ),
+    ];
+    for (value, field, message) in cases {
+        let found = match field {
+            "csat" => fields_of(body::<types::FeedbackCreate>(&value)),
+            "rate_limits.standard" => fields_of(body::<types::ApiKeyCreate>(&value)),
+            _ => fields_of(body::<types::BotUpdate>(&value)),
+        };
+        assert_eq!(found.len(), 1, "{value}: {found:?}");
+        assert_eq!(found[0].0, field, "{value}");
+        assert!(found[0].1.starts_with(message), "{value}: {found:?}");
+        for name in rust_types {
+            assert!(
+                !found[0].1.contains(name),
+                "{value}: {found:?} names {name}"
+            );
+        }
+    }
+}

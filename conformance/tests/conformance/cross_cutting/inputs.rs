@@ -22,6 +22,8 @@
 //! operation that requires a credential reaches its input checks instead of answering 401;
 //! the harness's rate limits leave room for the requests.
 
+use crate::conformance::support::chat::ask;
+use crate::conformance::support::{bearer, create_bot, register};
 use botwire_conformance::spec::{self, Operation};
 use botwire_conformance::strategies::{self, NOT_ENFORCED_BY_PARSING, Violation, ViolationKind};
 use botwire_conformance::{Backend, TestContext, on_both_databases};
@@ -686,6 +688,261 @@ async fn validation_failures_are_422_naming_the_offending_field(ctx: &TestContex
     );
 }
 
+// ---------------------------------------------------------------------------------------------
+// Integers written as floats
+// ---------------------------------------------------------------------------------------------
+
+/// Words of Rust's types that serde puts in its messages; no error message may hold one.
+const RUST_TYPE_WORDS: &[&str] = &[
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "u128",
+    "usize",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "i128",
+    "isize",
+    "f32",
+    "f64",
+    "NonZero",
+    "nonzero",
+    "floating point",
+    "struct ",
+    "untagged enum",
+    "variant identifier",
+];
+
+/// The Rust type words in the answer's error message and field messages.
+fn rust_type_words(answer: &Answer) -> Vec<&'static str> {
+    let Some(body) = answer.json() else {
+        return Vec::new();
+    };
+    let mut texts: Vec<String> = body
+        .pointer("/error/message")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .into_iter()
+        .collect();
+    if let Some(fields) = body.pointer("/error/fields").and_then(Value::as_array) {
+        texts.extend(
+            fields
+                .iter()
+                .filter_map(|f| f["message"].as_str().map(str::to_string)),
+        );
+    }
+    RUST_TYPE_WORDS
+        .iter()
+        .copied()
+        .filter(|word| {
+            texts.iter().any(|text| {
+                // A whole word: `u64`, not the `u64` inside an echoed identifier.
+                text.match_indices(word).any(|(at, _)| {
+                    let before = text[..at].chars().next_back();
+                    let after = text[at + word.len()..].chars().next();
+                    let edge = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+                    edge(before) && (word.ends_with(' ') || edge(after))
+                })
+            })
+        })
+        .collect()
+}
+
+/// `value` with every integer (within f64's exact range) written as a float (`5` -> `5.0`);
+/// returns how many it rewrote.
+fn integers_as_floats(value: &mut Value) -> usize {
+    match value {
+        Value::Number(n) if !n.is_f64() => {
+            let exact = n.as_i64().is_some_and(|i| i.unsigned_abs() <= 1 << 53);
+            match n.as_f64().and_then(serde_json::Number::from_f64) {
+                Some(float) if exact => {
+                    *value = Value::Number(float);
+                    1
+                }
+                _ => 0,
+            }
+        }
+        Value::Array(items) => items.iter_mut().map(integers_as_floats).sum(),
+        Value::Object(object) => object.values_mut().map(integers_as_floats).sum(),
+        _ => 0,
+    }
+}
+
+/// JSON Schema's `integer` is any number with no fractional part, so a valid body with its
+/// integers written as floats (`"csat": 5.0`) is as valid: never refused for its type (as
+/// serde's typed parse did, "expected a nonzero u64"), and never answered with a Rust type's
+/// name.
+async fn valid_bodies_with_integers_as_floats_are_not_rejected(ctx: &TestContext) {
+    let mut failures = Vec::new();
+    let mut exercised = Vec::new();
+    for (op, schema) in operations_with_json_bodies() {
+        let mut runner = runner("integers as floats", &op.id);
+        for mut body in sample(&mut runner, &strategies::valid(&schema), CASES) {
+            if integers_as_floats(&mut body) == 0 {
+                continue;
+            }
+            exercised.push(op.id.clone());
+            let input = Input {
+                body: Some(body),
+                ..Input::new(&op)
+            };
+            let answer = send(ctx, &op, &input).await;
+            let mut problems = accepted_problems(&op, &answer);
+            let words = rust_type_words(&answer);
+            if !words.is_empty() {
+                problems.push(format!("the error names Rust types: {words:?}"));
+            }
+            if !problems.is_empty() {
+                let failure = Failure {
+                    op: &op,
+                    input: &input,
+                    broken: None,
+                    answer: &answer,
+                    problems,
+                };
+                failures.push(failure.to_string());
+            }
+        }
+    }
+    for id in [
+        "feedback_create",
+        "bot_create",
+        "bot_update",
+        "api_key_create",
+    ] {
+        assert!(
+            exercised.iter().any(|e| e == id),
+            "no valid body of {id} had an integer to write as a float"
+        );
+    }
+    assert_no_failures("bodies with integers as floats", ctx.backend, &failures);
+}
+
+/// An owner's plain HTTP request with a JSON body; the answer's status and JSON.
+async fn request(
+    ctx: &TestContext,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
+    let response = ctx
+        .http
+        .request(method.clone(), ctx.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    let status = response.status().as_u16();
+    let json = response.json().await.unwrap_or(Value::Null);
+    (status, json)
+}
+
+/// The one field a 422 `validation_failed` names, and its message, which names no Rust type.
+#[track_caller]
+fn refused_field(answer: &(u16, Value)) -> (String, String) {
+    let (status, body) = answer;
+    assert_eq!(*status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "validation_failed", "{body}");
+    let fields = body["error"]["fields"].as_array().expect("fields");
+    assert_eq!(fields.len(), 1, "{body}");
+    let message = fields[0]["message"]
+        .as_str()
+        .expect("a message")
+        .to_string();
+    for word in RUST_TYPE_WORDS {
+        let text = format!("{message} {}", body["error"]["message"]);
+        assert!(!text.contains(word), "{body} names {word}");
+    }
+    (
+        fields[0]["field"].as_str().expect("a field").to_string(),
+        message,
+    )
+}
+
+/// `feedback_create` takes `"csat": 5.0` as the score 5, and a bot update takes
+/// `message_max_length: 1000.0` as 1000; `5.5` is 422 naming the field, in the contract's
+/// terms, as is a string where an integer is wanted.
+async fn feedback_create_and_bot_update_take_integers_written_as_floats(ctx: &TestContext) {
+    use reqwest::Method;
+    let session = register(ctx, "floats@example.test", "Floats").await;
+    let owner = bearer(ctx, &session.token);
+    let bot = create_bot(&owner, "Floats").await;
+    let reply = ask(&owner, bot.id, "floats-1", "Hello there").await;
+    let feedback = format!("/v1/conversations/{}/feedback", reply.conversation_id);
+    let token = session.token.as_str();
+
+    let (status, stored) = request(
+        ctx,
+        token,
+        Method::POST,
+        &feedback,
+        serde_json::json!({"csat": 5.0}),
+    )
+    .await;
+    assert_eq!(status, 201, "{stored}");
+    assert_eq!(stored["csat"], Value::from(5u64), "{stored}");
+    assert!(stored["csat"].is_u64(), "{stored}");
+
+    let bot_path = format!("/v1/bots/{}", bot.id);
+    let settings = |n: Value| serde_json::json!({"settings": {"message_max_length": n}});
+    let (status, updated) = request(
+        ctx,
+        token,
+        Method::PATCH,
+        &bot_path,
+        settings(serde_json::json!(1000.0)),
+    )
+    .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(
+        updated["settings"]["message_max_length"],
+        Value::from(1000u64)
+    );
+    let got = owner
+        .bot_get()
+        .bot_id(bot.id)
+        .send()
+        .await
+        .expect("bot_get");
+    assert_eq!(got.settings.message_max_length.get(), 1000);
+
+    for (path, method, body, field) in [
+        (
+            &feedback,
+            Method::POST,
+            serde_json::json!({"csat": 5.5}),
+            "csat",
+        ),
+        (
+            &bot_path,
+            Method::PATCH,
+            settings(serde_json::json!(1000.5)),
+            "settings.message_max_length",
+        ),
+    ] {
+        let answer = request(ctx, token, method, path, body).await;
+        let (named, message) = refused_field(&answer);
+        assert_eq!(named, field);
+        assert!(message.starts_with("expected an integer"), "{message}");
+    }
+    let answer = request(
+        ctx,
+        token,
+        Method::POST,
+        &feedback,
+        serde_json::json!({"csat": "5"}),
+    )
+    .await;
+    let (named, message) = refused_field(&answer);
+    assert_eq!(named, "csat");
+    assert_eq!(message, "expected an integer, got a string");
+}
+
 on_both_databases!(
     valid_bodies_are_not_rejected,
     invalid_bodies_are_rejected,
@@ -693,4 +950,6 @@ on_both_databases!(
     invalid_query_values_are_rejected,
     not_enforced_list_is_exact,
     validation_failures_are_422_naming_the_offending_field,
+    valid_bodies_with_integers_as_floats_are_not_rejected,
+    feedback_create_and_bot_update_take_integers_written_as_floats,
 );
