@@ -312,6 +312,15 @@ async fn upload_and_get(owner: &Client, bot_id: Uuid, form: Upload) -> types::Do
     got
 }
 
+/// Uploads a file under each name `sent` and checks the name stored, which also titles it.
+async fn assert_names_stored(owner: &Client, bot_id: Uuid, cases: &[(&str, &str)]) {
+    for (sent, stored) in cases {
+        let document = upload_and_get(owner, bot_id, file(sent, OPENING_HOURS)).await;
+        assert_eq!(document.filename, *stored, "sent as {sent:?}");
+        assert_eq!(document.title, *stored, "sent as {sent:?}");
+    }
+}
+
 async fn document_create_ignores_extra_parts(ctx: &TestContext) {
     let session = register(ctx, "kb-parts@example.test", "Former").await;
     let owner = bearer(ctx, &session.token);
@@ -367,34 +376,28 @@ async fn document_create_keeps_the_base_name_of_a_file_name(ctx: &TestContext) {
     let session = register(ctx, "kb-names@example.test", "Namer").await;
     let owner = bearer(ctx, &session.token);
     let bot = create_bot(&owner, "Names").await;
-    for (sent, stored) in [
+    let cases = [
         ("../../../../etc/passwd", "passwd"),
         ("..\\..\\windows\\win.ini", "win.ini"),
         ("C:\\Users\\me\\Documents\\hours.txt", "hours.txt"),
         ("/var/tmp/uploads/hours.md", "hours.md"),
         ("exports/", "upload"),
         ("exports/..", "upload"),
-    ] {
-        let document = upload_and_get(&owner, bot.id, file(sent, OPENING_HOURS)).await;
-        assert_eq!(document.filename, stored, "sent as {sent:?}");
-        assert_eq!(document.title, stored, "sent as {sent:?}");
-    }
+    ];
+    assert_names_stored(&owner, bot.id, &cases).await;
 }
 
 async fn document_create_drops_control_characters_and_blanks_from_a_file_name(ctx: &TestContext) {
     let session = register(ctx, "kb-blank-names@example.test", "Blank").await;
     let owner = bearer(ctx, &session.token);
     let bot = create_bot(&owner, "Blank names").await;
-    for (sent, stored) in [
+    let cases = [
         ("\t opening\u{9b} hours\u{85}.txt \t", "opening hours.txt"),
         ("", "upload"),
         ("   ", "upload"),
         ("\t\u{9b}", "upload"),
-    ] {
-        let document = upload_and_get(&owner, bot.id, file(sent, OPENING_HOURS)).await;
-        assert_eq!(document.filename, stored, "sent as {sent:?}");
-        assert_eq!(document.title, stored, "sent as {sent:?}");
-    }
+    ];
+    assert_names_stored(&owner, bot.id, &cases).await;
 }
 
 async fn document_create_bounds_a_title_from_a_long_file_name(ctx: &TestContext) {
