@@ -57,6 +57,13 @@ impl KnowledgeEntry {
     }
 }
 
+/// The `confidence_threshold` a new bot starts at: on the tune part of the answer-quality
+/// paraphrase set, the threshold of best utility (right answers less wrong ones less answered
+/// unanswerable questions) among those that answer at most a tenth of the unanswerable ones.
+/// `answer_quality_on_paraphrases` recomputes the choice and fails when it moves; the curve is
+/// in docs/answer-quality.md.
+pub const DEFAULT_CONFIDENCE_THRESHOLD: f64 = 0.35;
+
 /// The bot's settings the engine reads.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineSettings {

@@ -34,7 +34,7 @@ fn default_settings() -> BotSettings {
         allowed_origins: Vec::new(),
         default_language: "en".parse().expect("a valid language"),
         engine: BotEngineSettings {
-            confidence_threshold: 0.35,
+            confidence_threshold: crate::engine::DEFAULT_CONFIDENCE_THRESHOLD,
             kind: BotEngineKind::Offline,
             llm_api_key_set: false,
             llm_base_url: None,
