@@ -9209,13 +9209,13 @@ pub mod types {
             Default::default()
         }
     }
-    ///One HTTP attempt of a delivery.
+    ///One HTTP attempt of a delivery. An attempt is in the log from before its request is sent, so the log counts every attempt a receiver may have seen, one cut short by a server stop included. Until its outcome is recorded (for ever, when the server stopped during it) its `status_code` and `response_snippet` are null and its `error` says that no outcome is recorded.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct WebhookAttempt {
         ///1 for the first attempt, then 2, 3, ...
         pub attempt: ::std::num::NonZeroU64,
         pub attempted_at: ::chrono::DateTime<::chrono::offset::Utc>,
-        ///Why the attempt failed when it was not a plain non-2xx status; null otherwise.
+        ///Why the attempt failed when it was not a plain non-2xx status, or that its outcome is not recorded (see above); null otherwise.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub error: ::std::option::Option<::std::string::String>,
         ///Milliseconds from sending the request to the answer (or to the failure).

@@ -532,10 +532,77 @@ pub enum Recorded {
     },
 }
 
-/// Records an attempt made under `replica`'s lease, with what follows, in one transaction: the
-/// delivery's state, and for an event (not a test ping) that ends, the webhook's run of
-/// failures, which disables it at `disable_after`. A delivery of a webhook turned off meanwhile
-/// is failed rather than retried.
+/// What `attempt_start` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
+    /// The attempt is in the log (its outcome still to come) and counted: send it now.
+    Begun,
+    /// The lease was lost (it ran out and another replica took the delivery): nothing written.
+    LeaseLost,
+    /// Every attempt was spent, the last one cut short by a server stop: the delivery is now
+    /// failed, and nothing is sent.
+    Exhausted,
+}
+
+/// The `error` of an attempt whose outcome is not recorded: it is being sent, or the server
+/// stopped while sending it. A receiver may have got it.
+pub const ATTEMPT_IN_FLIGHT: &str =
+    "no outcome recorded: the request is being sent, or the server stopped while sending it";
+
+/// Starts an attempt under `replica`'s lease, before its request is sent, in one transaction:
+/// the delivery counts it (attempt count up, one attempt fewer left) and the log holds it, with
+/// no status and the error [`ATTEMPT_IN_FLIGHT`], until [`attempt_record`] writes its outcome.
+/// After a crash the log so shows every attempt a receiver may have seen.
+pub async fn attempt_start(
+    db: &Db,
+    delivery: &DeliveryRow,
+    attempt: &AttemptRow,
+) -> Result<Started, DbError> {
+    with_write_conn!(db, |conn| {
+        conn.transaction::<_, DbError, _>(async |conn| {
+            let ours = || {
+                webhook_deliveries::table
+                    .filter(webhook_deliveries::id.eq(&delivery.id))
+                    .filter(webhook_deliveries::locked_by.eq(&attempt.replica))
+                    .filter(webhook_deliveries::attempt_count.eq(attempt.attempt - 1))
+            };
+            let counted = diesel::update(ours().filter(webhook_deliveries::attempts_left.gt(0)))
+                .set((
+                    webhook_deliveries::attempt_count.eq(attempt.attempt),
+                    webhook_deliveries::attempts_left.eq(webhook_deliveries::attempts_left - 1),
+                ))
+                .execute(conn)
+                .await?;
+            if counted == 1 {
+                diesel::insert_into(webhook_attempts::table)
+                    .values(attempt)
+                    .execute(conn)
+                    .await?;
+                return Ok(Started::Begun);
+            }
+            let exhausted = diesel::update(ours().filter(webhook_deliveries::attempts_left.le(0)))
+                .set((
+                    webhook_deliveries::status.eq(FAILED),
+                    webhook_deliveries::next_attempt_at.eq(None::<NaiveDateTime>),
+                    webhook_deliveries::locked_by.eq(None::<String>),
+                    webhook_deliveries::locked_until.eq(None::<NaiveDateTime>),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(if exhausted == 1 {
+                Started::Exhausted
+            } else {
+                Started::LeaseLost
+            })
+        })
+        .await
+    })
+}
+
+/// Records the outcome of an attempt begun by [`attempt_start`] under `replica`'s lease, with
+/// what follows, in one transaction: the attempt's row, the delivery's state, and for an event
+/// (not a test ping) that ends, the webhook's run of failures, which disables it at
+/// `disable_after`. A delivery of a webhook turned off meanwhile is failed rather than retried.
 pub async fn attempt_record(
     db: &Db,
     delivery: &DeliveryRow,
@@ -546,16 +613,14 @@ pub async fn attempt_record(
     let is_test = delivery.event_type == TEST_EVENT;
     with_write_conn!(db, |conn| {
         conn.transaction::<_, DbError, _>(async |conn| {
-            // Written first: the lease is still ours, and the attempt is the next one.
+            // Written first: the lease is still ours, and this is the attempt it began.
             let ours = diesel::update(
                 webhook_deliveries::table
                     .filter(webhook_deliveries::id.eq(&delivery.id))
                     .filter(webhook_deliveries::locked_by.eq(&attempt.replica))
-                    .filter(webhook_deliveries::attempt_count.eq(attempt.attempt - 1)),
+                    .filter(webhook_deliveries::attempt_count.eq(attempt.attempt)),
             )
             .set((
-                webhook_deliveries::attempt_count.eq(attempt.attempt),
-                webhook_deliveries::attempts_left.eq(webhook_deliveries::attempts_left - 1),
                 webhook_deliveries::locked_by.eq(None::<String>),
                 webhook_deliveries::locked_until.eq(None::<NaiveDateTime>),
             ))
@@ -564,8 +629,13 @@ pub async fn attempt_record(
             if ours == 0 {
                 return Ok(Recorded::LeaseLost);
             }
-            diesel::insert_into(webhook_attempts::table)
-                .values(attempt)
+            diesel::update(webhook_attempts::table.find(&attempt.id))
+                .set((
+                    webhook_attempts::status_code.eq(attempt.status_code),
+                    webhook_attempts::latency_ms.eq(attempt.latency_ms),
+                    webhook_attempts::error.eq(&attempt.error),
+                    webhook_attempts::response_snippet.eq(&attempt.response_snippet),
+                ))
                 .execute(conn)
                 .await?;
             let enabled: bool = webhooks::table

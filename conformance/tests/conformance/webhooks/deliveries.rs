@@ -4,7 +4,7 @@
 //! event stored without a subscriber; retries on the schedule honouring `Retry-After`; disabling
 //! after failures, with the owner told; redirects not followed and answers read to a bound; the
 //! target checked again at every attempt; two replicas on one PostgreSQL attempting each
-//! delivery once.
+//! delivery once; an attempt in the log from before its request is sent.
 
 use crate::conformance::support::chat::{ask, faq_csv, file, message, upload};
 use crate::conformance::support::webhooks::{
@@ -224,6 +224,171 @@ async fn failed_attempts_are_retried_until_one_succeeds(ctx: &TestContext) {
     assert!(gap >= Duration::from_millis(1400), "{gap:?}");
     // The webhook's run of failures is over.
     assert_eq!(webhook(&owner, hook.id).await.consecutive_failures, 0);
+}
+
+/// An attempt is in the delivery log while its request is out, without an outcome, so that a
+/// server stopped then (kill -9) leaves a log counting every attempt a receiver may have seen.
+async fn an_attempt_is_logged_before_its_request_is_sent(ctx: &TestContext) {
+    let session = register(ctx, "in-flight@example.test", "In flight").await;
+    let owner = bearer(ctx, &session.token);
+    let bot = create_bot(&owner, "In flight").await;
+    let receiver = Receiver::start(|_, _| Reply::status(200).after(Duration::from_secs(2))).await;
+    let hook = create_webhook(
+        &owner,
+        bot.id,
+        &receiver.url("/slow"),
+        vec![WebhookEventType::MessageReceived],
+    )
+    .await;
+    let queued = owner.webhook_test().webhook_id(hook.id).send().await;
+    let queued = queued.expect("webhook_test").into_inner();
+
+    // The request has arrived; its answer is 2 s away.
+    receiver.wait_for(1, WAIT).await;
+    let in_flight = owner
+        .delivery_get()
+        .webhook_id(hook.id)
+        .delivery_id(queued.id)
+        .send()
+        .await
+        .expect("delivery_get")
+        .into_inner();
+    assert_eq!(in_flight.status, types::WebhookDeliveryStatus::Pending);
+    assert_eq!(in_flight.attempt_count, 1, "{in_flight:?}");
+    assert_eq!(in_flight.attempts.len(), 1, "{in_flight:?}");
+    let begun = &in_flight.attempts[0];
+    assert_eq!(begun.attempt.get(), 1);
+    assert_eq!(begun.status_code, None);
+    assert_eq!(begun.response_snippet, None);
+    assert_eq!(
+        begun.error.as_deref(),
+        Some(botwire_server::store::webhooks::ATTEMPT_IN_FLIGHT)
+    );
+
+    // Its outcome replaces the placeholder: still one attempt.
+    let done = finished(&owner, hook.id, queued.id).await;
+    assert_eq!(done.status, types::WebhookDeliveryStatus::Succeeded);
+    assert_eq!(done.attempt_count, 1);
+    assert_eq!(done.attempts.len(), 1, "{done:?}");
+    assert_eq!(done.attempts[0].attempt.get(), 1);
+    assert_eq!(done.attempts[0].status_code, Some(200));
+    assert_eq!(done.attempts[0].error, None);
+    assert_eq!(done.attempts[0].attempted_at, begun.attempted_at);
+    assert_eq!(receiver.received().len(), 1);
+}
+
+/// A server stopped mid-attempt (kill -9), played at the store with the delivery workers
+/// asleep: the attempt it began stays in the log, without an outcome, and counts; the replica
+/// that takes the delivery after the lease makes the next attempt; a delivery whose last
+/// attempt was cut short is failed, not attempted a time more.
+async fn an_attempt_cut_short_stays_in_the_log_and_counts(ctx: &TestContext) {
+    use botwire_server::store::webhooks::{self as store, AttemptRow, DeliveryRow, Started};
+    let session = register(ctx, "cut-short@example.test", "Cut short").await;
+    let owner = bearer(ctx, &session.token);
+    let bot = create_bot(&owner, "Cut short").await;
+    let receiver = Receiver::accepting().await;
+    let hook = create_webhook(
+        &owner,
+        bot.id,
+        &receiver.url("/never"),
+        vec![WebhookEventType::MessageReceived],
+    )
+    .await;
+    let db = botwire_server::db::Db::connect(ctx.database_url(), 1)
+        .await
+        .expect("the database");
+    let now = botwire_server::store::now;
+    let later = |seconds: i64| now() + chrono::TimeDelta::seconds(seconds);
+    let pending = |attempts_left: i64| DeliveryRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        webhook_id: hook.id.to_string(),
+        event_id: None,
+        event_type: store::TEST_EVENT.to_string(),
+        payload: "{}".to_string(),
+        status: store::PENDING.to_string(),
+        attempt_count: 0,
+        attempts_left,
+        next_attempt_at: Some(later(-1)),
+        locked_by: None,
+        locked_until: None,
+        created_at: now(),
+    };
+    let begun = |delivery: &DeliveryRow, replica: &str| AttemptRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        delivery_id: delivery.id.clone(),
+        attempt: delivery.attempt_count + 1,
+        attempted_at: now(),
+        status_code: None,
+        latency_ms: 0,
+        error: Some(store::ATTEMPT_IN_FLIGHT.to_string()),
+        response_snippet: None,
+        replica: replica.to_string(),
+    };
+    let read = async |id: &str| {
+        owner
+            .delivery_get()
+            .webhook_id(hook.id)
+            .delivery_id(id.parse::<uuid::Uuid>().expect("a uuid"))
+            .send()
+            .await
+            .expect("delivery_get")
+            .into_inner()
+    };
+
+    // Replica a claims a delivery with two attempts left, begins one, and dies.
+    let delivery = pending(2);
+    store::delivery_create(&db, &delivery).await.expect("delivery_create");
+    let (claimed, _) = store::delivery_claim(&db, &delivery.id, "a", now(), later(-1))
+        .await
+        .expect("delivery_claim")
+        .expect("claimed");
+    let started = store::attempt_start(&db, &claimed, &begun(&claimed, "a")).await;
+    assert_eq!(started.expect("attempt_start"), Started::Begun);
+    let log = read(&delivery.id).await;
+    assert_eq!(log.status, types::WebhookDeliveryStatus::Pending);
+    assert_eq!(log.attempt_count, 1);
+    assert_eq!(log.attempts.len(), 1);
+    assert_eq!(log.attempts[0].status_code, None);
+
+    // Its lease has run out: replica b takes the delivery and makes attempt 2, its last.
+    let (claimed, _) = store::delivery_claim(&db, &delivery.id, "b", now(), later(60))
+        .await
+        .expect("delivery_claim")
+        .expect("claimed again after the lease");
+    assert_eq!((claimed.attempt_count, claimed.attempts_left), (1, 1));
+    let started = store::attempt_start(&db, &claimed, &begun(&claimed, "b")).await;
+    assert_eq!(started.expect("attempt_start"), Started::Begun);
+    // Replica a, had it lived on, could not start another attempt under its old lease.
+    let stale = store::attempt_start(&db, &claimed, &begun(&claimed, "a")).await;
+    assert_eq!(stale.expect("attempt_start"), Started::LeaseLost);
+    let log = read(&delivery.id).await;
+    assert_eq!(log.attempt_count, 2);
+    let attempts: Vec<(u64, Option<&str>)> = log
+        .attempts
+        .iter()
+        .map(|a| (a.attempt.get(), a.error.as_deref()))
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            (1, Some(store::ATTEMPT_IN_FLIGHT)),
+            (2, Some(store::ATTEMPT_IN_FLIGHT))
+        ],
+        "{log:?}"
+    );
+
+    // b dies too, during the last attempt: whoever claims it next fails it, sending nothing.
+    let last = store::delivery_claim(&db, &delivery.id, "c", later(61), later(120))
+        .await
+        .expect("delivery_claim")
+        .expect("claimed after b's lease");
+    let started = store::attempt_start(&db, &last.0, &begun(&last.0, "c")).await;
+    assert_eq!(started.expect("attempt_start"), Started::Exhausted);
+    let log = read(&delivery.id).await;
+    assert_eq!(log.status, types::WebhookDeliveryStatus::Failed);
+    assert_eq!(log.attempt_count, 2);
+    assert_eq!(log.attempts.len(), 2);
+    assert!(receiver.received().is_empty(), "nothing was sent");
 }
 
 async fn a_webhook_is_disabled_after_failed_deliveries(ctx: &TestContext) {
@@ -615,6 +780,7 @@ on_both_databases!(
     deliveries_are_signed_and_verify_independently,
     failed_attempts_are_retried_until_one_succeeds,
     redirects_are_not_followed_and_answers_are_read_to_a_bound,
+    an_attempt_is_logged_before_its_request_is_sent,
 );
 on_both_databases!(
     config = fastest,
@@ -627,4 +793,5 @@ on_both_databases!(
 on_both_databases!(
     config = fast_with_the_workers_asleep,
     chat_events_without_a_subscriber_are_not_stored,
+    an_attempt_cut_short_stays_in_the_log_and_counts,
 );

@@ -6,7 +6,8 @@
 //! claims due deliveries under a lease and attempts each at most [`CONCURRENCY`] at a time.
 //! The lease outlives an attempt, so an attempt is made by exactly one replica; a replica that
 //! dies mid-attempt leaves a lease that runs out, and the delivery is attempted again, under
-//! the same id (at least once, never lost).
+//! the same id (at least once, never lost). An attempt is in the delivery log from before its
+//! request is sent, so one cut short by a crash stays there, without an outcome, and counts.
 
 use super::signing::sign;
 use crate::config::WebhookConfig;
@@ -14,7 +15,7 @@ use crate::db::Db;
 use crate::egress::{GuardedResolver, TargetPolicy, describe_request_error, literal_address};
 use crate::email::{self, Mailer};
 use crate::store::webhooks::{
-    self as store, AttemptRow, DeliveryRow, Next, Recorded, TEST_EVENT, WebhookRow,
+    self as store, AttemptRow, DeliveryRow, Next, Recorded, Started, TEST_EVENT, WebhookRow,
 };
 use crate::store::{new_id, now};
 use chrono::NaiveDateTime;
@@ -322,10 +323,42 @@ async fn claim(
     Ok(full)
 }
 
-/// Makes one attempt and records it.
+/// Makes one attempt, recorded as begun before it is sent and with its outcome after.
 async fn deliver(shared: &Shared, delivery: DeliveryRow, webhook: WebhookRow) {
     let is_test = delivery.event_type == TEST_EVENT;
-    let attempted_at = now();
+    let attempt = delivery.attempt_count + 1;
+    let begun = AttemptRow {
+        id: new_id(),
+        delivery_id: delivery.id.clone(),
+        attempt,
+        attempted_at: now(),
+        status_code: None,
+        latency_ms: 0,
+        error: Some(store::ATTEMPT_IN_FLIGHT.to_string()),
+        response_snippet: None,
+        replica: shared.replica.clone(),
+    };
+    match store::attempt_start(&shared.db, &delivery, &begun).await {
+        Ok(Started::Begun) => {}
+        Ok(Started::LeaseLost) => {
+            slog::warn!(shared.log,
+                "a webhook delivery's lease ran out before its attempt; another replica owns it";
+                "delivery" => &delivery.id);
+            return;
+        }
+        Ok(Started::Exhausted) => {
+            slog::info!(shared.log,
+                "a webhook delivery failed: its last attempt was cut short by a server stop";
+                "delivery" => &delivery.id);
+            return;
+        }
+        // Nothing was sent: the lease runs out and the delivery is claimed again.
+        Err(error) => {
+            slog::error!(shared.log, "starting a webhook attempt";
+                "delivery" => &delivery.id, "error" => %error);
+            return;
+        }
+    }
     let started = Instant::now();
     let outcome = if webhook.enabled || is_test {
         send(
@@ -340,7 +373,6 @@ async fn deliver(shared: &Shared, delivery: DeliveryRow, webhook: WebhookRow) {
         Outcome::failed("not sent: the webhook is disabled")
     };
     let latency = started.elapsed();
-    let attempt = delivery.attempt_count + 1;
     let left = delivery.attempts_left - 1;
     let next = if outcome.succeeded() {
         Next::Succeeded
@@ -354,15 +386,11 @@ async fn deliver(shared: &Shared, delivery: DeliveryRow, webhook: WebhookRow) {
         ))
     };
     let row = AttemptRow {
-        id: new_id(),
-        delivery_id: delivery.id.clone(),
-        attempt,
-        attempted_at,
         status_code: outcome.status.map(i64::from),
         latency_ms: i64::try_from(latency.as_millis()).unwrap_or(i64::MAX),
         error: outcome.error.clone(),
         response_snippet: outcome.snippet.clone(),
-        replica: shared.replica.clone(),
+        ..begun
     };
     slog::debug!(shared.log, "webhook attempt";
         "delivery" => &delivery.id, "webhook" => &webhook.id, "attempt" => attempt,
