@@ -337,7 +337,9 @@ async fn an_attempt_cut_short_stays_in_the_log_and_counts(ctx: &TestContext) {
 
     // Replica a claims a delivery with two attempts left, begins one, and dies.
     let delivery = pending(2);
-    store::delivery_create(&db, &delivery).await.expect("delivery_create");
+    store::delivery_create(&db, &delivery)
+        .await
+        .expect("delivery_create");
     let (claimed, _) = store::delivery_claim(&db, &delivery.id, "a", now(), later(-1))
         .await
         .expect("delivery_claim")
