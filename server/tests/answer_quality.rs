@@ -286,6 +286,11 @@ fn hit_at_3(
     hits as f64 / queries.len() as f64
 }
 
+/// `n` of `of` as a share (0 of none).
+fn share(n: usize, of: usize) -> f64 {
+    if of == 0 { 0.0 } else { n as f64 / of as f64 }
+}
+
 /// Asks every query at `THRESHOLD`: the share answered confidently, and of those the share
 /// whose reply is one of its accepted answers (0 when none is answered).
 fn answered_at_threshold(
@@ -301,7 +306,6 @@ fn answered_at_threshold(
             right += usize::from(accepted.contains(answer.reply.as_str()));
         }
     }
-    let share = |n: usize, of: usize| if of == 0 { 0.0 } else { n as f64 / of as f64 };
     (share(answered, queries.len()), share(right, answered))
 }
 
@@ -350,7 +354,6 @@ fn calibration_curve(answerable: &[(f64, bool)], unanswerable: &[(f64, bool)]) -
                 .iter()
                 .filter(|(relevance, _)| *relevance >= threshold)
                 .count();
-            let share = |n: usize, of: usize| if of == 0 { 0.0 } else { n as f64 / of as f64 };
             CurvePoint {
                 threshold,
                 answered: share(answered.len(), answerable.len()),

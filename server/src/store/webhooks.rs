@@ -549,6 +549,24 @@ pub enum Started {
 pub const ATTEMPT_IN_FLIGHT: &str =
     "no outcome recorded: the request is being sent, or the server stopped while sending it";
 
+impl AttemptRow {
+    /// The next attempt of `delivery` by `replica`, as [`attempt_start`] logs it: begun now,
+    /// no outcome yet.
+    pub fn begun(delivery: &DeliveryRow, replica: &str) -> AttemptRow {
+        AttemptRow {
+            id: new_id(),
+            delivery_id: delivery.id.clone(),
+            attempt: delivery.attempt_count + 1,
+            attempted_at: now(),
+            status_code: None,
+            latency_ms: 0,
+            error: Some(ATTEMPT_IN_FLIGHT.to_string()),
+            response_snippet: None,
+            replica: replica.to_string(),
+        }
+    }
+}
+
 /// Starts an attempt under `replica`'s lease, before its request is sent, in one transaction:
 /// the delivery counts it (attempt count up, one attempt fewer left) and the log holds it, with
 /// no status and the error [`ATTEMPT_IN_FLIGHT`], until [`attempt_record`] writes its outcome.

@@ -313,17 +313,6 @@ async fn an_attempt_cut_short_stays_in_the_log_and_counts(ctx: &TestContext) {
         locked_until: None,
         created_at: now(),
     };
-    let begun = |delivery: &DeliveryRow, replica: &str| AttemptRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        delivery_id: delivery.id.clone(),
-        attempt: delivery.attempt_count + 1,
-        attempted_at: now(),
-        status_code: None,
-        latency_ms: 0,
-        error: Some(store::ATTEMPT_IN_FLIGHT.to_string()),
-        response_snippet: None,
-        replica: replica.to_string(),
-    };
     let read = async |id: &str| {
         owner
             .delivery_get()
@@ -344,7 +333,7 @@ async fn an_attempt_cut_short_stays_in_the_log_and_counts(ctx: &TestContext) {
         .await
         .expect("delivery_claim")
         .expect("claimed");
-    let started = store::attempt_start(&db, &claimed, &begun(&claimed, "a")).await;
+    let started = store::attempt_start(&db, &claimed, &AttemptRow::begun(&claimed, "a")).await;
     assert_eq!(started.expect("attempt_start"), Started::Begun);
     let log = read(&delivery.id).await;
     assert_eq!(log.status, types::WebhookDeliveryStatus::Pending);
@@ -358,10 +347,10 @@ async fn an_attempt_cut_short_stays_in_the_log_and_counts(ctx: &TestContext) {
         .expect("delivery_claim")
         .expect("claimed again after the lease");
     assert_eq!((claimed.attempt_count, claimed.attempts_left), (1, 1));
-    let started = store::attempt_start(&db, &claimed, &begun(&claimed, "b")).await;
+    let started = store::attempt_start(&db, &claimed, &AttemptRow::begun(&claimed, "b")).await;
     assert_eq!(started.expect("attempt_start"), Started::Begun);
     // Replica a, had it lived on, could not start another attempt under its old lease.
-    let stale = store::attempt_start(&db, &claimed, &begun(&claimed, "a")).await;
+    let stale = store::attempt_start(&db, &claimed, &AttemptRow::begun(&claimed, "a")).await;
     assert_eq!(stale.expect("attempt_start"), Started::LeaseLost);
     let log = read(&delivery.id).await;
     assert_eq!(log.attempt_count, 2);
@@ -384,7 +373,7 @@ async fn an_attempt_cut_short_stays_in_the_log_and_counts(ctx: &TestContext) {
         .await
         .expect("delivery_claim")
         .expect("claimed after b's lease");
-    let started = store::attempt_start(&db, &last.0, &begun(&last.0, "c")).await;
+    let started = store::attempt_start(&db, &last.0, &AttemptRow::begun(&last.0, "c")).await;
     assert_eq!(started.expect("attempt_start"), Started::Exhausted);
     let log = read(&delivery.id).await;
     assert_eq!(log.status, types::WebhookDeliveryStatus::Failed);

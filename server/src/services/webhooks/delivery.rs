@@ -14,10 +14,10 @@ use crate::config::WebhookConfig;
 use crate::db::Db;
 use crate::egress::{GuardedResolver, TargetPolicy, describe_request_error, literal_address};
 use crate::email::{self, Mailer};
+use crate::store::now;
 use crate::store::webhooks::{
     self as store, AttemptRow, DeliveryRow, Next, Recorded, Started, TEST_EVENT, WebhookRow,
 };
-use crate::store::{new_id, now};
 use chrono::NaiveDateTime;
 use rand::Rng;
 use std::sync::Arc;
@@ -326,18 +326,8 @@ async fn claim(
 /// Makes one attempt, recorded as begun before it is sent and with its outcome after.
 async fn deliver(shared: &Shared, delivery: DeliveryRow, webhook: WebhookRow) {
     let is_test = delivery.event_type == TEST_EVENT;
-    let attempt = delivery.attempt_count + 1;
-    let begun = AttemptRow {
-        id: new_id(),
-        delivery_id: delivery.id.clone(),
-        attempt,
-        attempted_at: now(),
-        status_code: None,
-        latency_ms: 0,
-        error: Some(store::ATTEMPT_IN_FLIGHT.to_string()),
-        response_snippet: None,
-        replica: shared.replica.clone(),
-    };
+    let begun = AttemptRow::begun(&delivery, &shared.replica);
+    let attempt = begun.attempt;
     match store::attempt_start(&shared.db, &delivery, &begun).await {
         Ok(Started::Begun) => {}
         Ok(Started::LeaseLost) => {
