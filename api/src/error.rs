@@ -60,79 +60,35 @@ impl Error {
             .map_err(|e| HttpError::for_internal_error(format!("building an error response: {e}")))
     }
 
-    /// Maps an error dropshot produced (an extractor failure) into the envelope.
+    /// Maps an error dropshot produced into the envelope, by its status alone: every input the
+    /// contract describes is parsed by this crate's extractors, which classify their failures
+    /// by where the input came from, so what reaches here (a multipart body dropshot could not
+    /// start reading, a body that could not be read) needs no finer reading. A message's
+    /// wording is never looked at.
     pub fn from_dropshot(error: &HttpError) -> Self {
         let message = error.external_message.clone();
         let status = error.status_code.as_status();
-        // dropshot answers 400 when a body is over its limit; the contract says 413.
-        if message.contains("exceeded maximum size") {
-            return Error::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::PayloadTooLarge,
-                message,
-            );
-        }
-        match status {
-            StatusCode::BAD_REQUEST => classify_bad_request(message),
-            // The contract has no 415: a wrong content type is a malformed request.
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-                Error::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, message)
+        let code = match status {
+            StatusCode::NOT_FOUND => ErrorCode::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+            StatusCode::SERVICE_UNAVAILABLE => ErrorCode::ServiceUnavailable,
+            s if s.is_server_error() => {
+                return Error::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorCode::InternalError,
+                    "internal error",
+                );
             }
-            StatusCode::NOT_FOUND => Error::new(status, ErrorCode::NotFound, message),
-            StatusCode::METHOD_NOT_ALLOWED => {
-                Error::new(status, ErrorCode::MethodNotAllowed, message)
-            }
-            StatusCode::PAYLOAD_TOO_LARGE => {
-                Error::new(status, ErrorCode::PayloadTooLarge, message)
-            }
-            StatusCode::SERVICE_UNAVAILABLE => {
-                Error::new(status, ErrorCode::ServiceUnavailable, message)
-            }
-            s if s.is_server_error() => Error::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorCode::InternalError,
-                "internal error",
-            ),
-            s => Error::new(s, ErrorCode::InvalidRequest, message),
-        }
+            _ => ErrorCode::InvalidRequest,
+        };
+        // The contract has no 415: a wrong content type is a malformed request.
+        let status = match status {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => StatusCode::BAD_REQUEST,
+            s => s,
+        };
+        Error::new(status, code, message)
     }
-}
-
-/// dropshot reports both unparseable input and input that parses but breaks the schema as
-/// 400. The contract distinguishes them: syntax is 400 `invalid_request`; a missing field,
-/// wrong type or broken constraint is 422 `validation_failed` naming the field.
-fn classify_bad_request(message: String) -> Error {
-    const SCHEMA_VIOLATIONS: [&str; 7] = [
-        "missing field",
-        "unknown field",
-        "invalid type",
-        "invalid value",
-        "invalid length",
-        "unknown variant",
-        "doesn't match pattern",
-    ];
-    let is_violation = SCHEMA_VIOLATIONS
-        .iter()
-        .any(|needle| message.contains(needle))
-        || message.contains("longer than")
-        || message.contains("shorter than");
-    if !is_violation {
-        return Error::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, message);
-    }
-    let field = backticked(&message).unwrap_or_else(|| "body".to_string());
-    Error::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorCode::ValidationFailed,
-        message.clone(),
-    )
-    .with_fields(vec![FieldError { field, message }])
-}
-
-/// The first `name` in backticks in a serde message (`missing field `x``).
-fn backticked(message: &str) -> Option<String> {
-    let start = message.find('`')? + 1;
-    let len = message[start..].find('`')?;
-    Some(message[start..start + len].to_string())
 }
 
 impl From<HttpError> for Error {
@@ -159,30 +115,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn body_over_the_limit_is_413() {
-        let error = HttpError::for_bad_request(
+    fn dropshot_errors_keep_their_status_whatever_their_message() {
+        // A message that reads like a schema violation is not one: its status decides.
+        let bad = Error::from(HttpError::for_bad_request(
             None,
-            "request body exceeded maximum size of 10 bytes".to_string(),
-        );
-        let mapped = Error::from(error);
-        assert_eq!(mapped.status(), StatusCode::PAYLOAD_TOO_LARGE);
-        assert_eq!(mapped.code(), ErrorCode::PayloadTooLarge);
-    }
-
-    #[test]
-    fn syntax_is_400_and_schema_violations_are_422_with_the_field() {
-        let syntax = Error::from(HttpError::for_bad_request(
-            None,
-            "unable to parse JSON body: expected value at line 1 column 1".to_string(),
+            "missing field `message` at line 1 column 2".to_string(),
         ));
-        assert_eq!(syntax.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(syntax.code(), ErrorCode::InvalidRequest);
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(bad.code(), ErrorCode::InvalidRequest);
+        assert!(bad.error.fields.is_empty());
 
-        let missing = Error::from(HttpError::for_bad_request(
+        let media = Error::from(HttpError::for_client_error(
             None,
-            "unable to parse JSON body: missing field `message` at line 1 column 2".to_string(),
+            dropshot::ClientErrorStatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "expected multipart/form-data".to_string(),
         ));
-        assert_eq!(missing.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(missing.error.fields[0].field, "message");
+        assert_eq!(media.status(), StatusCode::BAD_REQUEST);
+
+        let internal = Error::from(HttpError::for_internal_error("secret detail".to_string()));
+        assert_eq!(internal.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(internal.error.message, "internal error");
     }
 }

@@ -21,7 +21,7 @@ use crate::types::{Error, ErrorCode, FieldError};
 use async_trait::async_trait;
 use dropshot::{
     ApiEndpointBodyContentType, ExclusiveExtractor, ExtractorMetadata, HttpError, RequestContext,
-    ServerContext, TypedBody, UntypedBody,
+    ServerContext, TypedBody,
 };
 use http::{StatusCode, header};
 use schemars::JsonSchema;
@@ -63,16 +63,34 @@ where
         if let Err(error) = check_content_type(request.headers()) {
             return Ok(JsonBody(Err(error)));
         }
-        // UntypedBody enforces the body size limit.
-        let bytes = match UntypedBody::from_request(rqctx, request).await {
-            Ok(body) => body,
-            Err(error) => return Ok(JsonBody(Err(Error::from_dropshot(&error)))),
+        let bytes = match read_limited(request.into_body(), rqctx.request_body_max_bytes()).await {
+            Ok(bytes) => bytes,
+            Err(error) => return Ok(JsonBody(Err(error))),
         };
-        Ok(JsonBody(parse(bytes.as_bytes(), &T::schema_name())))
+        Ok(JsonBody(parse(&bytes, &T::schema_name())))
     }
 
     fn metadata(body_content_type: ApiEndpointBodyContentType) -> ExtractorMetadata {
         TypedBody::<T>::metadata(body_content_type)
+    }
+}
+
+/// The whole body, read no further than `limit` bytes: more is 413, a body that breaks off is
+/// 400.
+async fn read_limited(body: dropshot::Body, limit: usize) -> Result<bytes::Bytes, Error> {
+    use http_body_util::{BodyExt, LengthLimitError, Limited};
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<LengthLimitError>() => Err(Error::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+            format!("the body is over the limit of {limit} bytes"),
+        )),
+        Err(error) => Err(Error::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest,
+            format!("the body could not be read: {error}"),
+        )),
     }
 }
 

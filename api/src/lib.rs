@@ -4,7 +4,8 @@
 //! This crate knows nothing about storage, the answer engine or any other implementation
 //! detail: the server implements [`BotwireApi`] on its own context type.
 //!
-//! Every handler receives its inputs wrapped in [`Parsed`] / [`ParsedBody`] and answers with a
+//! Every handler receives its inputs wrapped in [`PathParams`] / [`QueryParams`] /
+//! [`HeaderParams`] / [`JsonBody`] / [`ParsedBody`] and answers with a
 //! [`Reply`], so that *every* error (extractor failures included) goes out through the
 //! handler: with the request id in the envelope and with the response headers the server
 //! adds (rate limits). dropshot has no middleware; this is the seam that replaces it.
@@ -17,14 +18,14 @@ pub mod types;
 pub mod contract;
 mod error;
 mod json_body;
+mod params;
 pub mod policy;
-mod query;
 pub mod reply;
 mod schema;
 
 pub use api::*;
 pub use json_body::{JsonBody, given};
-pub use query::QueryParams;
+pub use params::{HeaderParams, PathParams, QueryParams};
 pub use reply::{
     DocumentedHeaders, NoDocumentedHeaders, RateLimitHeaders, RateLimited, Raw, Reply,
 };
@@ -33,35 +34,11 @@ pub use schema::Nullable;
 use async_trait::async_trait;
 use dropshot::{
     ApiEndpointBodyContentType, ExclusiveExtractor, ExtractorMetadata, HttpError, RequestContext,
-    ServerContext, SharedExtractor,
+    ServerContext,
 };
 
-/// A shared extractor (path, query, headers) whose failure is handed to the handler instead of
-/// being answered by dropshot. The documented parameters are exactly the inner extractor's.
-#[derive(Debug)]
-pub struct Parsed<E>(Result<E, HttpError>);
-
-impl<E> Parsed<E> {
-    /// The extracted value, or the reason it could not be extracted.
-    pub fn into_result(self) -> Result<E, HttpError> {
-        self.0
-    }
-}
-
-#[async_trait]
-impl<E: SharedExtractor> SharedExtractor for Parsed<E> {
-    async fn from_request<Context: ServerContext>(
-        rqctx: &RequestContext<Context>,
-    ) -> Result<Self, HttpError> {
-        Ok(Parsed(E::from_request(rqctx).await))
-    }
-
-    fn metadata(body_content_type: ApiEndpointBodyContentType) -> ExtractorMetadata {
-        E::metadata(body_content_type)
-    }
-}
-
-/// The body counterpart of [`Parsed`] (dropshot's body extractors are exclusive).
+/// A body extractor (the multipart form) whose failure is handed to the handler instead of
+/// being answered by dropshot. The documented body is exactly the inner extractor's.
 #[derive(Debug)]
 pub struct ParsedBody<E>(Result<E, HttpError>);
 

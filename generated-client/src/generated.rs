@@ -22165,6 +22165,16 @@ and API keys.
   `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`; a 429 also
   carries `Retry-After`.
 - Request bodies are limited to 10 MB; a larger body is answered with 413.
+- Where a bad input is says its status: a path parameter or a header that breaks its schema
+  is 400 `invalid_request`, a query parameter or a body field 422 `validation_failed`, and
+  unparseable JSON 400 `invalid_request`; `fields` names each offending parameter or field
+  (`bot_id`, `Idempotency-Key`, `limit`, `settings.greeting`). A parameter given twice is
+  refused; an integer may be written as a float with no fraction (`5.0`), as JSON Schema says.
+- A method a path does not have is 405 `method_not_allowed`, with `Allow` naming the path's
+  methods. The operational endpoints also answer `HEAD`, as `GET` without the body.
+- The one answer that is not the envelope: a path the API does not have at all is 404 with
+  the HTTP framework's own body, `{"request_id": "...", "message": "Not Found"}` (its
+  router answers before any Botwire code runs and has no catch-all route).
 
 
 Version: 0.1.0*/

@@ -87,8 +87,9 @@ pub async fn start(config: Config, log: slog::Logger) -> Result<RunningServer> {
         app.config.webhooks.clone(),
         log.clone(),
     )?;
-    let api = botwire_api::botwire_api_mod::api_description::<http::ServerImpl>()
+    let mut api = botwire_api::botwire_api_mod::api_description::<http::ServerImpl>()
         .map_err(|e| anyhow::anyhow!("building the API description: {e}"))?;
+    http::register_fallbacks(&mut api)?;
     let dropshot_config = ConfigDropshot {
         bind_address: bind,
         default_request_body_max_bytes: body_limit,

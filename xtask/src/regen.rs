@@ -255,7 +255,7 @@ fn trait_tokens(ops: &[Operation]) -> TokenStream {
         let mut params = Vec::new();
         if !op.path_params.is_empty() {
             let ty = format_ident!("{pascal}Path");
-            params.push(quote! { path: crate::Parsed<dropshot::Path<types::#ty>> });
+            params.push(quote! { path: crate::PathParams<types::#ty> });
         }
         if !op.query_params.is_empty() {
             let ty = format_ident!("{pascal}Query");
@@ -263,7 +263,7 @@ fn trait_tokens(ops: &[Operation]) -> TokenStream {
         }
         if !op.header_params.is_empty() {
             let ty = format_ident!("{pascal}Headers");
-            params.push(quote! { headers: crate::Parsed<dropshot::Header<types::#ty>> });
+            params.push(quote! { headers: crate::HeaderParams<types::#ty> });
         }
         let content_type = match &op.body {
             Some(Body::Json(name)) => {

@@ -19,8 +19,9 @@ pub(super) struct Compiled {
     pub(super) schemas: HashMap<String, usize>,
     /// The final JSON pointer of a `$ref` chain -> slot.
     by_pointer: HashMap<String, usize>,
-    /// Query type name (`BotListQuery`) -> the operation's query parameters.
-    pub(super) queries: HashMap<String, Query>,
+    /// Parameters type name (`BotListQuery`, `BotGetPath`, `ChatSendHeaders`) -> the
+    /// operation's parameters in that location.
+    pub(super) params: HashMap<String, Params>,
     pub(super) unsupported: Vec<String>,
 }
 
@@ -30,14 +31,15 @@ impl Compiled {
     }
 }
 
-pub(super) struct Query {
+/// An operation's parameters in one location (query, path or headers) as one object schema.
+pub(super) struct Params {
     pub(super) schema: Value,
     pub(super) node: Node,
     /// Parameter name -> how its text becomes a JSON value.
     pub(super) kinds: HashMap<String, Scalar>,
 }
 
-/// The JSON type a query parameter's text stands for.
+/// The JSON type a parameter's text stands for.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Scalar {
     Integer,
@@ -486,12 +488,12 @@ fn compile_contract(doc: &'static Value) -> Compiled {
             schemas.insert(name.clone(), slot);
         }
     }
-    let mut queries = HashMap::new();
-    for (type_name, schema, kinds) in query_schemas(doc) {
+    let mut params = HashMap::new();
+    for (type_name, schema, kinds) in param_schemas(doc) {
         let node = compiler.compile(&schema, &format!("({type_name})"));
-        queries.insert(
+        params.insert(
             type_name,
-            Query {
+            Params {
                 schema,
                 node,
                 kinds,
@@ -508,7 +510,7 @@ fn compile_contract(doc: &'static Value) -> Compiled {
         nodes,
         schemas,
         by_pointer: compiler.by_pointer,
-        queries,
+        params,
         unsupported: compiler.unsupported,
     }
 }
@@ -520,10 +522,15 @@ fn escape_pointer(key: &str) -> String {
 
 const HTTP_METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
-/// Every operation's query parameters as one object schema, named as the generator names the
-/// query type (`bot_list` -> `BotListQuery`), as `xtask`'s `params_schema` builds it; and how
-/// each parameter's text becomes a JSON value.
-fn query_schemas(doc: &Value) -> Vec<(String, Value, HashMap<String, Scalar>)> {
+/// Where a parameter is (`in`), and the suffix of the generated type that holds an operation's
+/// parameters there (`bot_get` -> `BotGetPath`).
+const PARAM_LOCATIONS: [(&str, &str); 3] =
+    [("query", "Query"), ("path", "Path"), ("header", "Headers")];
+
+/// Every operation's parameters of each location as one object schema, named as the generator
+/// names their type (`bot_list` -> `BotListQuery`), as `xtask`'s `params_schema` builds it;
+/// and how each parameter's text becomes a JSON value.
+fn param_schemas(doc: &Value) -> Vec<(String, Value, HashMap<String, Scalar>)> {
     let mut out = Vec::new();
     let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
         return out;
@@ -539,40 +546,50 @@ fn query_schemas(doc: &Value) -> Vec<(String, Value, HashMap<String, Scalar>)> {
             let Some(id) = op.get("operationId").and_then(Value::as_str) else {
                 continue;
             };
-            let mut properties = Map::new();
-            let mut required = Vec::new();
-            let mut kinds = HashMap::new();
-            let parameters = op.get("parameters").and_then(Value::as_array);
-            for parameter in parameters.into_iter().flatten() {
-                let parameter = resolve_in(doc, parameter);
-                if parameter.get("in").and_then(Value::as_str) != Some("query") {
-                    continue;
-                }
-                let Some(name) = parameter.get("name").and_then(Value::as_str) else {
-                    continue;
-                };
-                let schema = parameter
-                    .get("schema")
-                    .cloned()
-                    .unwrap_or_else(|| Value::Object(Map::new()));
-                kinds.insert(name.to_string(), Scalar::of(resolve_in(doc, &schema)));
-                properties.insert(name.to_string(), schema);
-                if parameter.get("required").and_then(Value::as_bool) == Some(true) {
-                    required.push(Value::String(name.to_string()));
+            for (location, suffix) in PARAM_LOCATIONS {
+                if let Some((schema, kinds)) = params_in(doc, op, location) {
+                    out.push((format!("{}{suffix}", pascal_case(id)), schema, kinds));
                 }
             }
-            if properties.is_empty() {
-                continue;
-            }
-            let schema = serde_json::json!({
-                "type": "object",
-                "properties": properties,
-                "required": required,
-            });
-            out.push((format!("{}Query", pascal_case(id)), schema, kinds));
         }
     }
     out
+}
+
+/// The parameters of `op` in `location` as one object schema (`properties`: one per
+/// parameter, `required`: the required ones) and each one's scalar kind; `None` if it has none.
+fn params_in(doc: &Value, op: &Value, location: &str) -> Option<(Value, HashMap<String, Scalar>)> {
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    let mut kinds = HashMap::new();
+    let parameters = op.get("parameters").and_then(Value::as_array);
+    for parameter in parameters.into_iter().flatten() {
+        let parameter = resolve_in(doc, parameter);
+        if parameter.get("in").and_then(Value::as_str) != Some(location) {
+            continue;
+        }
+        let Some(name) = parameter.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        let schema = parameter
+            .get("schema")
+            .cloned()
+            .unwrap_or_else(|| Value::Object(Map::new()));
+        kinds.insert(name.to_string(), Scalar::of(resolve_in(doc, &schema)));
+        properties.insert(name.to_string(), schema);
+        if parameter.get("required").and_then(Value::as_bool) == Some(true) {
+            required.push(Value::String(name.to_string()));
+        }
+    }
+    if properties.is_empty() {
+        return None;
+    }
+    let schema = serde_json::json!({
+        "type": "object",
+        "properties": properties,
+        "required": required,
+    });
+    Some((schema, kinds))
 }
 
 /// Follows a `$ref` chain in `doc` (at most [`MAX_REF_HOPS`]).

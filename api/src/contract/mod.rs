@@ -6,7 +6,7 @@
 //! `uniqueItems`, the `email`/`uri` formats, or "`null` is not a value of an optional,
 //! non-nullable property". [`JsonBody`](crate::JsonBody) and [`QueryParams`](crate::QueryParams)
 //! therefore check every input against its schema here first ([`violations_of`],
-//! [`violations_of_query`]), so that the whole contract is enforced when a request is parsed.
+//! [`normalise_params`]), so that the whole contract is enforced when a request is parsed.
 //!
 //! The schemas are compiled once, at first use: `$ref` chains resolved, patterns compiled,
 //! keywords read into plain fields. Checking a value walks the compiled tree only and allocates
@@ -85,37 +85,54 @@ pub fn has_schema(schema_name: &str) -> bool {
     compiled().schemas.contains_key(schema_name)
 }
 
-/// Every way `value` (an object of parameter name -> value, see [`query_value`]) breaks the
-/// query parameters of the operation whose query type is `type_name` (`BotListQuery` for
-/// `bot_list`; nothing if there is no such type). Violations are named by the parameter.
-pub fn violations_of_query(type_name: &str, value: &Value) -> Vec<Violation> {
-    match compiled().queries.get(type_name) {
-        Some(query) => check_root(&query.node, value),
-        None => Vec::new(),
-    }
-}
-
-/// A raw query string as the JSON object [`violations_of_query`] checks: each parameter the
-/// operation declares as an integer, a number or a boolean becomes one when its text parses
-/// as one (a typed parse has proved it does); everything else stays a string. `None` if
-/// `type_name` is not an operation's query type.
-pub fn query_value(type_name: &str, query: &str) -> Option<Value> {
-    let kinds = &compiled().queries.get(type_name)?.kinds;
+/// Parameter texts (name, text) as the JSON object [`normalise_params`] checks: each parameter
+/// the operation declares as an integer, a number or a boolean becomes one when its text parses
+/// as one; everything else stays a string. `type_name` names the generated type of an
+/// operation's parameters in one location (`BotListQuery`, `BotGetPath`, `ChatSendHeaders`);
+/// `None` if there is no such type. A name given twice keeps its last text (the caller, which
+/// sees the texts, refuses repeats).
+pub fn params_value<'a>(
+    type_name: &str,
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Option<Value> {
+    let kinds = &compiled().params.get(type_name)?.kinds;
     let mut object = Map::new();
-    for (name, text) in form_urlencoded::parse(query.as_bytes()) {
-        let value = match kinds.get(name.as_ref()) {
-            Some(kind) => kind.value_of(&text),
-            None => Value::String(text.into_owned()),
+    for (name, text) in pairs {
+        let value = match kinds.get(name) {
+            Some(kind) => kind.value_of(text),
+            None => Value::String(text.to_string()),
         };
-        object.insert(name.into_owned(), value);
+        object.insert(name.to_string(), value);
     }
     Some(Value::Object(object))
 }
 
-/// The object schema of an operation's query parameters (`properties`: one per parameter,
-/// `required`: the required ones), by its query type's name (`BotListQuery`).
-pub fn query_schema(type_name: &str) -> Option<&'static Value> {
-    compiled().queries.get(type_name).map(|query| &query.schema)
+/// A raw query string as [`params_value`] reads it.
+pub fn query_value(type_name: &str, query: &str) -> Option<Value> {
+    let pairs: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
+    params_value(
+        type_name,
+        pairs.iter().map(|(n, t)| (n.as_ref(), t.as_ref())),
+    )
+}
+
+/// Every way `value` (from [`params_value`]) breaks the parameters of the type `type_name`
+/// (nothing if there is no such type), named by the parameter; when there is none, rewrites
+/// an integer written as a float (`limit=5.0`) to the integer, as [`normalise`] does.
+pub fn normalise_params(type_name: &str, value: &mut Value) -> Vec<Violation> {
+    match compiled().params.get(type_name) {
+        Some(params) => check_root_normalising(&params.node, value),
+        None => Vec::new(),
+    }
+}
+
+/// The object schema of an operation's parameters in one location (`properties`: one per
+/// parameter, `required`: the required ones), by their type's name (`BotListQuery`).
+pub fn params_schema(type_name: &str) -> Option<&'static Value> {
+    compiled()
+        .params
+        .get(type_name)
+        .map(|params| &params.schema)
 }
 
 /// What the compiled contract does not check (keywords, formats or types the checker does not

@@ -16,7 +16,7 @@ fn body<T: serde::de::DeserializeOwned + JsonSchema>(value: &Value) -> Result<T,
 
 /// The query parser (`QueryParams`) on a query string of `T`.
 fn query<T: serde::de::DeserializeOwned + JsonSchema>(text: &str) -> Result<T, types::Error> {
-    crate::query::parse::<T>(text, &T::schema_name())
+    crate::params::parse_query::<T>(text, &T::schema_name())
 }
 
 /// The `(field, message)`s of a 422 `validation_failed`.
@@ -74,7 +74,10 @@ fn every_generated_input_type_is_known_to_the_checker() {
         );
     }
     for name in queries {
-        assert!(query_schema(name).is_some(), "query type {name} is unknown");
+        assert!(
+            params_schema(name).is_some(),
+            "query type {name} is unknown"
+        );
     }
     // schemars names a generated type by its Rust name, the contract's name.
     assert_eq!(types::BotCreate::schema_name(), "BotCreate");
@@ -187,7 +190,6 @@ fn a_query_value_over_its_maximum_is_422_naming_the_parameter() {
     );
     let ok = query::<types::BotListQuery>("limit=100&status=active").expect("valid");
     assert_eq!(ok.limit.get(), 100);
-    // The typed parse still answers first, naming the parameter.
     assert_eq!(
         field_names(query::<types::BotListQuery>("limit=0")),
         vec!["limit"]
@@ -208,7 +210,7 @@ fn query_values_are_typed_by_their_schema() {
     );
     assert_eq!(query_value("NoSuchQuery", "a=1"), None);
     assert_eq!(
-        query_schema("BotListQuery").map(|s| s["type"].clone()),
+        params_schema("BotListQuery").map(|s| s["type"].clone()),
         Some(json!("object"))
     );
 }

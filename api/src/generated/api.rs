@@ -150,7 +150,7 @@ pub trait BotwireApi {
     }]
     async fn analytics_conversations_get(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::AnalyticsConversationsGetPath>>,
+        path: crate::PathParams<types::AnalyticsConversationsGetPath>,
         query: crate::QueryParams<types::AnalyticsConversationsGetQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::AnalyticsTimeSeries>, crate::RateLimited>,
@@ -169,7 +169,7 @@ pub trait BotwireApi {
     }]
     async fn analytics_csat_get(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::AnalyticsCsatGetPath>>,
+        path: crate::PathParams<types::AnalyticsCsatGetPath>,
         query: crate::QueryParams<types::AnalyticsCsatGetQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::AnalyticsCsat>, crate::RateLimited>,
@@ -187,7 +187,7 @@ pub trait BotwireApi {
     }]
     async fn analytics_messages_get(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::AnalyticsMessagesGetPath>>,
+        path: crate::PathParams<types::AnalyticsMessagesGetPath>,
         query: crate::QueryParams<types::AnalyticsMessagesGetQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::AnalyticsTimeSeries>, crate::RateLimited>,
@@ -206,7 +206,7 @@ pub trait BotwireApi {
     }]
     async fn analytics_overview_get(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::AnalyticsOverviewGetPath>>,
+        path: crate::PathParams<types::AnalyticsOverviewGetPath>,
         query: crate::QueryParams<types::AnalyticsOverviewGetQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::AnalyticsOverview>, crate::RateLimited>,
@@ -225,7 +225,7 @@ pub trait BotwireApi {
     }]
     async fn analytics_topics_get(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::AnalyticsTopicsGetPath>>,
+        path: crate::PathParams<types::AnalyticsTopicsGetPath>,
         query: crate::QueryParams<types::AnalyticsTopicsGetQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::AnalyticsTopics>, crate::RateLimited>,
@@ -254,7 +254,7 @@ pub trait BotwireApi {
     }]
     async fn api_key_get(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::ApiKeyGetPath>>,
+        path: crate::PathParams<types::ApiKeyGetPath>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::ApiKey>, crate::RateLimited>,
         types::Error,
@@ -282,7 +282,7 @@ pub trait BotwireApi {
     }]
     async fn api_key_revoke(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::ApiKeyRevokePath>>,
+        path: crate::PathParams<types::ApiKeyRevokePath>,
     ) -> Result<crate::Reply<dropshot::HttpResponseDeleted, crate::RateLimited>, types::Error>;
     /// Rotate an API key's secrets
     ///
@@ -293,7 +293,7 @@ pub trait BotwireApi {
     }]
     async fn api_key_rotate(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::ApiKeyRotatePath>>,
+        path: crate::PathParams<types::ApiKeyRotatePath>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::ApiKeyWithSecret>, crate::RateLimited>,
         types::Error,
@@ -307,7 +307,7 @@ pub trait BotwireApi {
     }]
     async fn api_key_update(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::ApiKeyUpdatePath>>,
+        path: crate::PathParams<types::ApiKeyUpdatePath>,
         body: crate::JsonBody<types::ApiKeyUpdate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::ApiKey>, crate::RateLimited>,
@@ -322,7 +322,7 @@ pub trait BotwireApi {
     }]
     async fn bot_activate(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::BotActivatePath>>,
+        path: crate::PathParams<types::BotActivatePath>,
     ) -> Result<crate::Reply<dropshot::HttpResponseOk<types::Bot>, crate::RateLimited>, types::Error>;
     /// Create a bot
     ///
@@ -347,7 +347,7 @@ pub trait BotwireApi {
     }]
     async fn bot_deactivate(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::BotDeactivatePath>>,
+        path: crate::PathParams<types::BotDeactivatePath>,
     ) -> Result<crate::Reply<dropshot::HttpResponseOk<types::Bot>, crate::RateLimited>, types::Error>;
     /// Delete a bot
     ///
@@ -358,7 +358,7 @@ pub trait BotwireApi {
     }]
     async fn bot_delete(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::BotDeletePath>>,
+        path: crate::PathParams<types::BotDeletePath>,
     ) -> Result<crate::Reply<dropshot::HttpResponseDeleted, crate::RateLimited>, types::Error>;
     /// Duplicate a bot
     ///
@@ -369,7 +369,7 @@ pub trait BotwireApi {
     }]
     async fn bot_duplicate(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::BotDuplicatePath>>,
+        path: crate::PathParams<types::BotDuplicatePath>,
         body: crate::JsonBody<types::BotDuplicate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::Bot>, crate::RateLimited>,
@@ -384,7 +384,7 @@ pub trait BotwireApi {
     }]
     async fn bot_get(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::BotGetPath>>,
+        path: crate::PathParams<types::BotGetPath>,
     ) -> Result<crate::Reply<dropshot::HttpResponseOk<types::Bot>, crate::RateLimited>, types::Error>;
     /// List bots
     ///
@@ -409,7 +409,7 @@ pub trait BotwireApi {
     }]
     async fn bot_update(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::BotUpdatePath>>,
+        path: crate::PathParams<types::BotUpdatePath>,
         body: crate::JsonBody<types::BotUpdate>,
     ) -> Result<crate::Reply<dropshot::HttpResponseOk<types::Bot>, crate::RateLimited>, types::Error>;
     /// Rotate a bot's widget token
@@ -421,7 +421,7 @@ pub trait BotwireApi {
     }]
     async fn bot_widget_token_rotate(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::BotWidgetTokenRotatePath>>,
+        path: crate::PathParams<types::BotWidgetTokenRotatePath>,
     ) -> Result<crate::Reply<dropshot::HttpResponseOk<types::Bot>, crate::RateLimited>, types::Error>;
     /// Create a canned response
     ///
@@ -434,7 +434,7 @@ pub trait BotwireApi {
     }]
     async fn canned_response_create(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::CannedResponseCreatePath>>,
+        path: crate::PathParams<types::CannedResponseCreatePath>,
         body: crate::JsonBody<types::CannedResponseCreate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::CannedResponse>, crate::RateLimited>,
@@ -451,7 +451,7 @@ pub trait BotwireApi {
     }]
     async fn canned_response_delete(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::CannedResponseDeletePath>>,
+        path: crate::PathParams<types::CannedResponseDeletePath>,
     ) -> Result<crate::Reply<dropshot::HttpResponseDeleted, crate::RateLimited>, types::Error>;
     /// List a bot's canned responses
     ///
@@ -464,7 +464,7 @@ pub trait BotwireApi {
     }]
     async fn canned_response_list(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::CannedResponseListPath>>,
+        path: crate::PathParams<types::CannedResponseListPath>,
         query: crate::QueryParams<types::CannedResponseListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::CannedResponseList>, crate::RateLimited>,
@@ -479,7 +479,7 @@ pub trait BotwireApi {
     }]
     async fn chat_send(
         rqctx: dropshot::RequestContext<Self::Context>,
-        headers: crate::Parsed<dropshot::Header<types::ChatSendHeaders>>,
+        headers: crate::HeaderParams<types::ChatSendHeaders>,
         body: crate::JsonBody<types::ChatSend>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::ChatReply>, crate::RateLimited>,
@@ -494,7 +494,7 @@ pub trait BotwireApi {
     }]
     async fn chat_stream(
         rqctx: dropshot::RequestContext<Self::Context>,
-        headers: crate::Parsed<dropshot::Header<types::ChatStreamHeaders>>,
+        headers: crate::HeaderParams<types::ChatStreamHeaders>,
         body: crate::JsonBody<types::ChatSend>,
     ) -> Result<crate::Reply<crate::Raw, crate::RateLimited>, types::Error>;
     /// Create a contact
@@ -520,7 +520,7 @@ pub trait BotwireApi {
     }]
     async fn contact_delete(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::ContactDeletePath>>,
+        path: crate::PathParams<types::ContactDeletePath>,
     ) -> Result<crate::Reply<dropshot::HttpResponseDeleted, crate::RateLimited>, types::Error>;
     /// Get a contact
     ///
@@ -531,7 +531,7 @@ pub trait BotwireApi {
     }]
     async fn contact_get(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::ContactGetPath>>,
+        path: crate::PathParams<types::ContactGetPath>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::Contact>, crate::RateLimited>,
         types::Error,
@@ -559,7 +559,7 @@ pub trait BotwireApi {
     }]
     async fn contact_update(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::ContactUpdatePath>>,
+        path: crate::PathParams<types::ContactUpdatePath>,
         body: crate::JsonBody<types::ContactUpdate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::Contact>, crate::RateLimited>,
@@ -578,7 +578,7 @@ pub trait BotwireApi {
     }]
     async fn conversation_assign(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::ConversationAssignPath>>,
+        path: crate::PathParams<types::ConversationAssignPath>,
         body: crate::JsonBody<types::ConversationAssign>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::Conversation>, crate::RateLimited>,
@@ -593,7 +593,7 @@ pub trait BotwireApi {
     }]
     async fn conversation_escalate(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::ConversationEscalatePath>>,
+        path: crate::PathParams<types::ConversationEscalatePath>,
         body: crate::JsonBody<types::ConversationEscalate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::Conversation>, crate::RateLimited>,
@@ -608,7 +608,7 @@ pub trait BotwireApi {
     }]
     async fn conversation_get(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::ConversationGetPath>>,
+        path: crate::PathParams<types::ConversationGetPath>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::ConversationWithMessages>, crate::RateLimited>,
         types::Error,
@@ -622,7 +622,7 @@ pub trait BotwireApi {
     }]
     async fn conversation_handback(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::ConversationHandbackPath>>,
+        path: crate::PathParams<types::ConversationHandbackPath>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::Conversation>, crate::RateLimited>,
         types::Error,
@@ -641,7 +641,7 @@ pub trait BotwireApi {
     }]
     async fn conversation_reply(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::ConversationReplyPath>>,
+        path: crate::PathParams<types::ConversationReplyPath>,
         body: crate::JsonBody<types::ConversationReply>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::Message>, crate::RateLimited>,
@@ -659,7 +659,7 @@ pub trait BotwireApi {
     }]
     async fn conversation_status_set(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::ConversationStatusSetPath>>,
+        path: crate::PathParams<types::ConversationStatusSetPath>,
         body: crate::JsonBody<types::ConversationStatusSet>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::Conversation>, crate::RateLimited>,
@@ -678,7 +678,7 @@ pub trait BotwireApi {
     }]
     async fn conversation_summary_get(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::ConversationSummaryGetPath>>,
+        path: crate::PathParams<types::ConversationSummaryGetPath>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::ConversationSummary>, crate::RateLimited>,
         types::Error,
@@ -695,7 +695,7 @@ pub trait BotwireApi {
     }]
     async fn conversation_tags_set(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::ConversationTagsSetPath>>,
+        path: crate::PathParams<types::ConversationTagsSetPath>,
         body: crate::JsonBody<types::ConversationTagsSet>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::Conversation>, crate::RateLimited>,
@@ -712,7 +712,7 @@ pub trait BotwireApi {
     }]
     async fn delivery_get(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::DeliveryGetPath>>,
+        path: crate::PathParams<types::DeliveryGetPath>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::WebhookDelivery>, crate::RateLimited>,
         types::Error,
@@ -728,7 +728,7 @@ pub trait BotwireApi {
     }]
     async fn delivery_list(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::DeliveryListPath>>,
+        path: crate::PathParams<types::DeliveryListPath>,
         query: crate::QueryParams<types::DeliveryListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::WebhookDeliveryList>, crate::RateLimited>,
@@ -747,7 +747,7 @@ pub trait BotwireApi {
     }]
     async fn delivery_redeliver(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::DeliveryRedeliverPath>>,
+        path: crate::PathParams<types::DeliveryRedeliverPath>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseAccepted<types::WebhookDelivery>, crate::RateLimited>,
         types::Error,
@@ -772,7 +772,7 @@ pub trait BotwireApi {
     }]
     async fn document_create(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::DocumentCreatePath>>,
+        path: crate::PathParams<types::DocumentCreatePath>,
         body: crate::ParsedBody<dropshot::MultipartBody>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::Document>, crate::RateLimited>,
@@ -787,7 +787,7 @@ pub trait BotwireApi {
     }]
     async fn document_delete(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::DocumentDeletePath>>,
+        path: crate::PathParams<types::DocumentDeletePath>,
     ) -> Result<crate::Reply<dropshot::HttpResponseDeleted, crate::RateLimited>, types::Error>;
     /// Get a document
     ///
@@ -798,7 +798,7 @@ pub trait BotwireApi {
     }]
     async fn document_get(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::DocumentGetPath>>,
+        path: crate::PathParams<types::DocumentGetPath>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::Document>, crate::RateLimited>,
         types::Error,
@@ -812,7 +812,7 @@ pub trait BotwireApi {
     }]
     async fn document_list(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::DocumentListPath>>,
+        path: crate::PathParams<types::DocumentListPath>,
         query: crate::QueryParams<types::DocumentListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::DocumentList>, crate::RateLimited>,
@@ -827,7 +827,7 @@ pub trait BotwireApi {
     }]
     async fn feedback_create(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::FeedbackCreatePath>>,
+        path: crate::PathParams<types::FeedbackCreatePath>,
         body: crate::JsonBody<types::FeedbackCreate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::Feedback>, crate::RateLimited>,
@@ -858,7 +858,7 @@ pub trait BotwireApi {
     }]
     async fn inbox_auto_assign(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::InboxAutoAssignPath>>,
+        path: crate::PathParams<types::InboxAutoAssignPath>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::InboxAutoAssignResult>, crate::RateLimited>,
         types::Error,
@@ -875,7 +875,7 @@ pub trait BotwireApi {
     }]
     async fn inbox_conversation_list(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::InboxConversationListPath>>,
+        path: crate::PathParams<types::InboxConversationListPath>,
         query: crate::QueryParams<types::InboxConversationListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::ConversationList>, crate::RateLimited>,
@@ -893,7 +893,7 @@ pub trait BotwireApi {
     }]
     async fn inbox_stats_get(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::InboxStatsGetPath>>,
+        path: crate::PathParams<types::InboxStatsGetPath>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::InboxStats>, crate::RateLimited>,
         types::Error,
@@ -925,7 +925,7 @@ pub trait BotwireApi {
     }]
     async fn inbox_view_delete(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::InboxViewDeletePath>>,
+        path: crate::PathParams<types::InboxViewDeletePath>,
     ) -> Result<crate::Reply<dropshot::HttpResponseDeleted, crate::RateLimited>, types::Error>;
     /// List my saved inbox views
     ///
@@ -966,7 +966,7 @@ pub trait BotwireApi {
     }]
     async fn note_create(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::NoteCreatePath>>,
+        path: crate::PathParams<types::NoteCreatePath>,
         body: crate::JsonBody<types::NoteCreate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::Note>, crate::RateLimited>,
@@ -983,7 +983,7 @@ pub trait BotwireApi {
     }]
     async fn note_list(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::NoteListPath>>,
+        path: crate::PathParams<types::NoteListPath>,
         query: crate::QueryParams<types::NoteListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::NoteList>, crate::RateLimited>,
@@ -1025,7 +1025,7 @@ pub trait BotwireApi {
     }]
     async fn notification_mark_read(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::NotificationMarkReadPath>>,
+        path: crate::PathParams<types::NotificationMarkReadPath>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::Notification>, crate::RateLimited>,
         types::Error,
@@ -1154,7 +1154,7 @@ pub trait BotwireApi {
     }]
     async fn session_contact_link(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::SessionContactLinkPath>>,
+        path: crate::PathParams<types::SessionContactLinkPath>,
         body: crate::JsonBody<types::SessionContactLink>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::Session>, crate::RateLimited>,
@@ -1169,7 +1169,7 @@ pub trait BotwireApi {
     }]
     async fn session_delete(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::SessionDeletePath>>,
+        path: crate::PathParams<types::SessionDeletePath>,
     ) -> Result<crate::Reply<dropshot::HttpResponseDeleted, crate::RateLimited>, types::Error>;
     /// Get a session's message history
     ///
@@ -1180,7 +1180,7 @@ pub trait BotwireApi {
     }]
     async fn session_history(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::SessionHistoryPath>>,
+        path: crate::PathParams<types::SessionHistoryPath>,
         query: crate::QueryParams<types::SessionHistoryQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::MessageList>, crate::RateLimited>,
@@ -1195,7 +1195,7 @@ pub trait BotwireApi {
     }]
     async fn session_list(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::SessionListPath>>,
+        path: crate::PathParams<types::SessionListPath>,
         query: crate::QueryParams<types::SessionListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::SessionList>, crate::RateLimited>,
@@ -1210,7 +1210,7 @@ pub trait BotwireApi {
     }]
     async fn team_bot_list(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::TeamBotListPath>>,
+        path: crate::PathParams<types::TeamBotListPath>,
         query: crate::QueryParams<types::TeamBotListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::TeamBotList>, crate::RateLimited>,
@@ -1225,7 +1225,7 @@ pub trait BotwireApi {
     }]
     async fn team_bot_share(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::TeamBotSharePath>>,
+        path: crate::PathParams<types::TeamBotSharePath>,
         body: crate::JsonBody<types::TeamBotShare>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::TeamBot>, crate::RateLimited>,
@@ -1240,7 +1240,7 @@ pub trait BotwireApi {
     }]
     async fn team_bot_unshare(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::TeamBotUnsharePath>>,
+        path: crate::PathParams<types::TeamBotUnsharePath>,
     ) -> Result<crate::Reply<dropshot::HttpResponseDeleted, crate::RateLimited>, types::Error>;
     /// Create a team
     ///
@@ -1265,7 +1265,7 @@ pub trait BotwireApi {
     }]
     async fn team_delete(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::TeamDeletePath>>,
+        path: crate::PathParams<types::TeamDeletePath>,
     ) -> Result<crate::Reply<dropshot::HttpResponseDeleted, crate::RateLimited>, types::Error>;
     /// Get a team
     ///
@@ -1276,7 +1276,7 @@ pub trait BotwireApi {
     }]
     async fn team_get(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::TeamGetPath>>,
+        path: crate::PathParams<types::TeamGetPath>,
     ) -> Result<crate::Reply<dropshot::HttpResponseOk<types::Team>, crate::RateLimited>, types::Error>;
     /// Accept a team invitation
     ///
@@ -1301,7 +1301,7 @@ pub trait BotwireApi {
     }]
     async fn team_invite_create(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::TeamInviteCreatePath>>,
+        path: crate::PathParams<types::TeamInviteCreatePath>,
         body: crate::JsonBody<types::TeamInviteCreate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::TeamInvite>, crate::RateLimited>,
@@ -1330,7 +1330,7 @@ pub trait BotwireApi {
     }]
     async fn team_member_list(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::TeamMemberListPath>>,
+        path: crate::PathParams<types::TeamMemberListPath>,
         query: crate::QueryParams<types::TeamMemberListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::TeamMemberList>, crate::RateLimited>,
@@ -1345,7 +1345,7 @@ pub trait BotwireApi {
     }]
     async fn team_member_remove(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::TeamMemberRemovePath>>,
+        path: crate::PathParams<types::TeamMemberRemovePath>,
     ) -> Result<crate::Reply<dropshot::HttpResponseDeleted, crate::RateLimited>, types::Error>;
     /// Change a member's role
     ///
@@ -1356,7 +1356,7 @@ pub trait BotwireApi {
     }]
     async fn team_member_update(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::TeamMemberUpdatePath>>,
+        path: crate::PathParams<types::TeamMemberUpdatePath>,
         body: crate::JsonBody<types::TeamMemberUpdate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::TeamMember>, crate::RateLimited>,
@@ -1404,7 +1404,7 @@ pub trait BotwireApi {
     }]
     async fn webhook_create(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::WebhookCreatePath>>,
+        path: crate::PathParams<types::WebhookCreatePath>,
         body: crate::JsonBody<types::WebhookCreate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseCreated<types::WebhookWithSecret>, crate::RateLimited>,
@@ -1421,7 +1421,7 @@ pub trait BotwireApi {
     }]
     async fn webhook_delete(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::WebhookDeletePath>>,
+        path: crate::PathParams<types::WebhookDeletePath>,
     ) -> Result<crate::Reply<dropshot::HttpResponseDeleted, crate::RateLimited>, types::Error>;
     /// Get a webhook
     ///
@@ -1433,7 +1433,7 @@ pub trait BotwireApi {
     }]
     async fn webhook_get(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::WebhookGetPath>>,
+        path: crate::PathParams<types::WebhookGetPath>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::Webhook>, crate::RateLimited>,
         types::Error,
@@ -1448,7 +1448,7 @@ pub trait BotwireApi {
     }]
     async fn webhook_list(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::WebhookListPath>>,
+        path: crate::PathParams<types::WebhookListPath>,
         query: crate::QueryParams<types::WebhookListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::WebhookList>, crate::RateLimited>,
@@ -1467,7 +1467,7 @@ pub trait BotwireApi {
     }]
     async fn webhook_secret_rotate(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::WebhookSecretRotatePath>>,
+        path: crate::PathParams<types::WebhookSecretRotatePath>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::WebhookWithSecret>, crate::RateLimited>,
         types::Error,
@@ -1485,7 +1485,7 @@ pub trait BotwireApi {
     }]
     async fn webhook_test(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::WebhookTestPath>>,
+        path: crate::PathParams<types::WebhookTestPath>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseAccepted<types::WebhookDelivery>, crate::RateLimited>,
         types::Error,
@@ -1504,7 +1504,7 @@ pub trait BotwireApi {
     }]
     async fn webhook_update(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: crate::Parsed<dropshot::Path<types::WebhookUpdatePath>>,
+        path: crate::PathParams<types::WebhookUpdatePath>,
         body: crate::JsonBody<types::WebhookUpdate>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::Webhook>, crate::RateLimited>,

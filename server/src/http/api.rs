@@ -9,10 +9,12 @@
 use super::{Ctx, Limited, Operational, WithJson, not_implemented, raw, reply, serve};
 use crate::app::{App, OPENAPI_YAML};
 use crate::services::{Call, accounts, bots, chat, credentials, knowledge, ops, webhooks};
-use botwire_api::{BotwireApi, JsonBody, Parsed, ParsedBody, QueryParams, Raw, types};
+use botwire_api::{
+    BotwireApi, HeaderParams, JsonBody, ParsedBody, PathParams, QueryParams, Raw, types,
+};
 use dropshot::{
-    Header, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
-    HttpResponseUpdatedNoContent, MultipartBody, Path,
+    HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
+    HttpResponseUpdatedNoContent, MultipartBody,
 };
 
 /// The server's implementation of the generated API trait.
@@ -129,7 +131,7 @@ impl BotwireApi for ServerImpl {
 
     async fn analytics_conversations_get(
         rqctx: Ctx,
-        path: Parsed<Path<types::AnalyticsConversationsGetPath>>,
+        path: PathParams<types::AnalyticsConversationsGetPath>,
         query: QueryParams<types::AnalyticsConversationsGetQuery>,
     ) -> Limited<HttpResponseOk<types::AnalyticsTimeSeries>> {
         not_implemented(&rqctx, (path, query)).await
@@ -137,7 +139,7 @@ impl BotwireApi for ServerImpl {
 
     async fn analytics_csat_get(
         rqctx: Ctx,
-        path: Parsed<Path<types::AnalyticsCsatGetPath>>,
+        path: PathParams<types::AnalyticsCsatGetPath>,
         query: QueryParams<types::AnalyticsCsatGetQuery>,
     ) -> Limited<HttpResponseOk<types::AnalyticsCsat>> {
         not_implemented(&rqctx, (path, query)).await
@@ -145,7 +147,7 @@ impl BotwireApi for ServerImpl {
 
     async fn analytics_messages_get(
         rqctx: Ctx,
-        path: Parsed<Path<types::AnalyticsMessagesGetPath>>,
+        path: PathParams<types::AnalyticsMessagesGetPath>,
         query: QueryParams<types::AnalyticsMessagesGetQuery>,
     ) -> Limited<HttpResponseOk<types::AnalyticsTimeSeries>> {
         not_implemented(&rqctx, (path, query)).await
@@ -153,7 +155,7 @@ impl BotwireApi for ServerImpl {
 
     async fn analytics_overview_get(
         rqctx: Ctx,
-        path: Parsed<Path<types::AnalyticsOverviewGetPath>>,
+        path: PathParams<types::AnalyticsOverviewGetPath>,
         query: QueryParams<types::AnalyticsOverviewGetQuery>,
     ) -> Limited<HttpResponseOk<types::AnalyticsOverview>> {
         not_implemented(&rqctx, (path, query)).await
@@ -161,7 +163,7 @@ impl BotwireApi for ServerImpl {
 
     async fn analytics_topics_get(
         rqctx: Ctx,
-        path: Parsed<Path<types::AnalyticsTopicsGetPath>>,
+        path: PathParams<types::AnalyticsTopicsGetPath>,
         query: QueryParams<types::AnalyticsTopicsGetQuery>,
     ) -> Limited<HttpResponseOk<types::AnalyticsTopics>> {
         not_implemented(&rqctx, (path, query)).await
@@ -181,7 +183,7 @@ impl BotwireApi for ServerImpl {
 
     async fn api_key_get(
         rqctx: Ctx,
-        path: Parsed<Path<types::ApiKeyGetPath>>,
+        path: PathParams<types::ApiKeyGetPath>,
     ) -> Limited<HttpResponseOk<types::ApiKey>> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
             credentials::api_key_get(call, path.key_id)
@@ -205,7 +207,7 @@ impl BotwireApi for ServerImpl {
 
     async fn api_key_revoke(
         rqctx: Ctx,
-        path: Parsed<Path<types::ApiKeyRevokePath>>,
+        path: PathParams<types::ApiKeyRevokePath>,
     ) -> Limited<HttpResponseDeleted> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
             credentials::api_key_revoke(call, path.key_id)
@@ -217,7 +219,7 @@ impl BotwireApi for ServerImpl {
 
     async fn api_key_rotate(
         rqctx: Ctx,
-        path: Parsed<Path<types::ApiKeyRotatePath>>,
+        path: PathParams<types::ApiKeyRotatePath>,
     ) -> Limited<HttpResponseOk<types::ApiKeyWithSecret>> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
             credentials::api_key_rotate(call, path.key_id)
@@ -229,7 +231,7 @@ impl BotwireApi for ServerImpl {
 
     async fn api_key_update(
         rqctx: Ctx,
-        path: Parsed<Path<types::ApiKeyUpdatePath>>,
+        path: PathParams<types::ApiKeyUpdatePath>,
         body: JsonBody<types::ApiKeyUpdate>,
     ) -> Limited<HttpResponseOk<types::ApiKey>> {
         serve(
@@ -246,7 +248,7 @@ impl BotwireApi for ServerImpl {
 
     async fn bot_activate(
         rqctx: Ctx,
-        path: Parsed<Path<types::BotActivatePath>>,
+        path: PathParams<types::BotActivatePath>,
     ) -> Limited<HttpResponseOk<types::Bot>> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
             bots::bot_activate(call, path.bot_id)
@@ -268,7 +270,7 @@ impl BotwireApi for ServerImpl {
 
     async fn bot_deactivate(
         rqctx: Ctx,
-        path: Parsed<Path<types::BotDeactivatePath>>,
+        path: PathParams<types::BotDeactivatePath>,
     ) -> Limited<HttpResponseOk<types::Bot>> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
             bots::bot_deactivate(call, path.bot_id)
@@ -280,7 +282,7 @@ impl BotwireApi for ServerImpl {
 
     async fn bot_delete(
         rqctx: Ctx,
-        path: Parsed<Path<types::BotDeletePath>>,
+        path: PathParams<types::BotDeletePath>,
     ) -> Limited<HttpResponseDeleted> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
             bots::bot_delete(call, path.bot_id)
@@ -292,7 +294,7 @@ impl BotwireApi for ServerImpl {
 
     async fn bot_duplicate(
         rqctx: Ctx,
-        path: Parsed<Path<types::BotDuplicatePath>>,
+        path: PathParams<types::BotDuplicatePath>,
         body: JsonBody<types::BotDuplicate>,
     ) -> Limited<HttpResponseCreated<types::Bot>> {
         serve(
@@ -309,7 +311,7 @@ impl BotwireApi for ServerImpl {
 
     async fn bot_get(
         rqctx: Ctx,
-        path: Parsed<Path<types::BotGetPath>>,
+        path: PathParams<types::BotGetPath>,
     ) -> Limited<HttpResponseOk<types::Bot>> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
             bots::bot_get(call, path.bot_id).await.map(HttpResponseOk)
@@ -329,7 +331,7 @@ impl BotwireApi for ServerImpl {
 
     async fn bot_update(
         rqctx: Ctx,
-        path: Parsed<Path<types::BotUpdatePath>>,
+        path: PathParams<types::BotUpdatePath>,
         body: JsonBody<types::BotUpdate>,
     ) -> Limited<HttpResponseOk<types::Bot>> {
         serve(
@@ -346,7 +348,7 @@ impl BotwireApi for ServerImpl {
 
     async fn bot_widget_token_rotate(
         rqctx: Ctx,
-        path: Parsed<Path<types::BotWidgetTokenRotatePath>>,
+        path: PathParams<types::BotWidgetTokenRotatePath>,
     ) -> Limited<HttpResponseOk<types::Bot>> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
             credentials::bot_widget_token_rotate(call, path.bot_id)
@@ -358,7 +360,7 @@ impl BotwireApi for ServerImpl {
 
     async fn canned_response_create(
         rqctx: Ctx,
-        path: Parsed<Path<types::CannedResponseCreatePath>>,
+        path: PathParams<types::CannedResponseCreatePath>,
         body: JsonBody<types::CannedResponseCreate>,
     ) -> Limited<HttpResponseCreated<types::CannedResponse>> {
         not_implemented(&rqctx, (path, body)).await
@@ -366,14 +368,14 @@ impl BotwireApi for ServerImpl {
 
     async fn canned_response_delete(
         rqctx: Ctx,
-        path: Parsed<Path<types::CannedResponseDeletePath>>,
+        path: PathParams<types::CannedResponseDeletePath>,
     ) -> Limited<HttpResponseDeleted> {
         not_implemented(&rqctx, path).await
     }
 
     async fn canned_response_list(
         rqctx: Ctx,
-        path: Parsed<Path<types::CannedResponseListPath>>,
+        path: PathParams<types::CannedResponseListPath>,
         query: QueryParams<types::CannedResponseListQuery>,
     ) -> Limited<HttpResponseOk<types::CannedResponseList>> {
         not_implemented(&rqctx, (path, query)).await
@@ -381,7 +383,7 @@ impl BotwireApi for ServerImpl {
 
     async fn chat_send(
         rqctx: Ctx,
-        headers: Parsed<Header<types::ChatSendHeaders>>,
+        headers: HeaderParams<types::ChatSendHeaders>,
         body: JsonBody<types::ChatSend>,
     ) -> Limited<HttpResponseOk<types::ChatReply>> {
         serve(
@@ -399,7 +401,7 @@ impl BotwireApi for ServerImpl {
 
     async fn chat_stream(
         rqctx: Ctx,
-        headers: Parsed<Header<types::ChatStreamHeaders>>,
+        headers: HeaderParams<types::ChatStreamHeaders>,
         body: JsonBody<types::ChatSend>,
     ) -> Limited<Raw> {
         serve(
@@ -429,14 +431,14 @@ impl BotwireApi for ServerImpl {
 
     async fn contact_delete(
         rqctx: Ctx,
-        path: Parsed<Path<types::ContactDeletePath>>,
+        path: PathParams<types::ContactDeletePath>,
     ) -> Limited<HttpResponseDeleted> {
         not_implemented(&rqctx, path).await
     }
 
     async fn contact_get(
         rqctx: Ctx,
-        path: Parsed<Path<types::ContactGetPath>>,
+        path: PathParams<types::ContactGetPath>,
     ) -> Limited<HttpResponseOk<types::Contact>> {
         not_implemented(&rqctx, path).await
     }
@@ -450,7 +452,7 @@ impl BotwireApi for ServerImpl {
 
     async fn contact_update(
         rqctx: Ctx,
-        path: Parsed<Path<types::ContactUpdatePath>>,
+        path: PathParams<types::ContactUpdatePath>,
         body: JsonBody<types::ContactUpdate>,
     ) -> Limited<HttpResponseOk<types::Contact>> {
         not_implemented(&rqctx, (path, body)).await
@@ -458,7 +460,7 @@ impl BotwireApi for ServerImpl {
 
     async fn conversation_assign(
         rqctx: Ctx,
-        path: Parsed<Path<types::ConversationAssignPath>>,
+        path: PathParams<types::ConversationAssignPath>,
         body: JsonBody<types::ConversationAssign>,
     ) -> Limited<HttpResponseOk<types::Conversation>> {
         not_implemented(&rqctx, (path, body)).await
@@ -466,7 +468,7 @@ impl BotwireApi for ServerImpl {
 
     async fn conversation_escalate(
         rqctx: Ctx,
-        path: Parsed<Path<types::ConversationEscalatePath>>,
+        path: PathParams<types::ConversationEscalatePath>,
         body: JsonBody<types::ConversationEscalate>,
     ) -> Limited<HttpResponseOk<types::Conversation>> {
         serve(
@@ -484,7 +486,7 @@ impl BotwireApi for ServerImpl {
 
     async fn conversation_get(
         rqctx: Ctx,
-        path: Parsed<Path<types::ConversationGetPath>>,
+        path: PathParams<types::ConversationGetPath>,
     ) -> Limited<HttpResponseOk<types::ConversationWithMessages>> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
             chat::conversation_get(call, path.conversation_id)
@@ -496,7 +498,7 @@ impl BotwireApi for ServerImpl {
 
     async fn conversation_handback(
         rqctx: Ctx,
-        path: Parsed<Path<types::ConversationHandbackPath>>,
+        path: PathParams<types::ConversationHandbackPath>,
     ) -> Limited<HttpResponseOk<types::Conversation>> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
             chat::conversation_handback(call, path.conversation_id)
@@ -508,7 +510,7 @@ impl BotwireApi for ServerImpl {
 
     async fn conversation_reply(
         rqctx: Ctx,
-        path: Parsed<Path<types::ConversationReplyPath>>,
+        path: PathParams<types::ConversationReplyPath>,
         body: JsonBody<types::ConversationReply>,
     ) -> Limited<HttpResponseCreated<types::Message>> {
         not_implemented(&rqctx, (path, body)).await
@@ -516,7 +518,7 @@ impl BotwireApi for ServerImpl {
 
     async fn conversation_status_set(
         rqctx: Ctx,
-        path: Parsed<Path<types::ConversationStatusSetPath>>,
+        path: PathParams<types::ConversationStatusSetPath>,
         body: JsonBody<types::ConversationStatusSet>,
     ) -> Limited<HttpResponseOk<types::Conversation>> {
         not_implemented(&rqctx, (path, body)).await
@@ -524,14 +526,14 @@ impl BotwireApi for ServerImpl {
 
     async fn conversation_summary_get(
         rqctx: Ctx,
-        path: Parsed<Path<types::ConversationSummaryGetPath>>,
+        path: PathParams<types::ConversationSummaryGetPath>,
     ) -> Limited<HttpResponseOk<types::ConversationSummary>> {
         not_implemented(&rqctx, path).await
     }
 
     async fn conversation_tags_set(
         rqctx: Ctx,
-        path: Parsed<Path<types::ConversationTagsSetPath>>,
+        path: PathParams<types::ConversationTagsSetPath>,
         body: JsonBody<types::ConversationTagsSet>,
     ) -> Limited<HttpResponseOk<types::Conversation>> {
         not_implemented(&rqctx, (path, body)).await
@@ -539,7 +541,7 @@ impl BotwireApi for ServerImpl {
 
     async fn delivery_get(
         rqctx: Ctx,
-        path: Parsed<Path<types::DeliveryGetPath>>,
+        path: PathParams<types::DeliveryGetPath>,
     ) -> Limited<HttpResponseOk<types::WebhookDelivery>> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
             webhooks::delivery_get(call, path.webhook_id, path.delivery_id)
@@ -551,7 +553,7 @@ impl BotwireApi for ServerImpl {
 
     async fn delivery_list(
         rqctx: Ctx,
-        path: Parsed<Path<types::DeliveryListPath>>,
+        path: PathParams<types::DeliveryListPath>,
         query: QueryParams<types::DeliveryListQuery>,
     ) -> Limited<HttpResponseOk<types::WebhookDeliveryList>> {
         serve(
@@ -568,7 +570,7 @@ impl BotwireApi for ServerImpl {
 
     async fn delivery_redeliver(
         rqctx: Ctx,
-        path: Parsed<Path<types::DeliveryRedeliverPath>>,
+        path: PathParams<types::DeliveryRedeliverPath>,
     ) -> Limited<HttpResponseAccepted<types::WebhookDelivery>> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
             webhooks::delivery_redeliver(call, path.webhook_id, path.delivery_id)
@@ -586,7 +588,7 @@ impl BotwireApi for ServerImpl {
 
     async fn document_create(
         rqctx: Ctx,
-        path: Parsed<Path<types::DocumentCreatePath>>,
+        path: PathParams<types::DocumentCreatePath>,
         body: ParsedBody<MultipartBody>,
     ) -> Limited<HttpResponseCreated<types::Document>> {
         serve(
@@ -603,7 +605,7 @@ impl BotwireApi for ServerImpl {
 
     async fn document_delete(
         rqctx: Ctx,
-        path: Parsed<Path<types::DocumentDeletePath>>,
+        path: PathParams<types::DocumentDeletePath>,
     ) -> Limited<HttpResponseDeleted> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
             knowledge::document_delete(call, path.bot_id, path.document_id)
@@ -615,7 +617,7 @@ impl BotwireApi for ServerImpl {
 
     async fn document_get(
         rqctx: Ctx,
-        path: Parsed<Path<types::DocumentGetPath>>,
+        path: PathParams<types::DocumentGetPath>,
     ) -> Limited<HttpResponseOk<types::Document>> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
             knowledge::document_get(call, path.bot_id, path.document_id)
@@ -627,7 +629,7 @@ impl BotwireApi for ServerImpl {
 
     async fn document_list(
         rqctx: Ctx,
-        path: Parsed<Path<types::DocumentListPath>>,
+        path: PathParams<types::DocumentListPath>,
         query: QueryParams<types::DocumentListQuery>,
     ) -> Limited<HttpResponseOk<types::DocumentList>> {
         serve(
@@ -644,7 +646,7 @@ impl BotwireApi for ServerImpl {
 
     async fn feedback_create(
         rqctx: Ctx,
-        path: Parsed<Path<types::FeedbackCreatePath>>,
+        path: PathParams<types::FeedbackCreatePath>,
         body: JsonBody<types::FeedbackCreate>,
     ) -> Limited<HttpResponseCreated<types::Feedback>> {
         serve(
@@ -665,14 +667,14 @@ impl BotwireApi for ServerImpl {
 
     async fn inbox_auto_assign(
         rqctx: Ctx,
-        path: Parsed<Path<types::InboxAutoAssignPath>>,
+        path: PathParams<types::InboxAutoAssignPath>,
     ) -> Limited<HttpResponseOk<types::InboxAutoAssignResult>> {
         not_implemented(&rqctx, path).await
     }
 
     async fn inbox_conversation_list(
         rqctx: Ctx,
-        path: Parsed<Path<types::InboxConversationListPath>>,
+        path: PathParams<types::InboxConversationListPath>,
         query: QueryParams<types::InboxConversationListQuery>,
     ) -> Limited<HttpResponseOk<types::ConversationList>> {
         not_implemented(&rqctx, (path, query)).await
@@ -680,7 +682,7 @@ impl BotwireApi for ServerImpl {
 
     async fn inbox_stats_get(
         rqctx: Ctx,
-        path: Parsed<Path<types::InboxStatsGetPath>>,
+        path: PathParams<types::InboxStatsGetPath>,
     ) -> Limited<HttpResponseOk<types::InboxStats>> {
         not_implemented(&rqctx, path).await
     }
@@ -694,7 +696,7 @@ impl BotwireApi for ServerImpl {
 
     async fn inbox_view_delete(
         rqctx: Ctx,
-        path: Parsed<Path<types::InboxViewDeletePath>>,
+        path: PathParams<types::InboxViewDeletePath>,
     ) -> Limited<HttpResponseDeleted> {
         not_implemented(&rqctx, path).await
     }
@@ -716,7 +718,7 @@ impl BotwireApi for ServerImpl {
 
     async fn note_create(
         rqctx: Ctx,
-        path: Parsed<Path<types::NoteCreatePath>>,
+        path: PathParams<types::NoteCreatePath>,
         body: JsonBody<types::NoteCreate>,
     ) -> Limited<HttpResponseCreated<types::Note>> {
         not_implemented(&rqctx, (path, body)).await
@@ -724,7 +726,7 @@ impl BotwireApi for ServerImpl {
 
     async fn note_list(
         rqctx: Ctx,
-        path: Parsed<Path<types::NoteListPath>>,
+        path: PathParams<types::NoteListPath>,
         query: QueryParams<types::NoteListQuery>,
     ) -> Limited<HttpResponseOk<types::NoteList>> {
         not_implemented(&rqctx, (path, query)).await
@@ -745,7 +747,7 @@ impl BotwireApi for ServerImpl {
 
     async fn notification_mark_read(
         rqctx: Ctx,
-        path: Parsed<Path<types::NotificationMarkReadPath>>,
+        path: PathParams<types::NotificationMarkReadPath>,
     ) -> Limited<HttpResponseOk<types::Notification>> {
         not_implemented(&rqctx, path).await
     }
@@ -807,7 +809,7 @@ impl BotwireApi for ServerImpl {
 
     async fn session_contact_link(
         rqctx: Ctx,
-        path: Parsed<Path<types::SessionContactLinkPath>>,
+        path: PathParams<types::SessionContactLinkPath>,
         body: JsonBody<types::SessionContactLink>,
     ) -> Limited<HttpResponseOk<types::Session>> {
         not_implemented(&rqctx, (path, body)).await
@@ -815,7 +817,7 @@ impl BotwireApi for ServerImpl {
 
     async fn session_delete(
         rqctx: Ctx,
-        path: Parsed<Path<types::SessionDeletePath>>,
+        path: PathParams<types::SessionDeletePath>,
     ) -> Limited<HttpResponseDeleted> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
             chat::session_delete(call, path.bot_id, &path.session_id)
@@ -827,7 +829,7 @@ impl BotwireApi for ServerImpl {
 
     async fn session_history(
         rqctx: Ctx,
-        path: Parsed<Path<types::SessionHistoryPath>>,
+        path: PathParams<types::SessionHistoryPath>,
         query: QueryParams<types::SessionHistoryQuery>,
     ) -> Limited<HttpResponseOk<types::MessageList>> {
         serve(
@@ -844,7 +846,7 @@ impl BotwireApi for ServerImpl {
 
     async fn session_list(
         rqctx: Ctx,
-        path: Parsed<Path<types::SessionListPath>>,
+        path: PathParams<types::SessionListPath>,
         query: QueryParams<types::SessionListQuery>,
     ) -> Limited<HttpResponseOk<types::SessionList>> {
         serve(
@@ -861,7 +863,7 @@ impl BotwireApi for ServerImpl {
 
     async fn team_bot_list(
         rqctx: Ctx,
-        path: Parsed<Path<types::TeamBotListPath>>,
+        path: PathParams<types::TeamBotListPath>,
         query: QueryParams<types::TeamBotListQuery>,
     ) -> Limited<HttpResponseOk<types::TeamBotList>> {
         not_implemented(&rqctx, (path, query)).await
@@ -869,7 +871,7 @@ impl BotwireApi for ServerImpl {
 
     async fn team_bot_share(
         rqctx: Ctx,
-        path: Parsed<Path<types::TeamBotSharePath>>,
+        path: PathParams<types::TeamBotSharePath>,
         body: JsonBody<types::TeamBotShare>,
     ) -> Limited<HttpResponseCreated<types::TeamBot>> {
         not_implemented(&rqctx, (path, body)).await
@@ -877,7 +879,7 @@ impl BotwireApi for ServerImpl {
 
     async fn team_bot_unshare(
         rqctx: Ctx,
-        path: Parsed<Path<types::TeamBotUnsharePath>>,
+        path: PathParams<types::TeamBotUnsharePath>,
     ) -> Limited<HttpResponseDeleted> {
         not_implemented(&rqctx, path).await
     }
@@ -891,14 +893,14 @@ impl BotwireApi for ServerImpl {
 
     async fn team_delete(
         rqctx: Ctx,
-        path: Parsed<Path<types::TeamDeletePath>>,
+        path: PathParams<types::TeamDeletePath>,
     ) -> Limited<HttpResponseDeleted> {
         not_implemented(&rqctx, path).await
     }
 
     async fn team_get(
         rqctx: Ctx,
-        path: Parsed<Path<types::TeamGetPath>>,
+        path: PathParams<types::TeamGetPath>,
     ) -> Limited<HttpResponseOk<types::Team>> {
         not_implemented(&rqctx, path).await
     }
@@ -912,7 +914,7 @@ impl BotwireApi for ServerImpl {
 
     async fn team_invite_create(
         rqctx: Ctx,
-        path: Parsed<Path<types::TeamInviteCreatePath>>,
+        path: PathParams<types::TeamInviteCreatePath>,
         body: JsonBody<types::TeamInviteCreate>,
     ) -> Limited<HttpResponseCreated<types::TeamInvite>> {
         not_implemented(&rqctx, (path, body)).await
@@ -927,7 +929,7 @@ impl BotwireApi for ServerImpl {
 
     async fn team_member_list(
         rqctx: Ctx,
-        path: Parsed<Path<types::TeamMemberListPath>>,
+        path: PathParams<types::TeamMemberListPath>,
         query: QueryParams<types::TeamMemberListQuery>,
     ) -> Limited<HttpResponseOk<types::TeamMemberList>> {
         not_implemented(&rqctx, (path, query)).await
@@ -935,14 +937,14 @@ impl BotwireApi for ServerImpl {
 
     async fn team_member_remove(
         rqctx: Ctx,
-        path: Parsed<Path<types::TeamMemberRemovePath>>,
+        path: PathParams<types::TeamMemberRemovePath>,
     ) -> Limited<HttpResponseDeleted> {
         not_implemented(&rqctx, path).await
     }
 
     async fn team_member_update(
         rqctx: Ctx,
-        path: Parsed<Path<types::TeamMemberUpdatePath>>,
+        path: PathParams<types::TeamMemberUpdatePath>,
         body: JsonBody<types::TeamMemberUpdate>,
     ) -> Limited<HttpResponseOk<types::TeamMember>> {
         not_implemented(&rqctx, (path, body)).await
@@ -950,7 +952,7 @@ impl BotwireApi for ServerImpl {
 
     async fn webhook_create(
         rqctx: Ctx,
-        path: Parsed<Path<types::WebhookCreatePath>>,
+        path: PathParams<types::WebhookCreatePath>,
         body: JsonBody<types::WebhookCreate>,
     ) -> Limited<HttpResponseCreated<types::WebhookWithSecret>> {
         serve(
@@ -967,7 +969,7 @@ impl BotwireApi for ServerImpl {
 
     async fn webhook_delete(
         rqctx: Ctx,
-        path: Parsed<Path<types::WebhookDeletePath>>,
+        path: PathParams<types::WebhookDeletePath>,
     ) -> Limited<HttpResponseDeleted> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
             webhooks::webhook_delete(call, path.webhook_id)
@@ -979,7 +981,7 @@ impl BotwireApi for ServerImpl {
 
     async fn webhook_get(
         rqctx: Ctx,
-        path: Parsed<Path<types::WebhookGetPath>>,
+        path: PathParams<types::WebhookGetPath>,
     ) -> Limited<HttpResponseOk<types::Webhook>> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
             webhooks::webhook_get(call, path.webhook_id)
@@ -991,7 +993,7 @@ impl BotwireApi for ServerImpl {
 
     async fn webhook_list(
         rqctx: Ctx,
-        path: Parsed<Path<types::WebhookListPath>>,
+        path: PathParams<types::WebhookListPath>,
         query: QueryParams<types::WebhookListQuery>,
     ) -> Limited<HttpResponseOk<types::WebhookList>> {
         serve(
@@ -1008,7 +1010,7 @@ impl BotwireApi for ServerImpl {
 
     async fn webhook_secret_rotate(
         rqctx: Ctx,
-        path: Parsed<Path<types::WebhookSecretRotatePath>>,
+        path: PathParams<types::WebhookSecretRotatePath>,
     ) -> Limited<HttpResponseOk<types::WebhookWithSecret>> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
             webhooks::webhook_secret_rotate(call, path.webhook_id)
@@ -1020,7 +1022,7 @@ impl BotwireApi for ServerImpl {
 
     async fn webhook_test(
         rqctx: Ctx,
-        path: Parsed<Path<types::WebhookTestPath>>,
+        path: PathParams<types::WebhookTestPath>,
     ) -> Limited<HttpResponseAccepted<types::WebhookDelivery>> {
         serve(&rqctx, path, async |call: &Call<'_>, path| {
             webhooks::webhook_test(call, path.webhook_id)
@@ -1032,7 +1034,7 @@ impl BotwireApi for ServerImpl {
 
     async fn webhook_update(
         rqctx: Ctx,
-        path: Parsed<Path<types::WebhookUpdatePath>>,
+        path: PathParams<types::WebhookUpdatePath>,
         body: JsonBody<types::WebhookUpdate>,
     ) -> Limited<HttpResponseOk<types::Webhook>> {
         serve(

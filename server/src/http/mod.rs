@@ -5,8 +5,10 @@
 //! the request id, logged, counted).
 
 mod api;
+mod fallback;
 
 pub use api::ServerImpl;
+pub use fallback::register as register_fallbacks;
 
 use crate::app::App;
 use crate::auth;
@@ -14,11 +16,11 @@ use crate::error::Error;
 use crate::services::Call;
 use crate::services::chat::LiveEvent;
 use botwire_api::policy::{RateLimitClass, operation_policy};
-use botwire_api::{JsonBody, Parsed, ParsedBody, QueryParams, RateLimited, Raw, Reply, types};
-use dropshot::{Body, Header, HttpResponse, Path, RequestContext};
+use botwire_api::{
+    HeaderParams, JsonBody, ParsedBody, PathParams, QueryParams, RateLimited, Raw, Reply, types,
+};
+use dropshot::{Body, HttpResponse, RequestContext};
 use http::{HeaderMap, Response, header};
-use schemars::JsonSchema;
-use serde::de::DeserializeOwned;
 
 pub type Ctx = RequestContext<App>;
 /// The return type of a rate-limited operation.
@@ -147,17 +149,17 @@ impl Inputs for () {
     }
 }
 
-impl<T: JsonSchema + Send + Sync> Inputs for Parsed<Path<T>> {
+impl<T> Inputs for PathParams<T> {
     type Value = T;
     fn extract(self) -> Result<T, Error> {
-        Ok(self.into_result()?.into_inner())
+        self.into_result().map_err(Error::Request)
     }
 }
 
-impl<T: DeserializeOwned + JsonSchema + Send + Sync> Inputs for Parsed<Header<T>> {
+impl<T> Inputs for HeaderParams<T> {
     type Value = T;
     fn extract(self) -> Result<T, Error> {
-        Ok(self.into_result()?.into_inner())
+        self.into_result().map_err(Error::Request)
     }
 }
 

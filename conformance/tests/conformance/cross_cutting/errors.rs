@@ -100,12 +100,17 @@ async fn a_body_over_10_mb_is_413(ctx: &TestContext) {
     envelope(response, 413, "payload_too_large").await;
 }
 
+/// Whatever the UUID parser would say about it (`0` and `zz` once answered 422 and 400), a
+/// malformed id is 400 naming the path parameter.
 async fn a_malformed_id_in_the_path_is_400(ctx: &TestContext) {
-    let request = ctx
-        .authed(reqwest::Method::GET, "/v1/bots/not-a-uuid")
-        .await;
-    let response = request.send().await.unwrap();
-    envelope(response, 400, "invalid_request").await;
+    for id in ["not-a-uuid", "0", "zz"] {
+        let request = ctx
+            .authed(reqwest::Method::GET, &format!("/v1/bots/{id}"))
+            .await;
+        let response = request.send().await.unwrap();
+        let error = envelope(response, 400, "invalid_request").await;
+        assert_eq!(error["fields"][0]["field"], "bot_id", "{error}");
+    }
 }
 
 async fn a_wrong_content_type_is_400(ctx: &TestContext) {
@@ -113,8 +118,8 @@ async fn a_wrong_content_type_is_400(ctx: &TestContext) {
     envelope(response, 400, "invalid_request").await;
 }
 
-/// A path or method that matches no operation is answered by dropshot's router before any
-/// handler runs, with its own body (`request_id`, `message`); see ARCHITECTURE.md.
+/// A path that matches no operation is answered by dropshot's router before any handler
+/// runs, with its own body (`request_id`, `message`), as the contract's Conventions say.
 async fn an_unknown_route_is_404_with_a_request_id(ctx: &TestContext) {
     let response = ctx
         .http
@@ -154,6 +159,87 @@ async fn errors_decode_as_typed_envelopes_in_the_generated_client(ctx: &TestCont
     );
 }
 
+/// The methods a client may try; the server answers each on every path of the contract.
+const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// The operational paths, which answer HEAD as GET.
+const HEAD_PATHS: [&str; 5] = ["/health", "/ready", "/metrics", "/openapi.yaml", "/docs"];
+
+/// Every method a path of the contract does not have is 405 `method_not_allowed` in the
+/// envelope, with `Allow` naming the path's methods.
+async fn a_method_a_path_lacks_is_405_in_the_envelope(ctx: &TestContext) {
+    let paths = botwire_conformance::spec::DOCUMENT["paths"]
+        .as_object()
+        .expect("the contract has paths");
+    let mut tested = 0;
+    for (template, item) in paths {
+        let mut allowed: Vec<String> = item
+            .as_object()
+            .expect("a path item")
+            .keys()
+            .map(|method| method.to_uppercase())
+            .filter(|method| METHODS.contains(&method.as_str()))
+            .collect();
+        if HEAD_PATHS.contains(&template.as_str()) {
+            allowed.push("HEAD".to_string());
+        }
+        allowed.sort();
+        let path = template
+            .replace("{session_id}", "session-1")
+            .split('/')
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    uuid::Uuid::new_v4().to_string()
+                } else {
+                    segment.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in METHODS.iter().filter(|m| !allowed.iter().any(|a| a == *m)) {
+            tested += 1;
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let response = ctx
+                .http
+                .request(method.clone(), ctx.url(&path))
+                .send()
+                .await
+                .unwrap();
+            let mut allow: Vec<String> = response.headers()["allow"]
+                .to_str()
+                .unwrap()
+                .split(", ")
+                .map(str::to_string)
+                .collect();
+            allow.sort();
+            assert_eq!(allow, allowed, "{method} {path}");
+            if method == reqwest::Method::HEAD {
+                // No body to read: the status and the headers are the answer.
+                assert_eq!(response.status().as_u16(), 405, "{method} {path}");
+                continue;
+            }
+            envelope(response, 405, "method_not_allowed").await;
+        }
+    }
+    assert!(tested > 200, "{tested} method and path pairs tried");
+}
+
+/// HEAD on an operational endpoint answers as GET (status, content type) without a body.
+async fn head_on_the_operational_endpoints_answers_as_get(ctx: &TestContext) {
+    for path in HEAD_PATHS {
+        let get = ctx.http.get(ctx.url(path)).send().await.unwrap();
+        let head = ctx.http.head(ctx.url(path)).send().await.unwrap();
+        assert_eq!(head.status(), get.status(), "{path}");
+        assert_eq!(
+            head.headers().get("content-type"),
+            get.headers().get("content-type"),
+            "{path}"
+        );
+        assert!(head.headers().contains_key("x-request-id"), "{path}");
+        assert!(head.bytes().await.unwrap().is_empty(), "{path}");
+    }
+}
+
 on_both_databases!(
     malformed_json_is_400_invalid_request,
     a_missing_field_is_422_naming_it,
@@ -162,5 +248,7 @@ on_both_databases!(
     a_malformed_id_in_the_path_is_400,
     a_wrong_content_type_is_400,
     an_unknown_route_is_404_with_a_request_id,
+    a_method_a_path_lacks_is_405_in_the_envelope,
+    head_on_the_operational_endpoints_answers_as_get,
     errors_decode_as_typed_envelopes_in_the_generated_client,
 );

@@ -1,7 +1,8 @@
-//! Sweeps every operation's JSON body and query parameters with inputs from the contract.
+//! Sweeps every operation's JSON body and its path, query and header parameters with inputs
+//! from the contract.
 //!
 //! Inputs against the contract, property-based: for every operation with a JSON body or
-//! constrained query parameters, values generated from the contract's own schemas
+//! constrained parameters, values generated from the contract's own schemas
 //! (`botwire_conformance::strategies`) are sent over plain HTTP (a typed client cannot send an
 //! invalid body), and the answers are checked against what the contract promises:
 //!
@@ -9,7 +10,9 @@
 //!   `not_implemented` while the operation is not built), and only with a status the
 //!   operation documents;
 //! - an input with exactly one violation is answered 400 `invalid_request` or 422
-//!   `validation_failed`, never 5xx;
+//!   `validation_failed`, never 5xx; a path parameter or a header so broken is 400
+//!   `invalid_request` naming it (`bot_id`, `Idempotency-Key`), a query parameter 422
+//!   `validation_failed` naming it, whatever the parser's message says;
 //! - every error answer is the `Error` envelope, its `status` the HTTP status and its
 //!   `request_id` the `x-request-id` header.
 //!
@@ -83,6 +86,7 @@ fn query_parameters(op: &Operation) -> Vec<&Value> {
 struct Input {
     path: String,
     query: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
     body: Option<Value>,
 }
 
@@ -91,6 +95,7 @@ impl Input {
         Input {
             path: op.example_path(),
             query: Vec::new(),
+            headers: Vec::new(),
             body: None,
         }
     }
@@ -149,6 +154,9 @@ async fn send(ctx: &TestContext, op: &Operation, input: &Input) -> Answer {
     let mut request = ctx.authed(op.method.clone(), &input.path).await;
     if !input.query.is_empty() {
         request = request.query(&input.query);
+    }
+    for (name, value) in &input.headers {
+        request = request.header(name.as_str(), value.as_str());
     }
     if let Some(body) = &input.body {
         request = request.json(body);
@@ -281,6 +289,9 @@ impl fmt::Display for Failure<'_> {
         writeln!(f, "{} {} {}", self.op.id, self.op.method, self.input.path)?;
         if !self.input.query.is_empty() {
             writeln!(f, "  query:    {:?}", self.input.query)?;
+        }
+        if !self.input.headers.is_empty() {
+            writeln!(f, "  headers:  {:?}", self.input.headers)?;
         }
         if let Some(body) = &self.input.body {
             writeln!(f, "  body:     {}", shorten(&body.to_string()))?;
@@ -939,6 +950,216 @@ async fn feedback_create_and_bot_update_take_integers_written_as_floats(ctx: &Te
     assert_eq!(message, "expected an integer, got a string");
 }
 
+// ---------------------------------------------------------------------------------------------
+// Path parameters and headers
+// ---------------------------------------------------------------------------------------------
+
+/// Adds the failure of `answer` to `failures` when it has problems.
+fn note_failure(
+    failures: &mut Vec<String>,
+    op: &Operation,
+    input: &Input,
+    broken: Option<String>,
+    answer: &Answer,
+    problems: Vec<String>,
+) {
+    if !problems.is_empty() {
+        let failure = Failure {
+            op,
+            input,
+            broken,
+            answer,
+            problems,
+        };
+        failures.push(failure.to_string());
+    }
+}
+
+/// The operation's parameters in `location` (`path`, `header`), `$ref`s resolved.
+fn parameters_in<'a>(op: &'a Operation, location: &str) -> Vec<&'a Value> {
+    op.parameters().filter(|p| p["in"] == location).collect()
+}
+
+/// `text` as one path segment: everything but unreserved characters percent-encoded, so that
+/// the router sees the whole text as the parameter's value.
+fn path_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The example path of `op` with the parameter `name` set to `text`.
+fn path_with(op: &Operation, name: &str, text: &str) -> String {
+    let mut path = op.path.clone();
+    for param in parameters_in(op, "path") {
+        let param_name = param["name"].as_str().expect("a parameter has a name");
+        let value = if param_name == name {
+            path_segment(text)
+        } else {
+            match param["schema"]["format"].as_str() {
+                Some("uuid") => uuid::Uuid::new_v4().to_string(),
+                _ => "session-1".to_string(),
+            }
+        };
+        path = path.replace(&format!("{{{param_name}}}"), &value);
+    }
+    path
+}
+
+/// The problems with the answer to a path parameter or header `name` broken once: it must be
+/// 400 `invalid_request` naming exactly `name`.
+fn refused_parameter_problems(op: &Operation, answer: &Answer, name: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if (answer.status, answer.code().as_deref()) != (400, Some("invalid_request")) {
+        problems.push(format!(
+            "expected 400 invalid_request, got {} {:?}",
+            answer.status,
+            answer.code()
+        ));
+    }
+    if !documents(op, answer.status) {
+        problems.push(format!(
+            "{} is not a status the operation documents",
+            answer.status
+        ));
+    }
+    let named = named_fields(answer);
+    if named != [name] {
+        problems.push(format!("the error names {named:?}, not [{name:?}]"));
+    }
+    problems.extend(answer.envelope_problems());
+    problems
+}
+
+/// Every path parameter of every operation, sent broken (not a UUID, against its pattern,
+/// too long): 400 `invalid_request` naming the parameter. Valid values are never refused.
+async fn path_parameters_are_checked_by_their_schema(ctx: &TestContext) {
+    let mut failures = Vec::new();
+    let mut tested = 0;
+    for op in spec::operations() {
+        for param in parameters_in(&op, "path") {
+            let name = param["name"].as_str().expect("a name");
+            let mut runner = runner(&format!("path {name}"), &op.id);
+            // An empty or a `/`-holding text would address another route, not break this one.
+            let addressable = |text: &String| !text.is_empty() && !text.contains('/');
+            if let Some(invalid) =
+                strategies::invalid_parameter_value(param, strategies::is_enforced)
+            {
+                for (text, broken) in sample(&mut runner, &invalid, CASES) {
+                    if !addressable(&text) {
+                        continue;
+                    }
+                    tested += 1;
+                    let input = Input {
+                        path: path_with(&op, name, &text),
+                        body: valid_body(&op, &mut runner),
+                        ..Input::new(&op)
+                    };
+                    let answer = send(ctx, &op, &input).await;
+                    let problems = refused_parameter_problems(&op, &answer, name);
+                    note_failure(
+                        &mut failures,
+                        &op,
+                        &input,
+                        Some(broken.to_string()),
+                        &answer,
+                        problems,
+                    );
+                }
+            }
+            // A form is not generated: a valid path alone would still be refused for its body.
+            if op.is_multipart() {
+                continue;
+            }
+            let valid = strategies::valid_parameter_value(param);
+            for text in sample(&mut runner, &valid, CASES / 2) {
+                if !addressable(&text) {
+                    continue;
+                }
+                let input = Input {
+                    path: path_with(&op, name, &text),
+                    body: valid_body(&op, &mut runner),
+                    ..Input::new(&op)
+                };
+                let answer = send(ctx, &op, &input).await;
+                let problems = accepted_problems(&op, &answer);
+                note_failure(&mut failures, &op, &input, None, &answer, problems);
+            }
+        }
+    }
+    assert!(
+        tested > 50,
+        "the contract has path parameters ({tested} broken ones sent)"
+    );
+    assert_no_failures("path parameters", ctx.backend, &failures);
+}
+
+/// Every header parameter (`Idempotency-Key`), sent broken: 400 `invalid_request` naming the
+/// header, in the case the contract spells it whatever case it was sent in.
+async fn header_parameters_are_checked_by_their_schema(ctx: &TestContext) {
+    let mut failures = Vec::new();
+    let mut tested = 0;
+    for op in spec::operations() {
+        for param in parameters_in(&op, "header") {
+            let name = param["name"].as_str().expect("a name");
+            let Some(invalid) = strategies::invalid_parameter_value(param, strategies::is_enforced)
+            else {
+                continue;
+            };
+            let mut runner = runner(&format!("header {name}"), &op.id);
+            for (text, broken) in sample(&mut runner, &invalid, CASES) {
+                // A text HTTP cannot carry as a header value is not a request one can send.
+                if reqwest::header::HeaderValue::from_str(&text).is_err() {
+                    continue;
+                }
+                tested += 1;
+                let input = Input {
+                    headers: vec![(name.to_lowercase(), text)],
+                    body: valid_body(&op, &mut runner),
+                    ..Input::new(&op)
+                };
+                let answer = send(ctx, &op, &input).await;
+                let problems = refused_parameter_problems(&op, &answer, name);
+                note_failure(
+                    &mut failures,
+                    &op,
+                    &input,
+                    Some(broken.to_string()),
+                    &answer,
+                    problems,
+                );
+            }
+        }
+    }
+    assert!(tested > 0, "the contract has constrained headers");
+    assert_no_failures("header parameters", ctx.backend, &failures);
+}
+
+/// A parameter given twice is refused by name: none of the contract's parameters is a list.
+async fn a_repeated_query_parameter_is_422_naming_it(ctx: &TestContext) {
+    let response = ctx
+        .authed(reqwest::Method::GET, "/v1/bots?limit=5&limit=6")
+        .await
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(response.status().as_u16(), 422);
+    let body: Value = response.json().await.expect("the envelope");
+    assert_eq!(body["error"]["fields"][0]["field"], "limit", "{body}");
+    let response = ctx
+        .authed(reqwest::Method::GET, "/v1/bots?limit=5.0")
+        .await
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(response.status().as_u16(), 200, "5.0 is an integer");
+}
+
 on_both_databases!(
     valid_bodies_are_not_rejected,
     invalid_bodies_are_rejected,
@@ -948,4 +1169,7 @@ on_both_databases!(
     validation_failures_are_422_naming_the_offending_field,
     valid_bodies_with_integers_as_floats_are_not_rejected,
     feedback_create_and_bot_update_take_integers_written_as_floats,
+    path_parameters_are_checked_by_their_schema,
+    header_parameters_are_checked_by_their_schema,
+    a_repeated_query_parameter_is_422_naming_it,
 );
