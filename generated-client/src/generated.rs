@@ -1734,7 +1734,7 @@ pub mod types {
         ///The LLM API key. Write-only: stored encrypted and never returned; null removes it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub llm_api_key: ::std::option::Option<BotEngineSettingsInputLlmApiKey>,
-        ///Base URL of the OpenAI-compatible API, http or https; null removes it. Requests to it reach only public addresses unless the operator allows others (`BOTWIRE_LLM_ALLOWED_CIDRS`); a refused one is an LLM failure, and the offline engine answers.
+        ///Base URL of the OpenAI-compatible API, http or https; null removes it. It must reach only public addresses unless the operator allows others (`BOTWIRE_LLM_ALLOWED_CIDRS`), checked when it is set, as a webhook's URL is; a URL with credentials in it, a host that does not resolve, or one that resolves to an address the policy refuses is 422 on `settings.engine.llm_base_url`, and the bot keeps its settings. Every request checks the addresses again (DNS may change); a refused one is an LLM failure, the offline engine answers and the reply's `fallback_reason` is `llm_target_refused`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub llm_base_url: ::std::option::Option<BotEngineSettingsInputLlmBaseUrl>,
         ///Model name sent to the LLM API; null removes it.
@@ -1808,7 +1808,7 @@ pub mod types {
                 })
         }
     }
-    ///Base URL of the OpenAI-compatible API, http or https; null removes it. Requests to it reach only public addresses unless the operator allows others (`BOTWIRE_LLM_ALLOWED_CIDRS`); a refused one is an LLM failure, and the offline engine answers.
+    ///Base URL of the OpenAI-compatible API, http or https; null removes it. It must reach only public addresses unless the operator allows others (`BOTWIRE_LLM_ALLOWED_CIDRS`), checked when it is set, as a webhook's URL is; a URL with credentials in it, a host that does not resolve, or one that resolves to an address the policy refuses is 422 on `settings.engine.llm_base_url`, and the bot keeps its settings. Every request checks the addresses again (DNS may change); a refused one is an LLM failure, the offline engine answers and the reply's `fallback_reason` is `llm_target_refused`.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct BotEngineSettingsInputLlmBaseUrl(::std::string::String);
@@ -3019,6 +3019,9 @@ pub mod types {
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub engine: ::std::option::Option<BotEngineKind>,
+        ///Present only when the bot's engine is `llm` and the offline engine answered instead, saying why: `llm_not_configured` (no base URL or model, and no server default), `llm_target_refused` (the bot's URL reaches an address the server's policy refuses), `llm_unreachable` (connecting failed), `llm_http_error` (an HTTP error status), `llm_error` (an error object in the answer), `llm_timeout` (no piece, or no end, in time), `llm_unreadable` (an answer that is not the OpenAI format), `llm_stream_cut` (the stream ended before the reply was complete), `llm_empty_reply` (no text). The server's log has the detail.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub fallback_reason: ::std::option::Option<ChatReplyFallbackReason>,
         ///Whether a human has taken over the conversation.
         pub handed_off: bool,
         ///ISO 639-1 code the reply is written in.
@@ -3041,6 +3044,85 @@ pub mod types {
     impl ChatReply {
         pub fn builder() -> builder::ChatReply {
             Default::default()
+        }
+    }
+    ///Present only when the bot's engine is `llm` and the offline engine answered instead, saying why: `llm_not_configured` (no base URL or model, and no server default), `llm_target_refused` (the bot's URL reaches an address the server's policy refuses), `llm_unreachable` (connecting failed), `llm_http_error` (an HTTP error status), `llm_error` (an error object in the answer), `llm_timeout` (no piece, or no end, in time), `llm_unreadable` (an answer that is not the OpenAI format), `llm_stream_cut` (the stream ended before the reply was complete), `llm_empty_reply` (no text). The server's log has the detail.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+    )]
+    pub enum ChatReplyFallbackReason {
+        #[serde(rename = "llm_not_configured")]
+        LlmNotConfigured,
+        #[serde(rename = "llm_target_refused")]
+        LlmTargetRefused,
+        #[serde(rename = "llm_unreachable")]
+        LlmUnreachable,
+        #[serde(rename = "llm_http_error")]
+        LlmHttpError,
+        #[serde(rename = "llm_error")]
+        LlmError,
+        #[serde(rename = "llm_timeout")]
+        LlmTimeout,
+        #[serde(rename = "llm_unreadable")]
+        LlmUnreadable,
+        #[serde(rename = "llm_stream_cut")]
+        LlmStreamCut,
+        #[serde(rename = "llm_empty_reply")]
+        LlmEmptyReply,
+    }
+    impl ::std::fmt::Display for ChatReplyFallbackReason {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::LlmNotConfigured => f.write_str("llm_not_configured"),
+                Self::LlmTargetRefused => f.write_str("llm_target_refused"),
+                Self::LlmUnreachable => f.write_str("llm_unreachable"),
+                Self::LlmHttpError => f.write_str("llm_http_error"),
+                Self::LlmError => f.write_str("llm_error"),
+                Self::LlmTimeout => f.write_str("llm_timeout"),
+                Self::LlmUnreadable => f.write_str("llm_unreadable"),
+                Self::LlmStreamCut => f.write_str("llm_stream_cut"),
+                Self::LlmEmptyReply => f.write_str("llm_empty_reply"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ChatReplyFallbackReason {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "llm_not_configured" => Ok(Self::LlmNotConfigured),
+                "llm_target_refused" => Ok(Self::LlmTargetRefused),
+                "llm_unreachable" => Ok(Self::LlmUnreachable),
+                "llm_http_error" => Ok(Self::LlmHttpError),
+                "llm_error" => Ok(Self::LlmError),
+                "llm_timeout" => Ok(Self::LlmTimeout),
+                "llm_unreadable" => Ok(Self::LlmUnreadable),
+                "llm_stream_cut" => Ok(Self::LlmStreamCut),
+                "llm_empty_reply" => Ok(Self::LlmEmptyReply),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ChatReplyFallbackReason {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ChatReplyFallbackReason {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///Body of `chat_send` and `chat_stream`.
@@ -13141,6 +13223,10 @@ pub mod types {
                 ::std::option::Option<super::BotEngineKind>,
                 ::std::string::String,
             >,
+            fallback_reason: ::std::result::Result<
+                ::std::option::Option<super::ChatReplyFallbackReason>,
+                ::std::string::String,
+            >,
             handed_off: ::std::result::Result<bool, ::std::string::String>,
             language: ::std::result::Result<::std::string::String, ::std::string::String>,
             message_id:
@@ -13163,6 +13249,7 @@ pub mod types {
                     conversation_id: Err("no value supplied for conversation_id".to_string()),
                     created_at: Err("no value supplied for created_at".to_string()),
                     engine: Ok(Default::default()),
+                    fallback_reason: Ok(Default::default()),
                     handed_off: Err("no value supplied for handed_off".to_string()),
                     language: Err("no value supplied for language".to_string()),
                     message_id: Err("no value supplied for message_id".to_string()),
@@ -13203,6 +13290,16 @@ pub mod types {
                 self.engine = value
                     .try_into()
                     .map_err(|e| format!("error converting supplied value for engine: {e}"));
+                self
+            }
+            pub fn fallback_reason<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ChatReplyFallbackReason>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.fallback_reason = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for fallback_reason: {e}")
+                });
                 self
             }
             pub fn handed_off<T>(mut self, value: T) -> Self
@@ -13295,6 +13392,7 @@ pub mod types {
                     conversation_id: value.conversation_id?,
                     created_at: value.created_at?,
                     engine: value.engine?,
+                    fallback_reason: value.fallback_reason?,
                     handed_off: value.handed_off?,
                     language: value.language?,
                     message_id: value.message_id?,
@@ -13312,6 +13410,7 @@ pub mod types {
                     conversation_id: Ok(value.conversation_id),
                     created_at: Ok(value.created_at),
                     engine: Ok(value.engine),
+                    fallback_reason: Ok(value.fallback_reason),
                     handed_off: Ok(value.handed_off),
                     language: Ok(value.language),
                     message_id: Ok(value.message_id),

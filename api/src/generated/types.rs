@@ -1844,7 +1844,7 @@ pub struct BotEngineSettingsInput {
     ///The LLM API key. Write-only: stored encrypted and never returned; null removes it.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub llm_api_key: ::std::option::Option<BotEngineSettingsInputLlmApiKey>,
-    ///Base URL of the OpenAI-compatible API, http or https; null removes it. Requests to it reach only public addresses unless the operator allows others (`BOTWIRE_LLM_ALLOWED_CIDRS`); a refused one is an LLM failure, and the offline engine answers.
+    ///Base URL of the OpenAI-compatible API, http or https; null removes it. It must reach only public addresses unless the operator allows others (`BOTWIRE_LLM_ALLOWED_CIDRS`), checked when it is set, as a webhook's URL is; a URL with credentials in it, a host that does not resolve, or one that resolves to an address the policy refuses is 422 on `settings.engine.llm_base_url`, and the bot keeps its settings. Every request checks the addresses again (DNS may change); a refused one is an LLM failure, the offline engine answers and the reply's `fallback_reason` is `llm_target_refused`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub llm_base_url: ::std::option::Option<BotEngineSettingsInputLlmBaseUrl>,
     ///Model name sent to the LLM API; null removes it.
@@ -1915,7 +1915,7 @@ impl<'de> ::serde::Deserialize<'de> for BotEngineSettingsInputLlmApiKey {
             })
     }
 }
-///Base URL of the OpenAI-compatible API, http or https; null removes it. Requests to it reach only public addresses unless the operator allows others (`BOTWIRE_LLM_ALLOWED_CIDRS`); a refused one is an LLM failure, and the offline engine answers.
+///Base URL of the OpenAI-compatible API, http or https; null removes it. It must reach only public addresses unless the operator allows others (`BOTWIRE_LLM_ALLOWED_CIDRS`), checked when it is set, as a webhook's URL is; a URL with credentials in it, a host that does not resolve, or one that resolves to an address the policy refuses is 422 on `settings.engine.llm_base_url`, and the bot keeps its settings. Every request checks the addresses again (DNS may change); a refused one is an LLM failure, the offline engine answers and the reply's `fallback_reason` is `llm_target_refused`.
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]
@@ -3201,6 +3201,9 @@ pub struct ChatReply {
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub engine: ::std::option::Option<BotEngineKind>,
+    ///Present only when the bot's engine is `llm` and the offline engine answered instead, saying why: `llm_not_configured` (no base URL or model, and no server default), `llm_target_refused` (the bot's URL reaches an address the server's policy refuses), `llm_unreachable` (connecting failed), `llm_http_error` (an HTTP error status), `llm_error` (an error object in the answer), `llm_timeout` (no piece, or no end, in time), `llm_unreadable` (an answer that is not the OpenAI format), `llm_stream_cut` (the stream ended before the reply was complete), `llm_empty_reply` (no text). The server's log has the detail.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub fallback_reason: ::std::option::Option<ChatReplyFallbackReason>,
     ///Whether a human has taken over the conversation.
     pub handed_off: bool,
     ///ISO 639-1 code the reply is written in.
@@ -3221,6 +3224,86 @@ pub struct ChatReply {
     pub suggested_actions: ::std::vec::Vec<SuggestedAction>,
     ///Id of the stored user message.
     pub user_message_id: ::uuid::Uuid,
+}
+///Present only when the bot's engine is `llm` and the offline engine answered instead, saying why: `llm_not_configured` (no base URL or model, and no server default), `llm_target_refused` (the bot's URL reaches an address the server's policy refuses), `llm_unreachable` (connecting failed), `llm_http_error` (an HTTP error status), `llm_error` (an error object in the answer), `llm_timeout` (no piece, or no end, in time), `llm_unreadable` (an answer that is not the OpenAI format), `llm_stream_cut` (the stream ended before the reply was complete), `llm_empty_reply` (no text). The server's log has the detail.
+#[derive(
+    ::schemars::JsonSchema,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum ChatReplyFallbackReason {
+    #[serde(rename = "llm_not_configured")]
+    LlmNotConfigured,
+    #[serde(rename = "llm_target_refused")]
+    LlmTargetRefused,
+    #[serde(rename = "llm_unreachable")]
+    LlmUnreachable,
+    #[serde(rename = "llm_http_error")]
+    LlmHttpError,
+    #[serde(rename = "llm_error")]
+    LlmError,
+    #[serde(rename = "llm_timeout")]
+    LlmTimeout,
+    #[serde(rename = "llm_unreadable")]
+    LlmUnreadable,
+    #[serde(rename = "llm_stream_cut")]
+    LlmStreamCut,
+    #[serde(rename = "llm_empty_reply")]
+    LlmEmptyReply,
+}
+impl ::std::fmt::Display for ChatReplyFallbackReason {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::LlmNotConfigured => f.write_str("llm_not_configured"),
+            Self::LlmTargetRefused => f.write_str("llm_target_refused"),
+            Self::LlmUnreachable => f.write_str("llm_unreachable"),
+            Self::LlmHttpError => f.write_str("llm_http_error"),
+            Self::LlmError => f.write_str("llm_error"),
+            Self::LlmTimeout => f.write_str("llm_timeout"),
+            Self::LlmUnreadable => f.write_str("llm_unreadable"),
+            Self::LlmStreamCut => f.write_str("llm_stream_cut"),
+            Self::LlmEmptyReply => f.write_str("llm_empty_reply"),
+        }
+    }
+}
+impl ::std::str::FromStr for ChatReplyFallbackReason {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "llm_not_configured" => Ok(Self::LlmNotConfigured),
+            "llm_target_refused" => Ok(Self::LlmTargetRefused),
+            "llm_unreachable" => Ok(Self::LlmUnreachable),
+            "llm_http_error" => Ok(Self::LlmHttpError),
+            "llm_error" => Ok(Self::LlmError),
+            "llm_timeout" => Ok(Self::LlmTimeout),
+            "llm_unreadable" => Ok(Self::LlmUnreadable),
+            "llm_stream_cut" => Ok(Self::LlmStreamCut),
+            "llm_empty_reply" => Ok(Self::LlmEmptyReply),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for ChatReplyFallbackReason {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ChatReplyFallbackReason {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
 }
 ///Body of `chat_send` and `chat_stream`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]

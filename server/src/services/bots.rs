@@ -5,6 +5,7 @@
 use super::{Call, cursor, limit, not_found, page_info};
 use crate::auth::Principal;
 use crate::auth::secrets;
+use crate::egress::TargetPolicy;
 use crate::error::Error;
 use crate::store::bots::{self as store, BotRow};
 use crate::store::{self as stores, new_id, now, utc};
@@ -160,6 +161,27 @@ fn apply_settings(
     })
 }
 
+/// 422 on `settings.engine.llm_base_url` when the body sets a base URL that the egress policy
+/// refuses (as a webhook's URL is checked), instead of every chat falling back to the offline
+/// engine later. A URL stored before stays as it is: its chats say why they fall back
+/// (`fallback_reason`).
+async fn check_llm_target(
+    call: &Call<'_>,
+    stored: &StoredSettings,
+    settings_json: &serde_json::Value,
+) -> Result<(), Error> {
+    let Some(url) = &stored.settings.engine.llm_base_url else {
+        return Ok(());
+    };
+    if !botwire_api::given(settings_json, "/engine/llm_base_url") {
+        return Ok(());
+    }
+    TargetPolicy::new(call.app.config.llm.allowed_cidrs.clone())
+        .check_url(url)
+        .await
+        .map_err(|why| Error::Validation(vec![("settings.engine.llm_base_url".into(), why)]))
+}
+
 /// Between two generated newtypes of the same constrained string (the contract checked it).
 fn convert<T: std::str::FromStr>(value: &str) -> Result<T, Error> {
     value
@@ -229,6 +251,7 @@ pub async fn bot_create(
         Some(input) => apply_settings(base, input, &json["settings"], &call.app.config.llm)?,
         None => base,
     };
+    check_llm_target(call, &stored, &json["settings"]).await?;
     let now = now();
     let row = BotRow {
         id: new_id(),
@@ -324,12 +347,16 @@ pub async fn bot_update(
     } = body;
     let row = bot_of_owner(call, bot_id).await?;
     let settings = match settings {
-        Some(input) => Some(settings_json(&apply_settings(
-            stored_settings(&row)?,
-            input,
-            &json["settings"],
-            &call.app.config.llm,
-        )?)?),
+        Some(input) => {
+            let stored = apply_settings(
+                stored_settings(&row)?,
+                input,
+                &json["settings"],
+                &call.app.config.llm,
+            )?;
+            check_llm_target(call, &stored, &json["settings"]).await?;
+            Some(settings_json(&stored)?)
+        }
         None => None,
     };
     let description = botwire_api::given(&json, "/description")

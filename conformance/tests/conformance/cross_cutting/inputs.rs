@@ -190,7 +190,8 @@ fn documents(op: &Operation, status: u16) -> bool {
 
 /// The problems with the answer to a valid input.
 /// Operations whose contract answers a well-formed input with 422 on one field for a reason
-/// no schema can know: a code that is not the one mailed, an LLM engine without its URL, a
+/// no schema can know: a code that is not the one mailed, an LLM engine without its URL or
+/// with one the egress policy refuses (a host that does not resolve, a private address), a
 /// chat message that names no bot or session where the credential does not imply them, or
 /// one longer than the bot's own limit. Such a 422 is the operation's business rule, not a
 /// rejected valid input.
@@ -199,7 +200,9 @@ const SEMANTIC_REJECTIONS: &[(&str, &str)] = &[
     ("account_password_reset", "code"),
     ("account_totp_verify", "code"),
     ("bot_create", "settings.engine"),
+    ("bot_create", "settings.engine.llm_base_url"),
     ("bot_update", "settings.engine"),
+    ("bot_update", "settings.engine.llm_base_url"),
     ("chat_send", "bot_id"),
     ("chat_send", "session_id"),
     ("chat_send", "message"),

@@ -17,8 +17,8 @@ use crate::services::{Call, not_found};
 use crate::store::chat::{self as store, ConversationRow, MessageRow, Recorded};
 use crate::store::{self as stores, new_id, now, utc};
 use botwire_api::types::{
-    BotEngineKind, ChatReply, ChatSend, ConversationStatus, ErrorCode, MessageRole, Source,
-    SuggestedAction, SuggestedActionType,
+    BotEngineKind, ChatReply, ChatReplyFallbackReason, ChatSend, ConversationStatus, ErrorCode,
+    MessageRole, Source, SuggestedAction, SuggestedActionType,
 };
 use futures::{Stream, StreamExt};
 use serde_json::json;
@@ -68,6 +68,9 @@ pub struct Exchange {
     answer: Answer,
     /// For a bot whose engine is an LLM: the request, and the passages it was given.
     llm: Option<(LlmRequest, Vec<AnswerSource>)>,
+    /// For a bot whose engine is an LLM but that has no request (no URL or model): why the
+    /// offline engine answers.
+    llm_missing: Option<ChatReplyFallbackReason>,
     /// (key, request hash) when the request carries an `Idempotency-Key`.
     idempotency: Option<(String, String)>,
     /// The month to count the user's message in when the exchange is stored (no quota
@@ -87,6 +90,8 @@ struct Draft {
     engine: BotEngineKind,
     sources: Vec<Source>,
     actions: Vec<SuggestedAction>,
+    /// Why an LLM bot's reply is the offline engine's.
+    fallback_reason: Option<ChatReplyFallbackReason>,
 }
 
 /// Sends a user's message and returns the bot's reply (stored, with its events, before it is
@@ -409,7 +414,7 @@ async fn prepare(
         default_language: settings.default_language.to_string(),
     };
     let language = language.as_deref().map(|l| l.as_str());
-    let (answer, llm) = if settings.engine.kind == BotEngineKind::Llm {
+    let (answer, llm, llm_missing) = if settings.engine.kind == BotEngineKind::Llm {
         let (answer, context) =
             index.answer_with_context(&message, language, &engine_settings, LLM_CONTEXT_PASSAGES);
         let history = if new {
@@ -429,9 +434,16 @@ async fn prepare(
             slog::warn!(call.app.log, "an LLM bot has no base URL or model (nor a server default); the offline engine answers";
                 "bot_id" => &bot.id);
         }
-        (answer, request.map(|request| (request, context)))
+        let missing = request
+            .is_none()
+            .then_some(ChatReplyFallbackReason::LlmNotConfigured);
+        (answer, request.map(|request| (request, context)), missing)
     } else {
-        (index.answer(&message, language, &engine_settings), None)
+        (
+            index.answer(&message, language, &engine_settings),
+            None,
+            None,
+        )
     };
     let user_message = MessageRow {
         id: new_id(),
@@ -454,6 +466,7 @@ async fn prepare(
         user_message,
         answer,
         llm,
+        llm_missing,
         idempotency,
         uncounted_month,
     })))
@@ -537,6 +550,19 @@ fn llm_request(
     })
 }
 
+/// The contract's short name of why an LLM's reply was not used.
+fn fallback_reason(error: &LlmError) -> ChatReplyFallbackReason {
+    match error {
+        LlmError::Connect(_) => ChatReplyFallbackReason::LlmUnreachable,
+        LlmError::Status { .. } => ChatReplyFallbackReason::LlmHttpError,
+        LlmError::Api(_) => ChatReplyFallbackReason::LlmError,
+        LlmError::Idle(_) | LlmError::Total(_) => ChatReplyFallbackReason::LlmTimeout,
+        LlmError::Protocol(_) => ChatReplyFallbackReason::LlmUnreadable,
+        LlmError::Truncated => ChatReplyFallbackReason::LlmStreamCut,
+        LlmError::Refused => ChatReplyFallbackReason::LlmTargetRefused,
+    }
+}
+
 fn sources_of(passages: &[AnswerSource]) -> Vec<Source> {
     passages
         .iter()
@@ -558,6 +584,7 @@ impl Exchange {
             engine: BotEngineKind::Offline,
             sources: sources_of(&self.answer.sources),
             actions: self.actions(),
+            fallback_reason: self.llm_missing,
         }
     }
 
@@ -600,16 +627,25 @@ impl Exchange {
                     sources: sources_of(passages),
                     // The offline engine's confidence decides whether to offer a human.
                     actions: self.actions(),
+                    fallback_reason: None,
                 }
             }
             outcome => {
-                let why = outcome.err().map_or_else(
+                let error = outcome.err();
+                let why = error.as_ref().map_or_else(
                     || "the LLM replied with no text".to_string(),
-                    |e| e.to_string(),
+                    ToString::to_string,
                 );
                 slog::warn!(log, "LLM failed; the offline engine answers";
                     "conversation_id" => &self.conversation.id, "error" => why);
-                self.offline_draft()
+                Draft {
+                    fallback_reason: Some(
+                        error.map_or(ChatReplyFallbackReason::LlmEmptyReply, |e| {
+                            fallback_reason(&e)
+                        }),
+                    ),
+                    ..self.offline_draft()
+                }
             }
         }
     }
@@ -659,6 +695,7 @@ impl Exchange {
     /// Stores the exchange (the message, the reply unless a human has taken over, their
     /// events, and the idempotency record) and returns the reply.
     async fn finish(mut self, draft: Option<Draft>) -> Result<ChatReply, Error> {
+        let fallback_reason = draft.as_ref().and_then(|draft| draft.fallback_reason);
         let mut reply = draft.map(|draft| MessageRow {
             id: new_id(),
             conversation_id: self.conversation.id.clone(),
@@ -703,6 +740,7 @@ impl Exchange {
                 .as_ref()
                 .map_or(utc(user_message.created_at), |m| m.created_at),
             engine: reply_view.as_ref().and_then(|m| m.engine),
+            fallback_reason,
             handed_off: conversation.handed_off,
             language: self.answer.language.clone(),
             message_id: reply_view.as_ref().map(|m| m.id),

@@ -4,12 +4,15 @@
 //! (before or during the reply, sent or streamed), the server's LLM defaults, and a bot's LLM
 //! URL kept off private addresses. (Replies streamed as generated are `chat_stream`'s.)
 
+use crate::conformance::support::chat::upload_faq;
 use crate::conformance::support::chat::{FAQ, ask, history};
 use crate::conformance::support::llm::{
     BOT_KEY, deltas_of, done_of, llm_bot, metrics, stream_text, use_llm,
 };
-use crate::conformance::support::{bearer, create_bot, register};
-use botwire_client::types::BotEngineKind;
+use crate::conformance::support::{bearer, create_bot, expect_error, llm_engine, register};
+use botwire_client::types::{
+    self, BotEngineKind, ChatReplyFallbackReason as FallbackReason, ErrorCode,
+};
 use botwire_conformance::{Backend, TestContext, on_both_databases};
 use botwire_server::engine::llm::scripted::{self, SSE_HEAD, ScriptedLlm, Step};
 
@@ -22,6 +25,7 @@ async fn chat_send_to_an_llm_bot_prompts_with_its_passages_and_the_conversation(
     let reply = ask(&owner, bot.id, "llm-1", FAQ[0].0).await;
     assert_eq!(reply.reply.as_deref(), Some("Refunds take 14 days."));
     assert_eq!(reply.engine, Some(BotEngineKind::Llm));
+    assert_eq!(reply.fallback_reason, None);
     // The passages it was given are its sources, the best (the FAQ's answer) first.
     assert_eq!(reply.sources[0].snippet, FAQ[0].1, "{reply:?}");
     assert!(reply.suggested_actions.is_empty(), "{reply:?}");
@@ -95,6 +99,7 @@ async fn chat_send_and_chat_stream_fall_back_to_the_offline_engine_when_the_llm_
     let reply = ask(&owner, bot.id, "llm-3", FAQ[1].0).await;
     assert_eq!(reply.reply.as_deref(), Some(FAQ[1].1));
     assert_eq!(reply.engine, Some(BotEngineKind::Offline));
+    assert_eq!(reply.fallback_reason, Some(FallbackReason::LlmHttpError));
     let body = stream_text(&owner, bot.id, "llm-3", FAQ[1].0).await;
     // Nothing was streamed yet: the offline reply streams as deltas too.
     assert_eq!(deltas_of(&body), [FAQ[1].1]);
@@ -115,6 +120,7 @@ async fn chat_send_and_chat_stream_fall_back_to_the_offline_engine_when_the_llm_
     assert_eq!(deltas_of(&body), ["Half an"]);
     let done = done_of(&body);
     assert_eq!(done.engine, Some(BotEngineKind::Offline));
+    assert_eq!(done.fallback_reason, Some(FallbackReason::LlmError));
     assert_eq!(done.reply.as_deref(), Some(FAQ[1].1));
     let messages = history(&owner, bot.id, "llm-4").await;
     assert_eq!(messages[1].content, FAQ[1].1);
@@ -128,6 +134,7 @@ async fn chat_send_and_chat_stream_fall_back_to_the_offline_engine_when_the_llm_
     use_llm(&owner, bot.id, Some(&format!("http://127.0.0.1:{port}/v1"))).await;
     let reply = ask(&owner, bot.id, "llm-5", FAQ[0].0).await;
     assert_eq!(reply.engine, Some(BotEngineKind::Offline));
+    assert_eq!(reply.fallback_reason, Some(FallbackReason::LlmUnreachable));
     assert_eq!(reply.reply.as_deref(), Some(FAQ[0].1));
     let text = metrics(ctx).await;
     assert!(
@@ -168,17 +175,66 @@ async fn chat_send_uses_the_servers_llm_for_every_bot(backend: Backend) {
 }
 
 /// Without `BOTWIRE_LLM_ALLOWED_CIDRS`, a bot's own LLM URL cannot reach the operator's
-/// network (here loopback): no request is made, and the offline engine answers.
-async fn chat_send_to_a_bots_llm_url_on_a_private_address_is_not_made_unless_allowed(
-    ctx: &TestContext,
-) {
+/// network (here loopback): setting it is refused at once, 422 naming the field (as a
+/// webhook's URL is), on create and on update; the bot keeps its settings, chats are answered
+/// by the offline engine, and no request is ever made.
+async fn a_bots_llm_url_on_a_private_address_is_refused_when_set_unless_allowed(ctx: &TestContext) {
     let llm = ScriptedLlm::start(scripted::completion(&["Internal secrets."]))
         .await
         .expect("scripted LLM");
-    let (owner, bot) = llm_bot(ctx, "llm-ssrf@example.test", &llm.base_url()).await;
+    let session = register(ctx, "llm-ssrf@example.test", "LLM owner").await;
+    let owner = bearer(ctx, &session.token);
+    let settings = types::BotSettingsInput {
+        engine: Some(llm_engine(Some(&llm.base_url()), Some("m"), None)),
+        ..Default::default()
+    };
+    let refused = |response: botwire_client::ResponseValue<types::Error>| {
+        let fields: Vec<&str> = response
+            .error
+            .fields
+            .iter()
+            .map(|f| f.field.as_str())
+            .collect();
+        assert_eq!(
+            fields,
+            ["settings.engine.llm_base_url"],
+            "{:?}",
+            response.error
+        );
+    };
+    let created = owner
+        .bot_create()
+        .body(
+            types::BotCreate::builder()
+                .name("LLM bot")
+                .settings(Some(settings.clone())),
+        )
+        .send()
+        .await;
+    refused(expect_error(created, 422, ErrorCode::ValidationFailed));
+    let bot = create_bot(&owner, "LLM bot").await;
+    upload_faq(&owner, bot.id).await;
+    let updated = owner
+        .bot_update()
+        .bot_id(bot.id)
+        .body(types::BotUpdate::builder().settings(Some(settings)))
+        .send()
+        .await;
+    refused(expect_error(updated, 422, ErrorCode::ValidationFailed));
+    let kept = owner
+        .bot_get()
+        .bot_id(bot.id)
+        .send()
+        .await
+        .expect("bot_get");
+    assert_eq!(kept.settings.engine.kind, BotEngineKind::Offline);
+    assert_eq!(kept.settings.engine.llm_base_url, None);
     let reply = ask(&owner, bot.id, "llm-9", FAQ[0].0).await;
     assert_eq!(reply.engine, Some(BotEngineKind::Offline));
-    assert_eq!(reply.reply.as_deref(), Some(FAQ[0].1));
+    assert_eq!(
+        reply.fallback_reason, None,
+        "an offline bot falls back from nothing"
+    );
     assert!(llm.requests().is_empty(), "{:?}", llm.requests());
 }
 
@@ -188,6 +244,6 @@ on_both_databases!(
 );
 on_both_databases!(
     config = |config| config.llm.allowed_cidrs.clear(),
-    chat_send_to_a_bots_llm_url_on_a_private_address_is_not_made_unless_allowed,
+    a_bots_llm_url_on_a_private_address_is_refused_when_set_unless_allowed,
 );
 on_both_databases!(backend: chat_send_uses_the_servers_llm_for_every_bot);
