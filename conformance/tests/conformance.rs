@@ -12,7 +12,7 @@
 //!
 //! `cross_cutting` holds the sweeps over every operation or over the storage under them (inputs,
 //! errors, credentials, 501s, endpoint coverage, tenancy, secrets, rate limits, migrations,
-//! replicas, checkpoints, a crash), each module saying in its first line what it sweeps.
+//! replicas, checkpoints, a crash, the README's quick start), each module saying in its first line what it sweeps.
 //! `support` holds the helpers the modules share, one copy of each. A test is an `async fn`
 //! run on both databases by `botwire_conformance::on_both_databases!`, as
 //! `<module>::<test>::sqlite` and `<module>::<test>::postgres`.

@@ -111,6 +111,7 @@ pub async fn start(config: Config, log: slog::Logger) -> Result<RunningServer> {
             slog::warn!(log, "TCP_NODELAY could not be set; streamed events may be delayed"; "error" => %e)
         }
     }
-    slog::info!(log, "listening"; "address" => %server.local_addr(), "database" => backend);
+    // dropshot has logged "listening" with the address; this says the rest is up too.
+    slog::info!(log, "botwire started"; "address" => %server.local_addr(), "database" => backend, "version" => env!("CARGO_PKG_VERSION"));
     Ok(RunningServer { server, workers })
 }

@@ -9,6 +9,7 @@ mod coverage;
 mod errors;
 mod inputs;
 mod migrations;
+mod quickstart;
 mod rate_limiter;
 mod rate_limits;
 mod replicas;
