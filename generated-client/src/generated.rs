@@ -22405,7 +22405,7 @@ impl Client {
     Sends a `GET` request to `/v1/api-keys`
 
     Arguments:
-    - `cursor`: The `next_cursor` of the previous page; omit for the first page.
+    - `cursor`: The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     - `limit`: Page size.
     ```ignore
     let response = client.api_key_list()
@@ -22655,7 +22655,7 @@ impl Client {
     Sends a `GET` request to `/v1/bots`
 
     Arguments:
-    - `cursor`: The `next_cursor` of the previous page; omit for the first page.
+    - `cursor`: The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     - `limit`: Page size.
     - `status`: Only bots with this status.
     ```ignore
@@ -22671,7 +22671,7 @@ impl Client {
     }
     /**Create a bot
 
-    The account's user or an account-wide API key creates an active bot with a new widget token; settings left out take their defaults. A key scoped to one bot cannot create bots (403). `engine.kind: llm` without an LLM base URL and model (the bot's, or the server's `BOTWIRE_LLM_BASE_URL` and `BOTWIRE_LLM_MODEL`) answers 422.
+    The account's user or an account-wide API key creates an active bot with a new widget token; settings left out take their defaults. A key scoped to one bot cannot create bots (403). `engine.kind: llm` without an LLM base URL and model (the bot's, or the server's `BOTWIRE_LLM_BASE_URL` and `BOTWIRE_LLM_MODEL`) answers 422 on `settings.engine`.
 
     Sends a `POST` request to `/v1/bots`
 
@@ -22720,7 +22720,7 @@ impl Client {
     }
     /**Update a bot
 
-    Changes the fields given and keeps the rest: within `settings`, arrays are replaced whole and `theme` and `engine` are merged field by field. Changes apply to the next message. A key scoped to another bot answers 403.
+    Changes the fields given and keeps the rest: within `settings`, arrays are replaced whole and `theme` and `engine` are merged field by field. Changes apply to the next message. A change that leaves `engine.kind: llm` without an LLM base URL and model (the bot's, or the server's `BOTWIRE_LLM_BASE_URL` and `BOTWIRE_LLM_MODEL`) answers 422 on `settings.engine`. A key scoped to another bot answers 403.
 
     Sends a `PATCH` request to `/v1/bots/{bot_id}`
 
@@ -22900,7 +22900,7 @@ impl Client {
 
     Arguments:
     - `bot_id`: The bot whose canned responses are listed.
-    - `cursor`: The `next_cursor` of the previous page; omit for the first page.
+    - `cursor`: The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     - `limit`: Page size.
     ```ignore
     let response = client.canned_response_list()
@@ -22961,7 +22961,7 @@ impl Client {
     Arguments:
     - `bot_id`: The bot's id.
     - `category`: Only documents in this category (exact match).
-    - `cursor`: The `next_cursor` of the previous page; omit for the first page.
+    - `cursor`: The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     - `kind`: Only documents of this kind.
     - `limit`: Page size.
     ```ignore
@@ -23071,7 +23071,7 @@ impl Client {
     Arguments:
     - `bot_id`: The bot whose conversations are listed.
     - `assignee_id`: Only conversations assigned to this user.
-    - `cursor`: The `next_cursor` of the previous page; omit for the first page.
+    - `cursor`: The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     - `handed_off`: Only conversations a human has (true) or has not (false) taken over.
     - `limit`: Page size.
     - `status`: Only conversations in this status.
@@ -23122,7 +23122,7 @@ impl Client {
 
     Arguments:
     - `bot_id`: The bot's id.
-    - `cursor`: The `next_cursor` of the previous page; omit for the first page.
+    - `cursor`: The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     - `limit`: Page size.
     - `status`: Only sessions whose current conversation has this status.
     - `user_id`: Only sessions of this end user (the `user_id` given with `chat_send`).
@@ -23188,7 +23188,7 @@ impl Client {
     Arguments:
     - `bot_id`: The bot's id.
     - `session_id`: The session id: the caller's own stable string for one end user (or the one Botwire generated for a visitor).
-    - `cursor`: The `next_cursor` of the previous page; omit for the first page.
+    - `cursor`: The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     - `limit`: Page size.
     ```ignore
     let response = client.session_history()
@@ -23212,7 +23212,7 @@ impl Client {
 
     Arguments:
     - `bot_id`: The bot whose webhooks are listed.
-    - `cursor`: The `next_cursor` of the previous page; omit for the first page.
+    - `cursor`: The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     - `limit`: Page size.
     ```ignore
     let response = client.webhook_list()
@@ -23360,7 +23360,7 @@ impl Client {
     Sends a `GET` request to `/v1/contacts`
 
     Arguments:
-    - `cursor`: The `next_cursor` of the previous page; omit for the first page.
+    - `cursor`: The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     - `limit`: Page size.
     - `q`: Case-insensitive text searched in name, email and phone.
     - `tag`: Only contacts carrying this tag.
@@ -23551,7 +23551,7 @@ impl Client {
 
     Arguments:
     - `conversation_id`: The conversation's id.
-    - `cursor`: The `next_cursor` of the previous page; omit for the first page.
+    - `cursor`: The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     - `limit`: Page size.
     ```ignore
     let response = client.note_list()
@@ -23691,7 +23691,7 @@ impl Client {
     Sends a `GET` request to `/v1/inbox/views`
 
     Arguments:
-    - `cursor`: The `next_cursor` of the previous page; omit for the first page.
+    - `cursor`: The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     - `limit`: Page size.
     ```ignore
     let response = client.inbox_view_list()
@@ -23748,7 +23748,7 @@ impl Client {
     Sends a `GET` request to `/v1/notifications`
 
     Arguments:
-    - `cursor`: The `next_cursor` of the previous page; omit for the first page.
+    - `cursor`: The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     - `limit`: Page size.
     - `unread`: true: only unread notifications; false: only read ones.
     ```ignore
@@ -23844,7 +23844,7 @@ impl Client {
 
     Arguments:
     - `bot_id`: Only agents who may work this bot's inbox.
-    - `cursor`: The `next_cursor` of the previous page; omit for the first page.
+    - `cursor`: The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     - `limit`: Page size.
     ```ignore
     let response = client.presence_available_list()
@@ -23893,7 +23893,7 @@ impl Client {
     Sends a `GET` request to `/v1/presence/team`
 
     Arguments:
-    - `cursor`: The `next_cursor` of the previous page; omit for the first page.
+    - `cursor`: The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     - `limit`: Page size.
     - `team_id`: Only the members of this team.
     ```ignore
@@ -23929,7 +23929,7 @@ impl Client {
     Sends a `GET` request to `/v1/teams`
 
     Arguments:
-    - `cursor`: The `next_cursor` of the previous page; omit for the first page.
+    - `cursor`: The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     - `limit`: Page size.
     ```ignore
     let response = client.team_list()
@@ -23998,7 +23998,7 @@ impl Client {
 
     Arguments:
     - `team_id`: The team's id.
-    - `cursor`: The `next_cursor` of the previous page; omit for the first page.
+    - `cursor`: The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     - `limit`: Page size.
     ```ignore
     let response = client.team_bot_list()
@@ -24076,7 +24076,7 @@ impl Client {
 
     Arguments:
     - `team_id`: The team's id.
-    - `cursor`: The `next_cursor` of the previous page; omit for the first page.
+    - `cursor`: The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     - `limit`: Page size.
     ```ignore
     let response = client.team_member_list()
@@ -24204,7 +24204,7 @@ impl Client {
 
     Arguments:
     - `webhook_id`: The webhook's id.
-    - `cursor`: The `next_cursor` of the previous page; omit for the first page.
+    - `cursor`: The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     - `limit`: Page size.
     - `status`: Only deliveries in this state.
     ```ignore

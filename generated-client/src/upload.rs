@@ -45,7 +45,10 @@ impl Client {
         form = form.part("file", file);
         if title.is_some() || category.is_some() {
             let metadata = serde_json::json!({ "title": title, "category": category });
-            form = form.text("metadata", metadata.to_string());
+            let part = reqwest::multipart::Part::text(metadata.to_string())
+                .mime_str("application/json")
+                .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+            form = form.part("metadata", part);
         }
         let url = format!("{}/v1/bots/{}/documents", self.baseurl(), bot_id);
         let response = self

@@ -326,7 +326,7 @@ pub trait BotwireApi {
     ) -> Result<crate::Reply<dropshot::HttpResponseOk<types::Bot>, crate::RateLimited>, types::Error>;
     /// Create a bot
     ///
-    /// The account's user or an account-wide API key creates an active bot with a new widget token; settings left out take their defaults. A key scoped to one bot cannot create bots (403). `engine.kind: llm` without an LLM base URL and model (the bot's, or the server's `BOTWIRE_LLM_BASE_URL` and `BOTWIRE_LLM_MODEL`) answers 422.
+    /// The account's user or an account-wide API key creates an active bot with a new widget token; settings left out take their defaults. A key scoped to one bot cannot create bots (403). `engine.kind: llm` without an LLM base URL and model (the bot's, or the server's `BOTWIRE_LLM_BASE_URL` and `BOTWIRE_LLM_MODEL`) answers 422 on `settings.engine`.
     #[endpoint{method = POST,
     path = "/v1/bots",
     tags = ["bots"],
@@ -402,7 +402,7 @@ pub trait BotwireApi {
     >;
     /// Update a bot
     ///
-    /// Changes the fields given and keeps the rest: within `settings`, arrays are replaced whole and `theme` and `engine` are merged field by field. Changes apply to the next message. A key scoped to another bot answers 403.
+    /// Changes the fields given and keeps the rest: within `settings`, arrays are replaced whole and `theme` and `engine` are merged field by field. Changes apply to the next message. A change that leaves `engine.kind: llm` without an LLM base URL and model (the bot's, or the server's `BOTWIRE_LLM_BASE_URL` and `BOTWIRE_LLM_MODEL`) answers 422 on `settings.engine`. A key scoped to another bot answers 403.
     #[endpoint{method = PATCH,
     path = "/v1/bots/{bot_id}",
     tags = ["bots"],

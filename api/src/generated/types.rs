@@ -1306,7 +1306,7 @@ pub struct ApiKeyList {
 ///query parameters of `api_key_list`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct ApiKeyListQuery {
-    ///The `next_cursor` of the previous page; omit for the first page.
+    ///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cursor: ::std::option::Option<ApiKeyListQueryCursor>,
     ///Page size.
@@ -1321,7 +1321,7 @@ impl ::std::default::Default for ApiKeyListQuery {
         }
     }
 }
-///The `next_cursor` of the previous page; omit for the first page.
+///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]
@@ -2089,7 +2089,7 @@ pub struct BotList {
 ///query parameters of `bot_list`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct BotListQuery {
-    ///The `next_cursor` of the previous page; omit for the first page.
+    ///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cursor: ::std::option::Option<BotListQueryCursor>,
     ///Page size.
@@ -2108,7 +2108,7 @@ impl ::std::default::Default for BotListQuery {
         }
     }
 }
-///The `next_cursor` of the previous page; omit for the first page.
+///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]
@@ -3126,7 +3126,7 @@ pub struct CannedResponseListPath {
 ///query parameters of `canned_response_list`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct CannedResponseListQuery {
-    ///The `next_cursor` of the previous page; omit for the first page.
+    ///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cursor: ::std::option::Option<CannedResponseListQueryCursor>,
     ///Page size.
@@ -3141,7 +3141,7 @@ impl ::std::default::Default for CannedResponseListQuery {
         }
     }
 }
-///The `next_cursor` of the previous page; omit for the first page.
+///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]
@@ -4053,7 +4053,7 @@ pub struct ContactList {
 ///query parameters of `contact_list`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct ContactListQuery {
-    ///The `next_cursor` of the previous page; omit for the first page.
+    ///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cursor: ::std::option::Option<ContactListQueryCursor>,
     ///Page size.
@@ -4076,7 +4076,7 @@ impl ::std::default::Default for ContactListQuery {
         }
     }
 }
-///The `next_cursor` of the previous page; omit for the first page.
+///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]
@@ -5245,7 +5245,7 @@ pub struct DeliveryListPath {
 ///query parameters of `delivery_list`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct DeliveryListQuery {
-    ///The `next_cursor` of the previous page; omit for the first page.
+    ///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cursor: ::std::option::Option<DeliveryListQueryCursor>,
     ///Page size.
@@ -5264,7 +5264,7 @@ impl ::std::default::Default for DeliveryListQuery {
         }
     }
 }
-///The `next_cursor` of the previous page; omit for the first page.
+///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]
@@ -5516,7 +5516,7 @@ pub struct DocumentListQuery {
     ///Only documents in this category (exact match).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub category: ::std::option::Option<DocumentListQueryCategory>,
-    ///The `next_cursor` of the previous page; omit for the first page.
+    ///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cursor: ::std::option::Option<DocumentListQueryCursor>,
     ///Only documents of this kind.
@@ -5591,7 +5591,7 @@ impl<'de> ::serde::Deserialize<'de> for DocumentListQueryCategory {
             })
     }
 }
-///The `next_cursor` of the previous page; omit for the first page.
+///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]
@@ -6478,7 +6478,7 @@ pub struct InboxConversationListQuery {
     ///Only conversations assigned to this user.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub assignee_id: ::std::option::Option<::uuid::Uuid>,
-    ///The `next_cursor` of the previous page; omit for the first page.
+    ///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cursor: ::std::option::Option<InboxConversationListQueryCursor>,
     ///Only conversations a human has (true) or has not (false) taken over.
@@ -6510,7 +6510,7 @@ impl ::std::default::Default for InboxConversationListQuery {
         }
     }
 }
-///The `next_cursor` of the previous page; omit for the first page.
+///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]
@@ -6883,7 +6883,7 @@ pub struct InboxViewList {
 ///query parameters of `inbox_view_list`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct InboxViewListQuery {
-    ///The `next_cursor` of the previous page; omit for the first page.
+    ///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cursor: ::std::option::Option<InboxViewListQueryCursor>,
     ///Page size.
@@ -6898,7 +6898,7 @@ impl ::std::default::Default for InboxViewListQuery {
         }
     }
 }
-///The `next_cursor` of the previous page; omit for the first page.
+///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]
@@ -7497,7 +7497,7 @@ pub struct NoteListPath {
 ///query parameters of `note_list`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct NoteListQuery {
-    ///The `next_cursor` of the previous page; omit for the first page.
+    ///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cursor: ::std::option::Option<NoteListQueryCursor>,
     ///Page size.
@@ -7512,7 +7512,7 @@ impl ::std::default::Default for NoteListQuery {
         }
     }
 }
-///The `next_cursor` of the previous page; omit for the first page.
+///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]
@@ -7590,7 +7590,7 @@ pub struct NotificationList {
 ///query parameters of `notification_list`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct NotificationListQuery {
-    ///The `next_cursor` of the previous page; omit for the first page.
+    ///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cursor: ::std::option::Option<NotificationListQueryCursor>,
     ///Page size.
@@ -7609,7 +7609,7 @@ impl ::std::default::Default for NotificationListQuery {
         }
     }
 }
-///The `next_cursor` of the previous page; omit for the first page.
+///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]
@@ -7830,7 +7830,7 @@ pub struct PresenceAvailableListQuery {
     ///Only agents who may work this bot's inbox.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub bot_id: ::std::option::Option<::uuid::Uuid>,
-    ///The `next_cursor` of the previous page; omit for the first page.
+    ///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cursor: ::std::option::Option<PresenceAvailableListQueryCursor>,
     ///Page size.
@@ -7846,7 +7846,7 @@ impl ::std::default::Default for PresenceAvailableListQuery {
         }
     }
 }
-///The `next_cursor` of the previous page; omit for the first page.
+///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]
@@ -7973,7 +7973,7 @@ pub struct PresenceStatusSet {
 ///query parameters of `presence_team_get`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct PresenceTeamGetQuery {
-    ///The `next_cursor` of the previous page; omit for the first page.
+    ///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cursor: ::std::option::Option<PresenceTeamGetQueryCursor>,
     ///Page size.
@@ -7992,7 +7992,7 @@ impl ::std::default::Default for PresenceTeamGetQuery {
         }
     }
 }
-///The `next_cursor` of the previous page; omit for the first page.
+///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]
@@ -8594,7 +8594,7 @@ impl<'de> ::serde::Deserialize<'de> for SessionHistoryPathSessionId {
 ///query parameters of `session_history`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct SessionHistoryQuery {
-    ///The `next_cursor` of the previous page; omit for the first page.
+    ///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cursor: ::std::option::Option<SessionHistoryQueryCursor>,
     ///Page size.
@@ -8609,7 +8609,7 @@ impl ::std::default::Default for SessionHistoryQuery {
         }
     }
 }
-///The `next_cursor` of the previous page; omit for the first page.
+///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]
@@ -8676,7 +8676,7 @@ pub struct SessionListPath {
 ///query parameters of `session_list`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct SessionListQuery {
-    ///The `next_cursor` of the previous page; omit for the first page.
+    ///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cursor: ::std::option::Option<SessionListQueryCursor>,
     ///Page size.
@@ -8699,7 +8699,7 @@ impl ::std::default::Default for SessionListQuery {
         }
     }
 }
-///The `next_cursor` of the previous page; omit for the first page.
+///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]
@@ -9098,7 +9098,7 @@ pub struct TeamBotListPath {
 ///query parameters of `team_bot_list`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct TeamBotListQuery {
-    ///The `next_cursor` of the previous page; omit for the first page.
+    ///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cursor: ::std::option::Option<TeamBotListQueryCursor>,
     ///Page size.
@@ -9113,7 +9113,7 @@ impl ::std::default::Default for TeamBotListQuery {
         }
     }
 }
-///The `next_cursor` of the previous page; omit for the first page.
+///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]
@@ -9471,7 +9471,7 @@ pub struct TeamList {
 ///query parameters of `team_list`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct TeamListQuery {
-    ///The `next_cursor` of the previous page; omit for the first page.
+    ///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cursor: ::std::option::Option<TeamListQueryCursor>,
     ///Page size.
@@ -9486,7 +9486,7 @@ impl ::std::default::Default for TeamListQuery {
         }
     }
 }
-///The `next_cursor` of the previous page; omit for the first page.
+///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]
@@ -9563,7 +9563,7 @@ pub struct TeamMemberListPath {
 ///query parameters of `team_member_list`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct TeamMemberListQuery {
-    ///The `next_cursor` of the previous page; omit for the first page.
+    ///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cursor: ::std::option::Option<TeamMemberListQueryCursor>,
     ///Page size.
@@ -9578,7 +9578,7 @@ impl ::std::default::Default for TeamMemberListQuery {
         }
     }
 }
-///The `next_cursor` of the previous page; omit for the first page.
+///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]
@@ -10189,7 +10189,7 @@ pub struct WebhookListPath {
 ///query parameters of `webhook_list`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct WebhookListQuery {
-    ///The `next_cursor` of the previous page; omit for the first page.
+    ///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cursor: ::std::option::Option<WebhookListQueryCursor>,
     ///Page size.
@@ -10204,7 +10204,7 @@ impl ::std::default::Default for WebhookListQuery {
         }
     }
 }
-///The `next_cursor` of the previous page; omit for the first page.
+///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]

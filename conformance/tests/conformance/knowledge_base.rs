@@ -431,6 +431,41 @@ async fn document_create_bounds_a_title_from_a_long_file_name(ctx: &TestContext)
     assert_eq!(document.title, "Opening hours");
 }
 
+/// The contract's `metadata` bounds a title to 200 characters and a category to 100, and takes
+/// an empty or blank one as left out, so no schema-valid metadata is refused.
+async fn document_create_takes_a_blank_title_or_category_as_left_out(ctx: &TestContext) {
+    let session = register(ctx, "kb-blank-titles@example.test", "Untitled").await;
+    let owner = bearer(ctx, &session.token);
+    let bot = create_bot(&owner, "Blank titles").await;
+    for (title, category) in [("", " "), ("  \t ", ""), ("\u{3000}", "\n")] {
+        let mut form = file("hours.txt", OPENING_HOURS);
+        form.title = Some(title.into());
+        form.category = Some(category.into());
+        let document = upload_and_get(&owner, bot.id, form).await;
+        assert_eq!(document.title, "hours.txt", "title {title:?}");
+        assert_eq!(document.category, None, "category {category:?}");
+    }
+
+    let before = owner.document_list().bot_id(bot.id).send().await;
+    let before = before.expect("document_list").into_inner();
+    for (title, category, field) in [
+        ("t".repeat(201), None, "metadata.title"),
+        ("Hours".into(), Some("c".repeat(101)), "metadata.category"),
+    ] {
+        let mut form = file("hours.txt", OPENING_HOURS);
+        form.title = Some(title);
+        form.category = category;
+        let error = expect_error(
+            owner.document_create(&bot.id, form).await,
+            422,
+            ErrorCode::ValidationFailed,
+        );
+        assert_eq!(error.error.fields[0].field, field);
+    }
+    let after = owner.document_list().bot_id(bot.id).send().await;
+    assert_eq!(after.expect("document_list").into_inner(), before);
+}
+
 async fn document_delete_removes_the_document_from_answers_at_once(ctx: &TestContext) {
     let session = register(ctx, "kb-delete@example.test", "Deleter").await;
     let owner = bearer(ctx, &session.token);
@@ -551,6 +586,7 @@ on_both_databases!(
     document_create_keeps_the_base_name_of_a_file_name,
     document_create_drops_control_characters_and_blanks_from_a_file_name,
     document_create_bounds_a_title_from_a_long_file_name,
+    document_create_takes_a_blank_title_or_category_as_left_out,
     document_delete_removes_the_document_from_answers_at_once,
     document_operations_on_another_accounts_documents_are_not_found,
 );

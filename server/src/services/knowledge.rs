@@ -178,14 +178,17 @@ async fn read_upload(mut body: MultipartBody) -> Result<Upload, Error> {
         title: None,
         category: None,
     });
-    let check = |field: &str, value: &Option<String>, max: usize| match value {
-        Some(v) if v.trim().is_empty() || v.chars().count() > max => {
-            Err(invalid(field, format!("must be 1 to {max} characters")))
+    // An empty or blank value is as if left out (the contract's `metadata`): the title then
+    // comes from the file name.
+    let given = |field: &str, value: Option<String>, max: usize| match value {
+        Some(v) if v.chars().count() > max => {
+            Err(invalid(field, format!("longer than {max} characters")))
         }
-        _ => Ok(()),
+        Some(v) if v.trim().is_empty() => Ok(None),
+        value => Ok(value),
     };
-    check("metadata.title", &title, MAX_TITLE_CHARS)?;
-    check("metadata.category", &category, 100)?;
+    let title = given("metadata.title", title, MAX_TITLE_CHARS)?;
+    let category = given("metadata.category", category, 100)?;
     Ok(Upload {
         filename,
         content_type,
