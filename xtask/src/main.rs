@@ -4,6 +4,7 @@
 //! - `ci`: every check the project has (the README's test command, run by `.ci/run`).
 //! - `drift-demo`: shows on a scratch copy that a spec change breaks the server's build.
 //! - `llm-e2e`: chat send and stream against a real local LLM (llama-server, SmolLM2).
+//! - `fuzz [--max-examples N] [--seed N]`: schemathesis over every operation (see fuzz.rs).
 //! - `bench [--seconds N] [--backend sqlite|postgres] [--quick]`: the benchmark (release build, SQLite and PostgreSQL, wrk), written
 //!   to `target/bench/` and `docs/bench/`.
 
@@ -11,6 +12,7 @@ mod bench;
 mod ci;
 mod downconvert;
 mod drift;
+mod fuzz;
 mod llm_e2e;
 mod regen;
 mod spec;
@@ -71,6 +73,7 @@ fn run() -> Result<()> {
         ["lint-spec"] => ci::lint_spec(&root),
         ["drift-demo"] => drift::run(&root),
         ["llm-e2e"] => llm_e2e::run(&root),
+        ["fuzz", options @ ..] => fuzz::run(&root, &fuzz::Options::parse(options)?),
         ["bench", options @ ..] => bench::run(&root, &bench::Options::parse(options)?),
         _ => {
             eprintln!(
@@ -81,6 +84,9 @@ fn run() -> Result<()> {
                  lint-spec        validate openapi.yaml (openapi-spec-validator, redocly)\n  \
                  drift-demo       show that spec changes break the server build until implemented\n  \
                  llm-e2e          chat send and stream against a real local LLM (llama-server, SmolLM2)\n  \
+                 fuzz [--max-examples N] [--seed N]\n                   \
+                 schemathesis over every operation against a fresh server (default\n                   \
+                 25 cases per operation and phase, seed 19)\n  \
                  bench [--seconds N] [--backend sqlite|postgres] [--quick]\n                   \
                  benchmark the release server on SQLite and PostgreSQL with wrk (N s\n                   \
                  per scenario, default 10) against a raw hyper baseline; writes\n                   \

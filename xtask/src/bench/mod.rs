@@ -8,10 +8,10 @@
 //! `target/bench/report.md` and `chart.png` and copies both to `docs/bench/`.
 
 mod dataset;
-mod http;
+pub(crate) mod http;
 mod postgres;
 mod probe;
-mod process;
+pub(crate) mod process;
 mod procfs;
 mod profile;
 mod report;
@@ -33,7 +33,7 @@ const PLOTTING: &str = "matplotlib==3.11.2";
 /// Sessions the chat scenarios rotate through (as many as connections).
 const SESSIONS: usize = 64;
 /// Rate limits far above anything the run can reach (requests per minute per credential).
-const UNLIMITED_PER_MINUTE: &str = "1000000000";
+pub(crate) const UNLIMITED_PER_MINUTE: &str = "1000000000";
 /// Requests of the first-byte probe with one client.
 const SEQUENTIAL_PROBES: usize = 1000;
 

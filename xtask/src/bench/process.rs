@@ -10,16 +10,16 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A server process of the benchmark, killed on drop (or by a watchdog if the xtask dies).
-pub(super) struct Server {
+pub(crate) struct Server {
     child: Child,
-    pub(super) addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     name: &'static str,
     log: PathBuf,
 }
 
 impl Server {
     /// Starts `command`, which must bind the address given in its arguments or environment.
-    pub(super) fn start(command: &mut Command, log: PathBuf, name: &'static str) -> Result<Server> {
+    pub(crate) fn start(command: &mut Command, log: PathBuf, name: &'static str) -> Result<Server> {
         let addr = command
             .get_args()
             .chain(command.get_envs().filter_map(|(_, value)| value))
@@ -51,7 +51,7 @@ impl Server {
     }
 
     /// Waits until `path` answers 200.
-    pub(super) fn wait_ready(&self, path: &str) -> Result<()> {
+    pub(crate) fn wait_ready(&self, path: &str) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let ready = http::Connection::open(self.addr)
@@ -81,7 +81,7 @@ impl Drop for Server {
 
 /// A detached shell that runs `action` once this process has ended (however it ends), unless
 /// `still_needed` fails first.
-pub(super) fn spawn_watchdog(still_needed: &str, action: &str) -> Result<()> {
+pub(crate) fn spawn_watchdog(still_needed: &str, action: &str) -> Result<()> {
     let script = format!(
         "while kill -0 {xtask} 2>/dev/null && {still_needed}; do sleep 0.5; done; {action}",
         xtask = std::process::id(),
@@ -96,17 +96,17 @@ pub(super) fn spawn_watchdog(still_needed: &str, action: &str) -> Result<()> {
 }
 
 /// A directory for the run (the database, logs, scripts), removed at the end.
-pub(super) struct Scratch(PathBuf);
+pub(crate) struct Scratch(PathBuf);
 
 impl Scratch {
-    pub(super) fn new() -> Result<Scratch> {
-        let dir = std::env::temp_dir().join(format!("botwire-bench-{}", std::process::id()));
+    pub(crate) fn new() -> Result<Scratch> {
+        let dir = std::env::temp_dir().join(format!("botwire-xtask-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
         Ok(Scratch(dir))
     }
 
-    pub(super) fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.0.join(name)
     }
 
@@ -123,11 +123,11 @@ impl Drop for Scratch {
     }
 }
 
-pub(super) fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-pub(super) fn free_addr() -> Result<SocketAddr> {
+pub(crate) fn free_addr() -> Result<SocketAddr> {
     Ok(SocketAddr::from(([127, 0, 0, 1], free_port()?)))
 }
 

@@ -1,0 +1,65 @@
+"""schemathesis hooks of `cargo xtask fuzz` (xtask/src/fuzz.rs).
+
+A schema-valid request may be refused with 422 only for a reason the contract states that no
+schema can express. `schemathesis.toml` lets 422 pass schemathesis' own
+`positive_data_acceptance`; this check then holds every such 422 to the fields below, each
+group citing where the contract says so. Any other 422 to a schema-valid request fails.
+"""
+
+import schemathesis
+
+CURSOR = {"cursor"}  # components.parameters.Cursor: "A cursor this server did not issue answers 422"
+# The operations' descriptions: "A wrong, used or expired code answers 422 on `code`".
+CODE = {"code"}
+# BotEngineSettingsUpdate.llm_base_url: "It must reach only public addresses unless the operator
+# allows others ..., checked when it is set"; bot_create and bot_update: "`engine.kind: llm`
+# without an LLM base URL and model ... answers 422 on `settings.engine`".
+LLM_ENGINE = {"settings.engine", "settings.engine.llm_base_url"}
+# webhook_create, "Targets": "The URL must resolve to public addresses ...; a host that does not
+# resolve is refused too".
+WEBHOOK_TARGET = {"url"}
+# ChatSend.bot_id: "otherwise required (422 without it)"; ChatSend.session_id: "Required for
+# owner credentials"; ChatSend.message: "Longer than the bot's `message_max_length` (default
+# 2000) is 422".
+CHAT = {"bot_id", "session_id", "message"}
+
+DOCUMENTED_REFUSALS = {
+    "api_key_list": CURSOR,
+    "bot_list": CURSOR,
+    "document_list": CURSOR,
+    "session_list": CURSOR,
+    "session_history": CURSOR,
+    "webhook_list": CURSOR,
+    "delivery_list": CURSOR,
+    "account_email_verify": CODE,
+    "account_password_reset": CODE,
+    "account_totp_verify": CODE,
+    "bot_create": LLM_ENGINE,
+    "bot_update": LLM_ENGINE,
+    "webhook_create": WEBHOOK_TARGET,
+    "webhook_update": WEBHOOK_TARGET,
+    # document_create: "An unsupported, empty or corrupt file answers 422".
+    "document_create": {"file"},
+    "chat_send": CHAT,
+    "chat_stream": CHAT,
+}
+
+
+@schemathesis.check
+def refused_only_as_documented(ctx, response, case):
+    meta = case.meta
+    if response.status_code != 422 or meta is None or not meta.generation.mode.is_positive:
+        return None
+    operation_id = case.operation.definition.raw.get("operationId")
+    allowed = DOCUMENTED_REFUSALS.get(operation_id, set())
+    try:
+        fields = {field["field"] for field in response.json()["error"].get("fields", [])}
+    except (ValueError, KeyError, TypeError):
+        fields = set()
+    undocumented = sorted(fields - allowed) if fields else ["(no field named)"]
+    if undocumented:
+        raise AssertionError(
+            f"{operation_id}: a schema-valid request was refused with 422 on {undocumented}, "
+            f"a reason the contract does not state (documented here: {sorted(allowed) or 'none'})"
+        )
+    return None
