@@ -73,6 +73,8 @@ pub fn run(root: &Path) -> Result<()> {
         "tests (unit, contract, conformance on SQLite and PostgreSQL)",
         cargo(root)
             .args(["test", "--workspace", "--locked"])
+            // A failing test's panic message, not a backtrace, is what a cut CI log must keep.
+            .env("RUST_BACKTRACE", "0")
             .env("INSTA_UPDATE", "no")
             .env("INSTA_FORCE_PASS", "0")
             .env("INSTA_SNAPSHOT_REFERENCES_FILE", &references),
