@@ -80,7 +80,7 @@ pub fn run(root: &Path) -> Result<()> {
             .env("INSTA_SNAPSHOT_REFERENCES_FILE", &references),
     )?;
     check_unreferenced_snapshots(root, &references)?;
-    // About two minutes (install, build, 6,000 requests from a fixed seed): it has found what
+    // About two minutes (install, build, about 6,800 requests from a fixed seed): it has found what
     // hand-written tests had not (statuses the contract did not list, refusals it did not state).
     println!("\n==> fuzz");
     crate::fuzz::run(root, &crate::fuzz::Options::parse(&[])?)?;

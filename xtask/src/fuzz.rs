@@ -14,7 +14,7 @@
 //! refused) fails the run; the JUnit report is in `target/fuzz/`.
 
 use crate::bench::http;
-use crate::bench::process::{Scratch, Server, free_addr};
+use crate::bench::process::{Scratch, Server, botwire_serve, free_addr};
 use crate::ci::{cargo, ensure_venv, run_step};
 use anyhow::{Context, Result, bail};
 use std::path::Path;
@@ -36,7 +36,10 @@ impl Options {
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
-            let mut value = || args.next().context("a value must follow {arg}");
+            let mut value = || {
+                args.next()
+                    .with_context(|| format!("a value must follow {arg}"))
+            };
             match *arg {
                 "--max-examples" => options.max_examples = value()?.parse()?,
                 "--seed" => options.seed = value()?.parse()?,
@@ -63,24 +66,17 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let scratch = Scratch::new()?;
     let addr = free_addr()?;
     let log = scratch.path("server.log");
-    let unlimited = crate::bench::UNLIMITED_PER_MINUTE;
+    let database_url = format!("sqlite://{}", scratch.path("botwire.sqlite3").display());
     let server = Server::start(
-        Command::new(root.join("target/debug/botwire"))
-            .arg("serve")
-            .env("BOTWIRE_BIND", addr.to_string())
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}", scratch.path("botwire.sqlite3").display()),
-            )
-            .env("BOTWIRE_DATA_DIR", scratch.path("data"))
-            .env("BOTWIRE_LOG", "warn")
-            .env("BOTWIRE_WEBHOOK_ALLOWED_CIDRS", "127.0.0.1/32")
-            // The fuzzer sends thousands of requests with one key: limits would answer most
-            // of them 429 and test nothing.
-            .env("BOTWIRE_RATE_LIMIT_STANDARD", unlimited)
-            .env("BOTWIRE_RATE_LIMIT_CHAT", unlimited)
-            .env("BOTWIRE_RATE_LIMIT_AUTH", unlimited)
-            .env_remove("BOTWIRE_MONTHLY_MESSAGE_QUOTA"),
+        // Rate limits are out of the way: the fuzzer sends thousands of requests with one key,
+        // and 429s would test nothing.
+        botwire_serve(
+            &root.join("target/debug/botwire"),
+            addr,
+            &database_url,
+            scratch.path("data"),
+        )
+        .env("BOTWIRE_WEBHOOK_ALLOWED_CIDRS", "127.0.0.1/32"),
         log.clone(),
         "server",
     )?;
@@ -96,21 +92,24 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         std::fs::read_to_string(root.join("xtask/fuzz/schemathesis.toml"))?
             + &unimplemented_section(&unimplemented),
     )?;
+    // schemathesis keeps its cache (`.schemathesis/`) in its working directory: this one.
     let reports = root.join("target/fuzz");
     let _ = std::fs::remove_dir_all(&reports);
+    std::fs::create_dir_all(&reports)?;
     let result = run_step(
         "schemathesis",
         Command::new(venv.join("bin/schemathesis"))
-            .current_dir(root)
+            .current_dir(&reports)
             .args(["--config-file"])
             .arg(&config)
-            .args(["run", "openapi.yaml", "--url"])
+            .arg("run")
+            .arg(root.join("openapi.yaml"))
+            .arg("--url")
             .arg(format!("http://{}", server.addr))
             .args(["--checks", "all", "--phases", "examples,coverage,fuzzing"])
             .args(["--max-examples", &options.max_examples.to_string()])
             .args(["--seed", &options.seed.to_string()])
-            .args(["--workers", "2", "--report", "junit", "--report-dir"])
-            .arg(&reports)
+            .args(["--workers", "2", "--report", "junit", "--report-dir", "."])
             .envs(fixture.env())
             .env("SCHEMATHESIS_HOOKS", root.join("xtask/fuzz/hooks.py"))
             .env("SCHEMATHESIS_TELEMETRY", "false"),

@@ -20,7 +20,7 @@ mod wrk;
 
 use anyhow::{Context, Result, bail};
 use dataset::{Pair, chat_bodies, faq_pairs};
-use process::{Scratch, Server, find_on_path, free_addr, free_port};
+use process::{Scratch, Server, botwire_serve, find_on_path, free_addr, free_port};
 use profile::{Profile, profile};
 use setup::Setup;
 use std::path::Path;
@@ -33,7 +33,7 @@ const PLOTTING: &str = "matplotlib==3.11.2";
 /// Sessions the chat scenarios rotate through (as many as connections).
 const SESSIONS: usize = 64;
 /// Rate limits far above anything the run can reach (requests per minute per credential).
-pub(crate) const UNLIMITED_PER_MINUTE: &str = "1000000000";
+const UNLIMITED_PER_MINUTE: &str = "1000000000";
 /// Requests of the first-byte probe with one client.
 const SEQUENTIAL_PROBES: usize = 1000;
 
@@ -227,17 +227,12 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         };
         let addr = free_addr()?;
         let server = Server::start(
-            Command::new(release.join("botwire"))
-                .arg("serve")
-                .env("BOTWIRE_BIND", addr.to_string())
-                .env("DATABASE_URL", &url)
-                .env("BOTWIRE_DATA_DIR", scratch.path(&format!("{backend}-data")))
-                .env("BOTWIRE_LOG", "warn")
-                .env("BOTWIRE_RATE_LIMIT_STANDARD", UNLIMITED_PER_MINUTE)
-                .env("BOTWIRE_RATE_LIMIT_CHAT", UNLIMITED_PER_MINUTE)
-                .env("BOTWIRE_RATE_LIMIT_AUTH", UNLIMITED_PER_MINUTE)
-                .env_remove("BOTWIRE_MONTHLY_MESSAGE_QUOTA")
-                .env_remove("BOTWIRE_DB_POOL_SIZE"),
+            &mut botwire_serve(
+                &release.join("botwire"),
+                addr,
+                &url,
+                scratch.path(&format!("{backend}-data")),
+            ),
             scratch.path(&format!("{backend}-server.log")),
             backend,
         )?;

@@ -5,7 +5,7 @@
 use super::http;
 use anyhow::{Context, Result, bail};
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -77,6 +77,31 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `botwire serve` from `binary` on `addr` with the database at `database_url` and its data in
+/// `data_dir`, logging warnings and worse, with the rate limits and the monthly quota out of the
+/// way of a load of requests with one key, and the pool at its default size.
+pub(crate) fn botwire_serve(
+    binary: &Path,
+    addr: SocketAddr,
+    database_url: &str,
+    data_dir: PathBuf,
+) -> Command {
+    let unlimited = super::UNLIMITED_PER_MINUTE;
+    let mut command = Command::new(binary);
+    command
+        .arg("serve")
+        .env("BOTWIRE_BIND", addr.to_string())
+        .env("DATABASE_URL", database_url)
+        .env("BOTWIRE_DATA_DIR", data_dir)
+        .env("BOTWIRE_LOG", "warn")
+        .env("BOTWIRE_RATE_LIMIT_STANDARD", unlimited)
+        .env("BOTWIRE_RATE_LIMIT_CHAT", unlimited)
+        .env("BOTWIRE_RATE_LIMIT_AUTH", unlimited)
+        .env_remove("BOTWIRE_MONTHLY_MESSAGE_QUOTA")
+        .env_remove("BOTWIRE_DB_POOL_SIZE");
+    command
 }
 
 /// A detached shell that runs `action` once this process has ended (however it ends), unless
