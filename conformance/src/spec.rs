@@ -25,7 +25,16 @@ pub struct Operation {
 impl Operation {
     /// The path with every parameter filled with a well-formed value (a fresh UUID for ids).
     pub fn example_path(&self) -> String {
+        self.path_with(&[])
+    }
+
+    /// The path with the parameters named in `known` filled with their values, and every
+    /// other one as in [`Operation::example_path`].
+    pub fn path_with(&self, known: &[(&str, String)]) -> String {
         let mut path = self.path.clone();
+        for (name, value) in known {
+            path = path.replace(&format!("{{{name}}}"), value);
+        }
         for param in self.parameters().filter(|p| p["in"] == "path") {
             let name = param["name"].as_str().expect("a parameter has a name");
             let value = match param["schema"]["format"].as_str() {

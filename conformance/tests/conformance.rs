@@ -2,11 +2,11 @@
 //! through the generated client.
 //!
 //! Layout: a module per resource group, the contract's tags (`accounts`, `bots`, `chat`,
-//! `credentials`, `knowledge_base`, `operations`, `webhooks`), so that an operation's tests are
+//! `credentials`, `knowledge_base`, `operations`, `teams`, `webhooks`), so that an operation's tests are
 //! found from its name: they live in its tag's module (a folder, with a file per operation or
 //! pair of operations, where the group is big: `chat_send`'s tests are all under `chat::send`)
 //! and their names start with or contain the operationId they test. The groups whose
-//! operations are all unimplemented (`teams`, `contacts`, `presence`, `notifications`,
+//! operations are all unimplemented (`contacts`, `presence`, `notifications`,
 //! `inbox`, `analytics`) have no module yet; `cross_cutting::coverage` keeps them pinned in
 //! `uncovered-operations.txt` until a test calls them.
 //!
@@ -21,10 +21,12 @@ mod conformance {
     mod accounts;
     mod bots;
     mod chat;
+    mod contacts;
     mod credentials;
     mod cross_cutting;
     mod knowledge_base;
     mod operations;
     mod support;
+    mod teams;
     mod webhooks;
 }

@@ -3532,7 +3532,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A new contact: give at least one of `name`, `email`, `phone` or `external_id`.
+    ///A new contact: any of its fields, at least one. A visitor not yet known by name or address may start as a contact with only `tags` or `attributes`, filled in later.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ContactCreate {
@@ -7461,6 +7461,34 @@ pub mod types {
             Default::default()
         }
     }
+    ///A pending invitation, as the team's admins see it (without its token).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PendingTeamInvite {
+        ///When the invitation (or its last resend) was created.
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub email: ::std::string::String,
+        ///After this instant the token is refused.
+        pub expires_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub id: ::uuid::Uuid,
+        pub role: TeamInviteRole,
+        pub team_id: ::uuid::Uuid,
+    }
+    impl PendingTeamInvite {
+        pub fn builder() -> builder::PendingTeamInvite {
+            Default::default()
+        }
+    }
+    ///A page of pending invitations.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PendingTeamInviteList {
+        pub data: ::std::vec::Vec<PendingTeamInvite>,
+        pub pagination: PageInfo,
+    }
+    impl PendingTeamInviteList {
+        pub fn builder() -> builder::PendingTeamInviteList {
+            Default::default()
+        }
+    }
     ///A user's presence.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Presence {
@@ -8946,6 +8974,56 @@ pub mod types {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for TeamInviteCreateEmail {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`TeamInviteListCursor`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct TeamInviteListCursor(::std::string::String);
+    impl ::std::ops::Deref for TeamInviteListCursor {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<TeamInviteListCursor> for ::std::string::String {
+        fn from(value: TeamInviteListCursor) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for TeamInviteListCursor {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 512usize {
+                return Err("longer than 512 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for TeamInviteListCursor {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for TeamInviteListCursor {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TeamInviteListCursor {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
             D: ::serde::Deserializer<'de>,
@@ -18916,6 +18994,179 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct PendingTeamInvite {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<::std::string::String, ::std::string::String>,
+            expires_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            role: ::std::result::Result<super::TeamInviteRole, ::std::string::String>,
+            team_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+        }
+        impl ::std::default::Default for PendingTeamInvite {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    email: Err("no value supplied for email".to_string()),
+                    expires_at: Err("no value supplied for expires_at".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    role: Err("no value supplied for role".to_string()),
+                    team_id: Err("no value supplied for team_id".to_string()),
+                }
+            }
+        }
+        impl PendingTeamInvite {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for created_at: {e}"));
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
+                self
+            }
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for expires_at: {e}"));
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::TeamInviteRole>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for role: {e}"));
+                self
+            }
+            pub fn team_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.team_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for team_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PendingTeamInvite> for super::PendingTeamInvite {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PendingTeamInvite,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    email: value.email?,
+                    expires_at: value.expires_at?,
+                    id: value.id?,
+                    role: value.role?,
+                    team_id: value.team_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PendingTeamInvite> for PendingTeamInvite {
+            fn from(value: super::PendingTeamInvite) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    email: Ok(value.email),
+                    expires_at: Ok(value.expires_at),
+                    id: Ok(value.id),
+                    role: Ok(value.role),
+                    team_id: Ok(value.team_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PendingTeamInviteList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::PendingTeamInvite>,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::PageInfo, ::std::string::String>,
+        }
+        impl ::std::default::Default for PendingTeamInviteList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                }
+            }
+        }
+        impl PendingTeamInviteList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PendingTeamInvite>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PageInfo>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pagination: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PendingTeamInviteList> for super::PendingTeamInviteList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PendingTeamInviteList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    pagination: value.pagination?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PendingTeamInviteList> for PendingTeamInviteList {
+            fn from(value: super::PendingTeamInviteList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    pagination: Ok(value.pagination),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct Presence {
             last_seen_at: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -22263,6 +22514,20 @@ and API keys.
   `none` for operational endpoints). Every response of a limited operation carries
   `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`; a 429 also
   carries `Retry-After`.
+- Who may call an operation is its `x-botwire-access`, decided before the operation runs, on
+  top of the credential forms its `security` admits:
+  - `public`: anyone; `user`: a signed-in user, on their own things; `account`: the caller's
+    own account (its users and, where `security` admits keys, its API keys);
+  - `bot-owner`: the bot's account only: its users, its account-wide API keys, a key scoped to
+    this bot (a key scoped to another bot is 403 `forbidden`);
+  - `bot-team-admin`: also the owners and admins of a team the bot is shared with;
+  - `bot-team-agent`: also every member of a team the bot is shared with;
+  - `bot-visitor`: also a holder of the bot's widget token, on the sessions visitors started;
+  - `team-member`, `team-admin`, `team-owner`: the team the path names, at least in that role.
+  A caller who cannot see the bot (or team) gets the same 404 as for an id that does not
+  exist; one who sees it without the right gets 403 `forbidden`. A team member who is not in
+  the bot's account works its conversations, never its credentials (API keys, webhooks,
+  documents upload and delete, the bot's settings and deletion).
 - Request bodies are limited to 10 MB; a larger body is answered with 413.
 - Where a bad input is says its status: a path parameter or a header that breaks its schema
   is 400 `invalid_request`, a query parameter or a body field 422 `validation_failed`, and
@@ -24032,7 +24297,7 @@ impl Client {
     }
     /**Stop sharing a bot with a team
 
-    Stops sharing a bot with the team; its members lose access to the bot's inbox at once. The team's owners and admins and the bot's owner may call it (403 `forbidden` otherwise); a bot that is not shared with the team answers 404 `bot_not_found`.
+    Stops sharing a bot with the team; its members lose access to the bot at once (on their very next request). Only the team's owners and admins may call it (403 `forbidden` for agents); a bot that is not shared with the team answers 404 `bot_not_found`.
 
     Sends a `DELETE` request to `/v1/teams/{team_id}/bots/{bot_id}`
 
@@ -24048,6 +24313,27 @@ impl Client {
     ```*/
     pub fn team_bot_unshare(&self) -> builder::TeamBotUnshare<'_> {
         builder::TeamBotUnshare::new(self)
+    }
+    /**List a team's pending invitations
+
+    Lists the team's invitations that are neither accepted nor expired, newest first, so that no invited person is left in limbo; only the team's owners and admins may list them (403 `forbidden` for agents). Tokens are never shown again.
+
+    Sends a `GET` request to `/v1/teams/{team_id}/invites`
+
+    Arguments:
+    - `team_id`: The team's id.
+    - `cursor`: The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
+    - `limit`: Page size.
+    ```ignore
+    let response = client.team_invite_list()
+        .team_id(team_id)
+        .cursor(cursor)
+        .limit(limit)
+        .send()
+        .await;
+    ```*/
+    pub fn team_invite_list(&self) -> builder::TeamInviteList<'_> {
+        builder::TeamInviteList::new(self)
     }
     /**Invite someone to a team
 
@@ -24067,6 +24353,44 @@ impl Client {
     ```*/
     pub fn team_invite_create(&self) -> builder::TeamInviteCreate<'_> {
         builder::TeamInviteCreate::new(self)
+    }
+    /**Revoke a pending invitation
+
+    Revokes a pending invitation; its token stops working at once. Only the team's owners and admins may revoke (403 `forbidden` for agents); an invitation that is not pending in this team (accepted, expired, revoked or unknown) answers 404 `invite_not_found`.
+
+    Sends a `DELETE` request to `/v1/teams/{team_id}/invites/{invite_id}`
+
+    Arguments:
+    - `team_id`: The team's id.
+    - `invite_id`: The invitation's id.
+    ```ignore
+    let response = client.team_invite_revoke()
+        .team_id(team_id)
+        .invite_id(invite_id)
+        .send()
+        .await;
+    ```*/
+    pub fn team_invite_revoke(&self) -> builder::TeamInviteRevoke<'_> {
+        builder::TeamInviteRevoke::new(self)
+    }
+    /**Send a pending invitation again
+
+    Mails a pending invitation again with a new token, valid for 7 days from now; the previous token stops working (tokens are stored only as hashes, so the old one cannot be sent twice). Only the team's owners and admins may resend (403 `forbidden` for agents); an invitation that is not pending in this team answers 404 `invite_not_found`.
+
+    Sends a `POST` request to `/v1/teams/{team_id}/invites/{invite_id}/resend`
+
+    Arguments:
+    - `team_id`: The team's id.
+    - `invite_id`: The invitation's id.
+    ```ignore
+    let response = client.team_invite_resend()
+        .team_id(team_id)
+        .invite_id(invite_id)
+        .send()
+        .await;
+    ```*/
+    pub fn team_invite_resend(&self) -> builder::TeamInviteResend<'_> {
+        builder::TeamInviteResend::new(self)
     }
     /**List team members
 
@@ -32694,6 +33018,122 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::team_invite_list`]
+
+    [`Client::team_invite_list`]: super::Client::team_invite_list*/
+    #[derive(Debug, Clone)]
+    pub struct TeamInviteList<'a> {
+        client: &'a super::Client,
+        team_id: Result<::uuid::Uuid, String>,
+        cursor: Result<Option<types::TeamInviteListCursor>, String>,
+        limit: Result<Option<::std::num::NonZeroU64>, String>,
+    }
+    impl<'a> TeamInviteList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                team_id: Err("team_id was not initialized".to_string()),
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+        pub fn team_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.team_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: uuid :: Uuid` for team_id failed".to_string());
+            self
+        }
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TeamInviteListCursor>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `TeamInviteListCursor` for cursor failed".to_string());
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.limit = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for limit failed".to_string()
+            });
+            self
+        }
+        ///Sends a `GET` request to `/v1/teams/{team_id}/invites`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PendingTeamInviteList>, Error<types::Error>> {
+            let Self {
+                client,
+                team_id,
+                cursor,
+                limit,
+            } = self;
+            let team_id = team_id.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/teams/{}/invites",
+                client.baseurl,
+                encode_path(&team_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "team_invite_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                404u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16..=599u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::team_invite_create`]
 
     [`Client::team_invite_create`]: super::Client::team_invite_create*/
@@ -32800,6 +33240,198 @@ pub mod builder {
                     ResponseValue::from_response(response).await?,
                 )),
                 422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16..=599u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::team_invite_revoke`]
+
+    [`Client::team_invite_revoke`]: super::Client::team_invite_revoke*/
+    #[derive(Debug, Clone)]
+    pub struct TeamInviteRevoke<'a> {
+        client: &'a super::Client,
+        team_id: Result<::uuid::Uuid, String>,
+        invite_id: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> TeamInviteRevoke<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                team_id: Err("team_id was not initialized".to_string()),
+                invite_id: Err("invite_id was not initialized".to_string()),
+            }
+        }
+        pub fn team_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.team_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: uuid :: Uuid` for team_id failed".to_string());
+            self
+        }
+        pub fn invite_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.invite_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: uuid :: Uuid` for invite_id failed".to_string());
+            self
+        }
+        ///Sends a `DELETE` request to `/v1/teams/{team_id}/invites/{invite_id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::Error>> {
+            let Self {
+                client,
+                team_id,
+                invite_id,
+            } = self;
+            let team_id = team_id.map_err(Error::InvalidRequest)?;
+            let invite_id = invite_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/teams/{}/invites/{}",
+                client.baseurl,
+                encode_path(&team_id.to_string()),
+                encode_path(&invite_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "team_invite_revoke",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                404u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16..=599u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::team_invite_resend`]
+
+    [`Client::team_invite_resend`]: super::Client::team_invite_resend*/
+    #[derive(Debug, Clone)]
+    pub struct TeamInviteResend<'a> {
+        client: &'a super::Client,
+        team_id: Result<::uuid::Uuid, String>,
+        invite_id: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> TeamInviteResend<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                team_id: Err("team_id was not initialized".to_string()),
+                invite_id: Err("invite_id was not initialized".to_string()),
+            }
+        }
+        pub fn team_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.team_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: uuid :: Uuid` for team_id failed".to_string());
+            self
+        }
+        pub fn invite_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.invite_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: uuid :: Uuid` for invite_id failed".to_string());
+            self
+        }
+        ///Sends a `POST` request to `/v1/teams/{team_id}/invites/{invite_id}/resend`
+        pub async fn send(self) -> Result<ResponseValue<types::TeamInvite>, Error<types::Error>> {
+            let Self {
+                client,
+                team_id,
+                invite_id,
+            } = self;
+            let team_id = team_id.map_err(Error::InvalidRequest)?;
+            let invite_id = invite_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/teams/{}/invites/{}/resend",
+                client.baseurl,
+                encode_path(&team_id.to_string()),
+                encode_path(&invite_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "team_invite_resend",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                404u16 => Err(Error::ErrorResponse(
                     ResponseValue::from_response(response).await?,
                 )),
                 429u16 => Err(Error::ErrorResponse(

@@ -310,11 +310,7 @@ pub fn password_reset_email(to: &str, name: &str, code: &str, valid_for: Duratio
 /// "Hello <name>," with the user-chosen name on one line: control characters (line breaks)
 /// would let a name write lines of its own into the mail.
 fn greeting(name: &str) -> String {
-    let name: String = name
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    let name = one_line(name);
     if name.is_empty() {
         "Hello,".to_string()
     } else {
@@ -334,6 +330,48 @@ fn human_duration(duration: Duration) -> String {
     } else {
         format!("{count} {unit}s")
     }
+}
+
+/// The invitation to a team: the token to accept it with, and for how long it is valid.
+pub fn team_invite_email(
+    to: &str,
+    team: &str,
+    inviter: &str,
+    token: &str,
+    valid_for: Duration,
+) -> Email {
+    let (team, inviter) = (one_line(team), one_line(inviter));
+    Email {
+        to: to.to_string(),
+        subject: "You are invited to a Botwire team".to_string(),
+        text: format!(
+            "Hello,\n\
+             \n\
+             {inviter} invited you to the team \"{team}\" on Botwire.\n\
+             \n\
+             To join, sign in (or register) with this email address, verify it, and accept\n\
+             the invitation with this token (team_invite_accept):\n\
+             \n\
+             {token}\n\
+             \n\
+             The invitation expires in {expiry}. If you did not expect it, ignore this email.\n",
+            inviter = if inviter.is_empty() {
+                "Someone"
+            } else {
+                &inviter
+            },
+            expiry = human_duration(valid_for),
+        ),
+    }
+}
+
+/// A user-chosen text on one line (control characters, line breaks among them, as spaces).
+fn one_line(text: &str) -> String {
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The mail that tells an account's owner a webhook was disabled after failed deliveries.

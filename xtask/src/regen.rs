@@ -4,7 +4,8 @@
 //!   operation's path, query and header parameters (deriving schemars 0.8 `JsonSchema`, so that
 //!   dropshot documents them and constrained strings validate while a request is parsed);
 //! - `api/src/generated/api.rs`: the dropshot API trait, one method per operation;
-//! - `api/src/generated/policy.rs`: each operation's admitted credentials and rate-limit class;
+//! - `api/src/generated/policy.rs`: each operation's admitted credentials, rate-limit class and
+//!   access rule;
 //! - `generated-client/src/generated.rs`: the progenitor client, fed a 3.0.3 down-conversion.
 //!
 //! Output is a pure function of `openapi.yaml` (sorted inputs, prettyplease formatting), so
@@ -318,24 +319,28 @@ fn policy_tokens(ops: &[Operation]) -> Result<TokenStream> {
         .map(|op| {
             let id = &op.id;
             let class = format_ident!("{}", pascal_case(&op.rate_limit_class));
+            let access = format_ident!("{}", pascal_case(&op.access));
             let schemes = op
                 .security
                 .iter()
                 .map(|scheme| Ok(format_ident!("{}", pascal_case(scheme))))
                 .collect::<Result<Vec<_>>>()?;
+            let path = &op.path;
             Ok(quote! {
                 OperationPolicy {
                     operation_id: #id,
+                    path: #path,
                     schemes: &[#( SecurityScheme::#schemes ),*],
                     class: RateLimitClass::#class,
+                    access: Access::#access,
                 }
             })
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(quote! {
         //! Who may call each operation and in which rate-limit class, from the contract's
-        //! `security` and `x-rate-limit-class`. Sorted by operationId.
-        use crate::policy::{OperationPolicy, RateLimitClass, SecurityScheme};
+        //! `security`, `x-rate-limit-class` and `x-botwire-access`. Sorted by operationId.
+        use crate::policy::{Access, OperationPolicy, RateLimitClass, SecurityScheme};
 
         pub static OPERATION_POLICIES: &[OperationPolicy] = &[ #( #entries ),* ];
     })

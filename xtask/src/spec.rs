@@ -54,6 +54,8 @@ pub struct Operation {
     pub summary: String,
     pub description: String,
     pub rate_limit_class: String,
+    /// `x-botwire-access`: who, beyond the credential forms, may call it.
+    pub access: String,
     pub path_params: Vec<Param>,
     pub query_params: Vec<Param>,
     pub header_params: Vec<Param>,
@@ -65,6 +67,20 @@ pub struct Operation {
 }
 
 const RATE_LIMIT_CLASSES: [&str; 4] = ["standard", "chat", "auth", "none"];
+
+/// The contract's `x-botwire-access` values (its `info.description` defines them).
+const ACCESS_RULES: [&str; 10] = [
+    "public",
+    "user",
+    "account",
+    "bot-owner",
+    "bot-team-admin",
+    "bot-team-agent",
+    "bot-visitor",
+    "team-member",
+    "team-admin",
+    "team-owner",
+];
 
 /// Follows a local `$ref` (`#/components/...`) to its target.
 pub fn resolve<'a>(doc: &'a Value, value: &'a Value) -> Result<&'a Value> {
@@ -151,7 +167,14 @@ fn operation(doc: &Value, path: &str, method: &str, op: &Value) -> Result<Operat
     if !RATE_LIMIT_CLASSES.contains(&rate_limit_class.as_str()) {
         bail!("{id}: unknown x-rate-limit-class {rate_limit_class}");
     }
+    let access = text(op, "x-botwire-access").with_context(|| id.clone())?;
+    if !ACCESS_RULES.contains(&access.as_str()) {
+        bail!("{id}: unknown x-botwire-access {access}");
+    }
     let security = security_schemes(doc, &id, op)?;
+    if (access == "public") != security.is_empty() {
+        bail!("{id}: x-botwire-access public goes with an empty security, and only it");
+    }
 
     let mut path_params = Vec::new();
     let mut query_params = Vec::new();
@@ -272,6 +295,7 @@ fn operation(doc: &Value, path: &str, method: &str, op: &Value) -> Result<Operat
         summary: text(op, "summary")?,
         description: text(op, "description")?,
         rate_limit_class,
+        access,
         path_params,
         query_params,
         header_params,

@@ -1233,7 +1233,7 @@ pub trait BotwireApi {
     >;
     /// Stop sharing a bot with a team
     ///
-    /// Stops sharing a bot with the team; its members lose access to the bot's inbox at once. The team's owners and admins and the bot's owner may call it (403 `forbidden` otherwise); a bot that is not shared with the team answers 404 `bot_not_found`.
+    /// Stops sharing a bot with the team; its members lose access to the bot at once (on their very next request). Only the team's owners and admins may call it (403 `forbidden` for agents); a bot that is not shared with the team answers 404 `bot_not_found`.
     #[endpoint{method = DELETE,
     path = "/v1/teams/{team_id}/bots/{bot_id}",
     tags = ["teams"],
@@ -1307,6 +1307,46 @@ pub trait BotwireApi {
         crate::Reply<dropshot::HttpResponseCreated<types::TeamInvite>, crate::RateLimited>,
         types::Error,
     >;
+    /// List a team's pending invitations
+    ///
+    /// Lists the team's invitations that are neither accepted nor expired, newest first, so that no invited person is left in limbo; only the team's owners and admins may list them (403 `forbidden` for agents). Tokens are never shown again.
+    #[endpoint{method = GET,
+    path = "/v1/teams/{team_id}/invites",
+    tags = ["teams"],
+    }]
+    async fn team_invite_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: crate::PathParams<types::TeamInviteListPath>,
+        query: crate::QueryParams<types::TeamInviteListQuery>,
+    ) -> Result<
+        crate::Reply<dropshot::HttpResponseOk<types::PendingTeamInviteList>, crate::RateLimited>,
+        types::Error,
+    >;
+    /// Send a pending invitation again
+    ///
+    /// Mails a pending invitation again with a new token, valid for 7 days from now; the previous token stops working (tokens are stored only as hashes, so the old one cannot be sent twice). Only the team's owners and admins may resend (403 `forbidden` for agents); an invitation that is not pending in this team answers 404 `invite_not_found`.
+    #[endpoint{method = POST,
+    path = "/v1/teams/{team_id}/invites/{invite_id}/resend",
+    tags = ["teams"],
+    }]
+    async fn team_invite_resend(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: crate::PathParams<types::TeamInviteResendPath>,
+    ) -> Result<
+        crate::Reply<dropshot::HttpResponseOk<types::TeamInvite>, crate::RateLimited>,
+        types::Error,
+    >;
+    /// Revoke a pending invitation
+    ///
+    /// Revokes a pending invitation; its token stops working at once. Only the team's owners and admins may revoke (403 `forbidden` for agents); an invitation that is not pending in this team (accepted, expired, revoked or unknown) answers 404 `invite_not_found`.
+    #[endpoint{method = DELETE,
+    path = "/v1/teams/{team_id}/invites/{invite_id}",
+    tags = ["teams"],
+    }]
+    async fn team_invite_revoke(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: crate::PathParams<types::TeamInviteRevokePath>,
+    ) -> Result<crate::Reply<dropshot::HttpResponseDeleted, crate::RateLimited>, types::Error>;
     /// List my teams
     ///
     /// Lists the teams the signed-in user belongs to, oldest first, each with the caller's own role in it. Requires a user session; API keys cannot manage teams.

@@ -2,61 +2,82 @@
 // Change openapi.yaml (or the generator in xtask/) and run `cargo xtask regen`.
 
 //! Who may call each operation and in which rate-limit class, from the contract's
-//! `security` and `x-rate-limit-class`. Sorted by operationId.
-use crate::policy::{OperationPolicy, RateLimitClass, SecurityScheme};
+//! `security`, `x-rate-limit-class` and `x-botwire-access`. Sorted by operationId.
+use crate::policy::{Access, OperationPolicy, RateLimitClass, SecurityScheme};
 pub static OPERATION_POLICIES: &[OperationPolicy] = &[
     OperationPolicy {
         operation_id: "account_email_verification_resend",
+        path: "/v1/auth/verify-email/resend",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Auth,
+        access: Access::User,
     },
     OperationPolicy {
         operation_id: "account_email_verify",
+        path: "/v1/auth/verify-email",
         schemes: &[],
         class: RateLimitClass::Auth,
+        access: Access::Public,
     },
     OperationPolicy {
         operation_id: "account_get",
+        path: "/v1/auth/me",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::User,
     },
     OperationPolicy {
         operation_id: "account_login",
+        path: "/v1/auth/login",
         schemes: &[],
         class: RateLimitClass::Auth,
+        access: Access::Public,
     },
     OperationPolicy {
         operation_id: "account_password_forgot",
+        path: "/v1/auth/forgot-password",
         schemes: &[],
         class: RateLimitClass::Auth,
+        access: Access::Public,
     },
     OperationPolicy {
         operation_id: "account_password_reset",
+        path: "/v1/auth/reset-password",
         schemes: &[],
         class: RateLimitClass::Auth,
+        access: Access::Public,
     },
     OperationPolicy {
         operation_id: "account_register",
+        path: "/v1/auth/register",
         schemes: &[],
         class: RateLimitClass::Auth,
+        access: Access::Public,
     },
     OperationPolicy {
         operation_id: "account_token_refresh",
+        path: "/v1/auth/refresh",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Auth,
+        access: Access::User,
     },
     OperationPolicy {
         operation_id: "account_totp_setup",
+        path: "/v1/auth/totp/setup",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Auth,
+        access: Access::User,
     },
     OperationPolicy {
         operation_id: "account_totp_verify",
+        path: "/v1/auth/totp/verify",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Auth,
+        access: Access::User,
     },
     OperationPolicy {
         operation_id: "analytics_conversations_get",
+        path: "/v1/bots/{bot_id}/analytics/conversations",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -64,9 +85,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAdmin,
     },
     OperationPolicy {
         operation_id: "analytics_csat_get",
+        path: "/v1/bots/{bot_id}/analytics/csat",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -74,9 +97,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAdmin,
     },
     OperationPolicy {
         operation_id: "analytics_messages_get",
+        path: "/v1/bots/{bot_id}/analytics/messages",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -84,9 +109,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAdmin,
     },
     OperationPolicy {
         operation_id: "analytics_overview_get",
+        path: "/v1/bots/{bot_id}/analytics",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -94,9 +121,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAdmin,
     },
     OperationPolicy {
         operation_id: "analytics_topics_get",
+        path: "/v1/bots/{bot_id}/analytics/topics",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -104,39 +133,53 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAdmin,
     },
     OperationPolicy {
         operation_id: "api_key_create",
+        path: "/v1/api-keys",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::Account,
     },
     OperationPolicy {
         operation_id: "api_key_get",
+        path: "/v1/api-keys/{key_id}",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::Account,
     },
     OperationPolicy {
         operation_id: "api_key_list",
+        path: "/v1/api-keys",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::Account,
     },
     OperationPolicy {
         operation_id: "api_key_revoke",
+        path: "/v1/api-keys/{key_id}",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::Account,
     },
     OperationPolicy {
         operation_id: "api_key_rotate",
+        path: "/v1/api-keys/{key_id}/rotate",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::Account,
     },
     OperationPolicy {
         operation_id: "api_key_update",
+        path: "/v1/api-keys/{key_id}",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::Account,
     },
     OperationPolicy {
         operation_id: "bot_activate",
+        path: "/v1/bots/{bot_id}/activate",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -144,9 +187,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotOwner,
     },
     OperationPolicy {
         operation_id: "bot_create",
+        path: "/v1/bots",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -154,9 +199,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::Account,
     },
     OperationPolicy {
         operation_id: "bot_deactivate",
+        path: "/v1/bots/{bot_id}/deactivate",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -164,9 +211,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotOwner,
     },
     OperationPolicy {
         operation_id: "bot_delete",
+        path: "/v1/bots/{bot_id}",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -174,9 +223,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotOwner,
     },
     OperationPolicy {
         operation_id: "bot_duplicate",
+        path: "/v1/bots/{bot_id}/duplicate",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -184,9 +235,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotOwner,
     },
     OperationPolicy {
         operation_id: "bot_get",
+        path: "/v1/bots/{bot_id}",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -194,9 +247,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAgent,
     },
     OperationPolicy {
         operation_id: "bot_list",
+        path: "/v1/bots",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -204,9 +259,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::Account,
     },
     OperationPolicy {
         operation_id: "bot_update",
+        path: "/v1/bots/{bot_id}",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -214,9 +271,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotOwner,
     },
     OperationPolicy {
         operation_id: "bot_widget_token_rotate",
+        path: "/v1/bots/{bot_id}/widget-token/rotate",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -224,9 +283,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotOwner,
     },
     OperationPolicy {
         operation_id: "canned_response_create",
+        path: "/v1/bots/{bot_id}/canned-responses",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -234,9 +295,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAdmin,
     },
     OperationPolicy {
         operation_id: "canned_response_delete",
+        path: "/v1/canned-responses/{canned_response_id}",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -244,9 +307,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAdmin,
     },
     OperationPolicy {
         operation_id: "canned_response_list",
+        path: "/v1/bots/{bot_id}/canned-responses",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -254,9 +319,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAgent,
     },
     OperationPolicy {
         operation_id: "chat_send",
+        path: "/v1/chat",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -265,9 +332,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::WidgetToken,
         ],
         class: RateLimitClass::Chat,
+        access: Access::BotVisitor,
     },
     OperationPolicy {
         operation_id: "chat_stream",
+        path: "/v1/chat/stream",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -276,9 +345,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::WidgetToken,
         ],
         class: RateLimitClass::Chat,
+        access: Access::BotVisitor,
     },
     OperationPolicy {
         operation_id: "contact_create",
+        path: "/v1/contacts",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -286,9 +357,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::Account,
     },
     OperationPolicy {
         operation_id: "contact_delete",
+        path: "/v1/contacts/{contact_id}",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -296,9 +369,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::Account,
     },
     OperationPolicy {
         operation_id: "contact_get",
+        path: "/v1/contacts/{contact_id}",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -306,9 +381,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::Account,
     },
     OperationPolicy {
         operation_id: "contact_list",
+        path: "/v1/contacts",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -316,9 +393,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::Account,
     },
     OperationPolicy {
         operation_id: "contact_update",
+        path: "/v1/contacts/{contact_id}",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -326,9 +405,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::Account,
     },
     OperationPolicy {
         operation_id: "conversation_assign",
+        path: "/v1/conversations/{conversation_id}/assignee",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -336,9 +417,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAgent,
     },
     OperationPolicy {
         operation_id: "conversation_escalate",
+        path: "/v1/conversations/{conversation_id}/escalate",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -347,9 +430,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::WidgetToken,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotVisitor,
     },
     OperationPolicy {
         operation_id: "conversation_get",
+        path: "/v1/conversations/{conversation_id}",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -357,9 +442,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAgent,
     },
     OperationPolicy {
         operation_id: "conversation_handback",
+        path: "/v1/conversations/{conversation_id}/handback",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -367,9 +454,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAgent,
     },
     OperationPolicy {
         operation_id: "conversation_reply",
+        path: "/v1/conversations/{conversation_id}/replies",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -377,9 +466,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAgent,
     },
     OperationPolicy {
         operation_id: "conversation_status_set",
+        path: "/v1/conversations/{conversation_id}/status",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -387,9 +478,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAgent,
     },
     OperationPolicy {
         operation_id: "conversation_summary_get",
+        path: "/v1/conversations/{conversation_id}/summary",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -397,9 +490,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAgent,
     },
     OperationPolicy {
         operation_id: "conversation_tags_set",
+        path: "/v1/conversations/{conversation_id}/tags",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -407,9 +502,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAgent,
     },
     OperationPolicy {
         operation_id: "delivery_get",
+        path: "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -417,9 +514,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotOwner,
     },
     OperationPolicy {
         operation_id: "delivery_list",
+        path: "/v1/webhooks/{webhook_id}/deliveries",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -427,9 +526,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotOwner,
     },
     OperationPolicy {
         operation_id: "delivery_redeliver",
+        path: "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -437,14 +538,18 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotOwner,
     },
     OperationPolicy {
         operation_id: "docs_get",
+        path: "/docs",
         schemes: &[],
         class: RateLimitClass::None,
+        access: Access::Public,
     },
     OperationPolicy {
         operation_id: "document_create",
+        path: "/v1/bots/{bot_id}/documents",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -452,9 +557,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotOwner,
     },
     OperationPolicy {
         operation_id: "document_delete",
+        path: "/v1/bots/{bot_id}/documents/{document_id}",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -462,9 +569,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotOwner,
     },
     OperationPolicy {
         operation_id: "document_get",
+        path: "/v1/bots/{bot_id}/documents/{document_id}",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -472,9 +581,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAgent,
     },
     OperationPolicy {
         operation_id: "document_list",
+        path: "/v1/bots/{bot_id}/documents",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -482,9 +593,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAgent,
     },
     OperationPolicy {
         operation_id: "feedback_create",
+        path: "/v1/conversations/{conversation_id}/feedback",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -493,14 +606,18 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::WidgetToken,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotVisitor,
     },
     OperationPolicy {
         operation_id: "health_get",
+        path: "/health",
         schemes: &[],
         class: RateLimitClass::None,
+        access: Access::Public,
     },
     OperationPolicy {
         operation_id: "inbox_auto_assign",
+        path: "/v1/bots/{bot_id}/inbox/auto-assign",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -508,9 +625,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAdmin,
     },
     OperationPolicy {
         operation_id: "inbox_conversation_list",
+        path: "/v1/bots/{bot_id}/inbox/conversations",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -518,9 +637,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAgent,
     },
     OperationPolicy {
         operation_id: "inbox_stats_get",
+        path: "/v1/bots/{bot_id}/inbox/stats",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -528,29 +649,39 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAgent,
     },
     OperationPolicy {
         operation_id: "inbox_view_create",
+        path: "/v1/inbox/views",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::User,
     },
     OperationPolicy {
         operation_id: "inbox_view_delete",
+        path: "/v1/inbox/views/{view_id}",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::User,
     },
     OperationPolicy {
         operation_id: "inbox_view_list",
+        path: "/v1/inbox/views",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::User,
     },
     OperationPolicy {
         operation_id: "metrics_get",
+        path: "/metrics",
         schemes: &[],
         class: RateLimitClass::None,
+        access: Access::Public,
     },
     OperationPolicy {
         operation_id: "note_create",
+        path: "/v1/conversations/{conversation_id}/notes",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -558,9 +689,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAgent,
     },
     OperationPolicy {
         operation_id: "note_list",
+        path: "/v1/conversations/{conversation_id}/notes",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -568,69 +701,95 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAgent,
     },
     OperationPolicy {
         operation_id: "notification_list",
+        path: "/v1/notifications",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::User,
     },
     OperationPolicy {
         operation_id: "notification_mark_all_read",
+        path: "/v1/notifications/read-all",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::User,
     },
     OperationPolicy {
         operation_id: "notification_mark_read",
+        path: "/v1/notifications/read/{notification_id}",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::User,
     },
     OperationPolicy {
         operation_id: "notification_preferences_get",
+        path: "/v1/notifications/preferences",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::User,
     },
     OperationPolicy {
         operation_id: "notification_preferences_update",
+        path: "/v1/notifications/preferences",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::User,
     },
     OperationPolicy {
         operation_id: "notification_unread_count_get",
+        path: "/v1/notifications/unread-count",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::User,
     },
     OperationPolicy {
         operation_id: "openapi_get",
+        path: "/openapi.yaml",
         schemes: &[],
         class: RateLimitClass::None,
+        access: Access::Public,
     },
     OperationPolicy {
         operation_id: "presence_available_list",
+        path: "/v1/presence/available",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::User,
     },
     OperationPolicy {
         operation_id: "presence_heartbeat",
+        path: "/v1/presence/heartbeat",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::User,
     },
     OperationPolicy {
         operation_id: "presence_status_set",
+        path: "/v1/presence/status",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::User,
     },
     OperationPolicy {
         operation_id: "presence_team_get",
+        path: "/v1/presence/team",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::User,
     },
     OperationPolicy {
         operation_id: "readiness_get",
+        path: "/ready",
         schemes: &[],
         class: RateLimitClass::None,
+        access: Access::Public,
     },
     OperationPolicy {
         operation_id: "session_contact_link",
+        path: "/v1/bots/{bot_id}/sessions/{session_id}/contact",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -638,9 +797,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotOwner,
     },
     OperationPolicy {
         operation_id: "session_delete",
+        path: "/v1/bots/{bot_id}/sessions/{session_id}",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -648,9 +809,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotOwner,
     },
     OperationPolicy {
         operation_id: "session_history",
+        path: "/v1/bots/{bot_id}/sessions/{session_id}/messages",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -659,9 +822,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::WidgetToken,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotVisitor,
     },
     OperationPolicy {
         operation_id: "session_list",
+        path: "/v1/bots/{bot_id}/sessions",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -669,69 +834,116 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotTeamAgent,
     },
     OperationPolicy {
         operation_id: "team_bot_list",
+        path: "/v1/teams/{team_id}/bots",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::TeamMember,
     },
     OperationPolicy {
         operation_id: "team_bot_share",
+        path: "/v1/teams/{team_id}/bots",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::TeamAdmin,
     },
     OperationPolicy {
         operation_id: "team_bot_unshare",
+        path: "/v1/teams/{team_id}/bots/{bot_id}",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::TeamAdmin,
     },
     OperationPolicy {
         operation_id: "team_create",
+        path: "/v1/teams",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::User,
     },
     OperationPolicy {
         operation_id: "team_delete",
+        path: "/v1/teams/{team_id}",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::TeamOwner,
     },
     OperationPolicy {
         operation_id: "team_get",
+        path: "/v1/teams/{team_id}",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::TeamMember,
     },
     OperationPolicy {
         operation_id: "team_invite_accept",
+        path: "/v1/team-invites/accept",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::User,
     },
     OperationPolicy {
         operation_id: "team_invite_create",
+        path: "/v1/teams/{team_id}/invites",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::TeamAdmin,
+    },
+    OperationPolicy {
+        operation_id: "team_invite_list",
+        path: "/v1/teams/{team_id}/invites",
+        schemes: &[SecurityScheme::UserJwt],
+        class: RateLimitClass::Standard,
+        access: Access::TeamAdmin,
+    },
+    OperationPolicy {
+        operation_id: "team_invite_resend",
+        path: "/v1/teams/{team_id}/invites/{invite_id}/resend",
+        schemes: &[SecurityScheme::UserJwt],
+        class: RateLimitClass::Standard,
+        access: Access::TeamAdmin,
+    },
+    OperationPolicy {
+        operation_id: "team_invite_revoke",
+        path: "/v1/teams/{team_id}/invites/{invite_id}",
+        schemes: &[SecurityScheme::UserJwt],
+        class: RateLimitClass::Standard,
+        access: Access::TeamAdmin,
     },
     OperationPolicy {
         operation_id: "team_list",
+        path: "/v1/teams",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::User,
     },
     OperationPolicy {
         operation_id: "team_member_list",
+        path: "/v1/teams/{team_id}/members",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::TeamMember,
     },
     OperationPolicy {
         operation_id: "team_member_remove",
+        path: "/v1/teams/{team_id}/members/{user_id}",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::TeamMember,
     },
     OperationPolicy {
         operation_id: "team_member_update",
+        path: "/v1/teams/{team_id}/members/{user_id}",
         schemes: &[SecurityScheme::UserJwt],
         class: RateLimitClass::Standard,
+        access: Access::TeamAdmin,
     },
     OperationPolicy {
         operation_id: "webhook_create",
+        path: "/v1/bots/{bot_id}/webhooks",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -739,9 +951,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotOwner,
     },
     OperationPolicy {
         operation_id: "webhook_delete",
+        path: "/v1/webhooks/{webhook_id}",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -749,9 +963,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotOwner,
     },
     OperationPolicy {
         operation_id: "webhook_get",
+        path: "/v1/webhooks/{webhook_id}",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -759,9 +975,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotOwner,
     },
     OperationPolicy {
         operation_id: "webhook_list",
+        path: "/v1/bots/{bot_id}/webhooks",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -769,9 +987,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotOwner,
     },
     OperationPolicy {
         operation_id: "webhook_secret_rotate",
+        path: "/v1/webhooks/{webhook_id}/rotate-secret",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -779,9 +999,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotOwner,
     },
     OperationPolicy {
         operation_id: "webhook_test",
+        path: "/v1/webhooks/{webhook_id}/test",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -789,9 +1011,11 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotOwner,
     },
     OperationPolicy {
         operation_id: "webhook_update",
+        path: "/v1/webhooks/{webhook_id}",
         schemes: &[
             SecurityScheme::UserJwt,
             SecurityScheme::ApiKeyBearer,
@@ -799,5 +1023,6 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
             SecurityScheme::ClientCredentials,
         ],
         class: RateLimitClass::Standard,
+        access: Access::BotOwner,
     },
 ];

@@ -3731,7 +3731,7 @@ pub struct Contact {
     pub tags: ::std::vec::Vec<::std::string::String>,
     pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
 }
-///A new contact: give at least one of `name`, `email`, `phone` or `external_id`.
+///A new contact: any of its fields, at least one. A visitor not yet known by name or address may start as a contact with only `tags` or `attributes`, filled in later.
 #[derive(
     ::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default,
 )]
@@ -7812,6 +7812,24 @@ pub struct PageInfo {
     ///Number of items matching the query, over all pages.
     pub total: u64,
 }
+///A pending invitation, as the team's admins see it (without its token).
+#[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct PendingTeamInvite {
+    ///When the invitation (or its last resend) was created.
+    pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+    pub email: ::std::string::String,
+    ///After this instant the token is refused.
+    pub expires_at: ::chrono::DateTime<::chrono::offset::Utc>,
+    pub id: ::uuid::Uuid,
+    pub role: TeamInviteRole,
+    pub team_id: ::uuid::Uuid,
+}
+///A page of pending invitations.
+#[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct PendingTeamInviteList {
+    pub data: ::std::vec::Vec<PendingTeamInvite>,
+    pub pagination: PageInfo,
+}
 ///A user's presence.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct Presence {
@@ -9407,6 +9425,98 @@ impl<'de> ::serde::Deserialize<'de> for TeamInviteCreateEmail {
 ///path parameters of `team_invite_create`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct TeamInviteCreatePath {
+    ///The team's id.
+    pub team_id: ::uuid::Uuid,
+}
+///path parameters of `team_invite_list`.
+#[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct TeamInviteListPath {
+    ///The team's id.
+    pub team_id: ::uuid::Uuid,
+}
+///query parameters of `team_invite_list`.
+#[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct TeamInviteListQuery {
+    ///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub cursor: ::std::option::Option<TeamInviteListQueryCursor>,
+    ///Page size.
+    #[serde(default = "defaults::default_nzu64::<::std::num::NonZeroU64, 50>")]
+    pub limit: ::std::num::NonZeroU64,
+}
+impl ::std::default::Default for TeamInviteListQuery {
+    fn default() -> Self {
+        Self {
+            cursor: Default::default(),
+            limit: defaults::default_nzu64::<::std::num::NonZeroU64, 50>(),
+        }
+    }
+}
+///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
+#[derive(
+    ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
+)]
+#[serde(transparent)]
+pub struct TeamInviteListQueryCursor(::std::string::String);
+impl ::std::ops::Deref for TeamInviteListQueryCursor {
+    type Target = ::std::string::String;
+    fn deref(&self) -> &::std::string::String {
+        &self.0
+    }
+}
+impl ::std::convert::From<TeamInviteListQueryCursor> for ::std::string::String {
+    fn from(value: TeamInviteListQueryCursor) -> Self {
+        value.0
+    }
+}
+impl ::std::str::FromStr for TeamInviteListQueryCursor {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        if value.chars().count() > 512usize {
+            return Err("longer than 512 characters".into());
+        }
+        Ok(Self(value.to_string()))
+    }
+}
+impl ::std::convert::TryFrom<&str> for TeamInviteListQueryCursor {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for TeamInviteListQueryCursor {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for TeamInviteListQueryCursor {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        ::std::string::String::deserialize(deserializer)?
+            .parse()
+            .map_err(|e: self::error::ConversionError| {
+                <D::Error as ::serde::de::Error>::custom(e.to_string())
+            })
+    }
+}
+///path parameters of `team_invite_resend`.
+#[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct TeamInviteResendPath {
+    ///The invitation's id.
+    pub invite_id: ::uuid::Uuid,
+    ///The team's id.
+    pub team_id: ::uuid::Uuid,
+}
+///path parameters of `team_invite_revoke`.
+#[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct TeamInviteRevokePath {
+    ///The invitation's id.
+    pub invite_id: ::uuid::Uuid,
     ///The team's id.
     pub team_id: ::uuid::Uuid,
 }

@@ -124,7 +124,7 @@ fn compare_operation(
             "parameters" => compare_parameters(cmp, docs, at, s, e),
             "requestBody" => compare_request_body(cmp, docs, &format!("{at} > request body"), s, e),
             "responses" => compare_responses(cmp, docs, at, s, e),
-            "security" | "x-rate-limit-class" => {
+            "security" | "x-rate-limit-class" | "x-botwire-access" => {
                 if s != e {
                     cmp.accept(&SECURITY_AND_RATE_LIMIT_CLASS, here, s, e);
                 }

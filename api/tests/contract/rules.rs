@@ -34,8 +34,9 @@ pub const RULES: &[Rule] = &[
 
 pub const SECURITY_AND_RATE_LIMIT_CLASS: Rule = Rule {
     name: "R01-security-and-rate-limit-class",
-    why: "An operation's `security` and `x-rate-limit-class` have no place in a dropshot \
-          endpoint; other tests check that the server enforces them.",
+    why: "An operation's `security`, `x-rate-limit-class` and `x-botwire-access` have no place \
+          in a dropshot endpoint; they are generated into the policy table, and other tests \
+          (the permission matrix among them) check that the server enforces them.",
 };
 
 pub const ERROR_RESPONSES: Rule = Rule {

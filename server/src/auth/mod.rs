@@ -2,6 +2,7 @@
 //! else. Which forms an operation admits is the contract's `security`, generated into
 //! `botwire_api::policy`.
 
+pub mod access;
 pub mod passwords;
 pub mod secrets;
 pub mod tokens;

@@ -67,9 +67,11 @@ pub(crate) const POSTGRES_MIGRATIONS: EmbeddedMigrations =
 /// a writer of another process (this one's queue in [`WriteTurn`]), and reads through mmap.
 /// Checkpoints run in the background ([`Db::start_checkpoints`]); the one a commit runs after
 /// 8000 pages (rather than 1000, so a hot page is copied back once per checkpoint, not once per
-/// commit: chat send +12 % with mmap) is the safety net.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+/// commit: chat send +12 % with mmap) is the safety net. The busy timeout comes first: setting
+/// the journal mode takes a lock, and without a timeout a new connection failed at once
+/// ("database is locked") while another one held it, as servers starting under load showed.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
      PRAGMA mmap_size = 268435456; PRAGMA wal_autocheckpoint = 8000;";
 
 /// An arbitrary, fixed key: replicas starting together take turns at migrating.

@@ -238,6 +238,61 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    contacts (id) {
+        id -> Text,
+        account_id -> Text,
+        name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        tags -> Text,
+        attributes -> Text,
+        search -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    teams (id) {
+        id -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    team_members (team_id, user_id) {
+        team_id -> Text,
+        user_id -> Text,
+        role -> Text,
+        joined_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    team_invites (id) {
+        id -> Text,
+        team_id -> Text,
+        email -> Text,
+        role -> Text,
+        token_hash -> Text,
+        invited_by -> Nullable<Text>,
+        expires_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    team_bots (team_id, bot_id) {
+        team_id -> Text,
+        bot_id -> Text,
+        shared_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
@@ -248,6 +303,11 @@ diesel::joinable!(conversations -> bots (bot_id));
 diesel::joinable!(one_time_codes -> users (user_id));
 diesel::joinable!(bots -> accounts (account_id));
 diesel::joinable!(api_keys -> accounts (account_id));
+diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(team_members -> users (user_id));
+diesel::joinable!(team_invites -> teams (team_id));
+diesel::joinable!(team_bots -> teams (team_id));
+diesel::joinable!(team_bots -> bots (bot_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     server_settings,
@@ -268,4 +328,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     webhook_deliveries,
     webhook_attempts,
+    teams,
+    team_members,
+    team_invites,
+    team_bots,
+    contacts,
 );

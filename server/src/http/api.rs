@@ -8,7 +8,9 @@
 
 use super::{Ctx, Limited, Operational, WithJson, not_implemented, raw, reply, serve};
 use crate::app::{App, OPENAPI_YAML};
-use crate::services::{Call, accounts, bots, chat, credentials, knowledge, ops, webhooks};
+use crate::services::{
+    Call, accounts, bots, chat, contacts, credentials, knowledge, ops, teams, webhooks,
+};
 use botwire_api::{
     BotwireApi, HeaderParams, JsonBody, ParsedBody, PathParams, QueryParams, Raw, types,
 };
@@ -426,28 +428,48 @@ impl BotwireApi for ServerImpl {
         rqctx: Ctx,
         body: JsonBody<types::ContactCreate>,
     ) -> Limited<HttpResponseCreated<types::Contact>> {
-        not_implemented(&rqctx, body).await
+        serve(&rqctx, body, async |call: &Call<'_>, body| {
+            contacts::contact_create(call, body)
+                .await
+                .map(HttpResponseCreated)
+        })
+        .await
     }
 
     async fn contact_delete(
         rqctx: Ctx,
         path: PathParams<types::ContactDeletePath>,
     ) -> Limited<HttpResponseDeleted> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            contacts::contact_delete(call, path.contact_id)
+                .await
+                .map(|()| HttpResponseDeleted())
+        })
+        .await
     }
 
     async fn contact_get(
         rqctx: Ctx,
         path: PathParams<types::ContactGetPath>,
     ) -> Limited<HttpResponseOk<types::Contact>> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            contacts::contact_get(call, path.contact_id)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn contact_list(
         rqctx: Ctx,
         query: QueryParams<types::ContactListQuery>,
     ) -> Limited<HttpResponseOk<types::ContactList>> {
-        not_implemented(&rqctx, query).await
+        serve(&rqctx, query, async |call: &Call<'_>, query| {
+            contacts::contact_list(call, query)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn contact_update(
@@ -455,7 +477,16 @@ impl BotwireApi for ServerImpl {
         path: PathParams<types::ContactUpdatePath>,
         body: JsonBody<types::ContactUpdate>,
     ) -> Limited<HttpResponseOk<types::Contact>> {
-        not_implemented(&rqctx, (path, body)).await
+        serve(
+            &rqctx,
+            (path, WithJson(body)),
+            async |call: &Call<'_>, (path, body)| {
+                contacts::contact_update(call, path.contact_id, body)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn conversation_assign(
@@ -812,7 +843,16 @@ impl BotwireApi for ServerImpl {
         path: PathParams<types::SessionContactLinkPath>,
         body: JsonBody<types::SessionContactLink>,
     ) -> Limited<HttpResponseOk<types::Session>> {
-        not_implemented(&rqctx, (path, body)).await
+        serve(
+            &rqctx,
+            (path, body),
+            async |call: &Call<'_>, (path, body)| {
+                contacts::session_contact_link(call, path.bot_id, &path.session_id, body)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn session_delete(
@@ -866,7 +906,14 @@ impl BotwireApi for ServerImpl {
         path: PathParams<types::TeamBotListPath>,
         query: QueryParams<types::TeamBotListQuery>,
     ) -> Limited<HttpResponseOk<types::TeamBotList>> {
-        not_implemented(&rqctx, (path, query)).await
+        serve(
+            &rqctx,
+            (path, query),
+            async |call: &Call<'_>, (_, query)| {
+                teams::team_bot_list(call, query).await.map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn team_bot_share(
@@ -874,42 +921,70 @@ impl BotwireApi for ServerImpl {
         path: PathParams<types::TeamBotSharePath>,
         body: JsonBody<types::TeamBotShare>,
     ) -> Limited<HttpResponseCreated<types::TeamBot>> {
-        not_implemented(&rqctx, (path, body)).await
+        serve(&rqctx, (path, body), async |call: &Call<'_>, (_, body)| {
+            teams::team_bot_share(call, body)
+                .await
+                .map(HttpResponseCreated)
+        })
+        .await
     }
 
     async fn team_bot_unshare(
         rqctx: Ctx,
         path: PathParams<types::TeamBotUnsharePath>,
     ) -> Limited<HttpResponseDeleted> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            teams::team_bot_unshare(call, path.bot_id)
+                .await
+                .map(|()| HttpResponseDeleted())
+        })
+        .await
     }
 
     async fn team_create(
         rqctx: Ctx,
         body: JsonBody<types::TeamCreate>,
     ) -> Limited<HttpResponseCreated<types::Team>> {
-        not_implemented(&rqctx, body).await
+        serve(&rqctx, body, async |call: &Call<'_>, body| {
+            teams::team_create(call, body)
+                .await
+                .map(HttpResponseCreated)
+        })
+        .await
     }
 
     async fn team_delete(
         rqctx: Ctx,
         path: PathParams<types::TeamDeletePath>,
     ) -> Limited<HttpResponseDeleted> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, _| {
+            teams::team_delete(call)
+                .await
+                .map(|()| HttpResponseDeleted())
+        })
+        .await
     }
 
     async fn team_get(
         rqctx: Ctx,
         path: PathParams<types::TeamGetPath>,
     ) -> Limited<HttpResponseOk<types::Team>> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, _| {
+            teams::team_get(call).await.map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn team_invite_accept(
         rqctx: Ctx,
         body: JsonBody<types::TeamInviteAccept>,
     ) -> Limited<HttpResponseOk<types::TeamMember>> {
-        not_implemented(&rqctx, body).await
+        serve(&rqctx, body, async |call: &Call<'_>, body| {
+            teams::team_invite_accept(call, body)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn team_invite_create(
@@ -917,14 +992,63 @@ impl BotwireApi for ServerImpl {
         path: PathParams<types::TeamInviteCreatePath>,
         body: JsonBody<types::TeamInviteCreate>,
     ) -> Limited<HttpResponseCreated<types::TeamInvite>> {
-        not_implemented(&rqctx, (path, body)).await
+        serve(&rqctx, (path, body), async |call: &Call<'_>, (_, body)| {
+            teams::team_invite_create(call, body)
+                .await
+                .map(HttpResponseCreated)
+        })
+        .await
+    }
+
+    async fn team_invite_list(
+        rqctx: Ctx,
+        path: PathParams<types::TeamInviteListPath>,
+        query: QueryParams<types::TeamInviteListQuery>,
+    ) -> Limited<HttpResponseOk<types::PendingTeamInviteList>> {
+        serve(
+            &rqctx,
+            (path, query),
+            async |call: &Call<'_>, (_, query)| {
+                teams::team_invite_list(call, query)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
+    }
+
+    async fn team_invite_resend(
+        rqctx: Ctx,
+        path: PathParams<types::TeamInviteResendPath>,
+    ) -> Limited<HttpResponseOk<types::TeamInvite>> {
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            teams::team_invite_resend(call, path.invite_id)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
+    }
+
+    async fn team_invite_revoke(
+        rqctx: Ctx,
+        path: PathParams<types::TeamInviteRevokePath>,
+    ) -> Limited<HttpResponseDeleted> {
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            teams::team_invite_revoke(call, path.invite_id)
+                .await
+                .map(|()| HttpResponseDeleted())
+        })
+        .await
     }
 
     async fn team_list(
         rqctx: Ctx,
         query: QueryParams<types::TeamListQuery>,
     ) -> Limited<HttpResponseOk<types::TeamList>> {
-        not_implemented(&rqctx, query).await
+        serve(&rqctx, query, async |call: &Call<'_>, query| {
+            teams::team_list(call, query).await.map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn team_member_list(
@@ -932,14 +1056,28 @@ impl BotwireApi for ServerImpl {
         path: PathParams<types::TeamMemberListPath>,
         query: QueryParams<types::TeamMemberListQuery>,
     ) -> Limited<HttpResponseOk<types::TeamMemberList>> {
-        not_implemented(&rqctx, (path, query)).await
+        serve(
+            &rqctx,
+            (path, query),
+            async |call: &Call<'_>, (_, query)| {
+                teams::team_member_list(call, query)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn team_member_remove(
         rqctx: Ctx,
         path: PathParams<types::TeamMemberRemovePath>,
     ) -> Limited<HttpResponseDeleted> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            teams::team_member_remove(call, path.user_id)
+                .await
+                .map(|()| HttpResponseDeleted())
+        })
+        .await
     }
 
     async fn team_member_update(
@@ -947,7 +1085,16 @@ impl BotwireApi for ServerImpl {
         path: PathParams<types::TeamMemberUpdatePath>,
         body: JsonBody<types::TeamMemberUpdate>,
     ) -> Limited<HttpResponseOk<types::TeamMember>> {
-        not_implemented(&rqctx, (path, body)).await
+        serve(
+            &rqctx,
+            (path, body),
+            async |call: &Call<'_>, (path, body)| {
+                teams::team_member_update(call, path.user_id, body)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn webhook_create(

@@ -12,6 +12,7 @@ pub use fallback::register as register_fallbacks;
 
 use crate::app::App;
 use crate::auth;
+use crate::auth::access;
 use crate::error::Error;
 use crate::services::Call;
 use crate::services::chat::LiveEvent;
@@ -60,7 +61,8 @@ where
 }
 
 /// Runs a rate-limited operation: resolves the caller (the contract's security for this
-/// operation), applies the rate limit of its class, extracts the inputs, and runs the service.
+/// operation), applies the rate limit of its class, extracts the inputs, decides the
+/// operation's access rule (`x-botwire-access`, [`access::authorize`]), and runs the service.
 /// Every answer, errors included, carries the rate-limit headers; a 429 also `Retry-After`.
 pub async fn serve<I, R, F>(rqctx: &Ctx, inputs: I, service: F) -> Limited<R>
 where
@@ -97,7 +99,24 @@ where
         Ok(decision) => {
             let result = match (principal, inputs.extract()) {
                 (Err(error), _) | (Ok(_), Err(error)) => Err(error),
-                (Ok(principal), Ok(inputs)) => service(&Call { app, principal, ip }, inputs).await,
+                (Ok(principal), Ok(inputs)) => {
+                    let variables = access::PathVariables {
+                        policy,
+                        path: rqctx.request.uri().path(),
+                    };
+                    match access::authorize(app, &principal, policy.access, &variables).await {
+                        Err(error) => Err(error),
+                        Ok(grant) => {
+                            let call = Call {
+                                app,
+                                principal,
+                                ip,
+                                grant,
+                            };
+                            service(&call, inputs).await
+                        }
+                    }
+                }
             };
             (result, decision.headers())
         }

@@ -214,15 +214,13 @@ fn bot_view(row: &BotRow) -> Result<Bot, Error> {
     })
 }
 
-/// The bot, if the caller owns it: another account's bot is not found (404); a bot of the
-/// account outside an API key's scope is forbidden (403).
-pub async fn bot_of_owner(call: &Call<'_>, bot_id: Uuid) -> Result<BotRow, Error> {
+/// The bot the operation's access rule granted (`auth::access`, decided before the service
+/// runs), read in the bot's account.
+pub async fn granted_bot(call: &Call<'_>, bot_id: Uuid) -> Result<BotRow, Error> {
     let account_id = call.account()?;
-    let row = store::bot_get(&call.app.db, &account_id.to_string(), &bot_id.to_string())
+    store::bot_get(&call.app.db, &account_id.to_string(), &bot_id.to_string())
         .await?
-        .ok_or_else(|| not_found(ErrorCode::BotNotFound, "bot"))?;
-    call.owner_of_bot(bot_id)?;
-    Ok(row)
+        .ok_or_else(|| not_found(ErrorCode::BotNotFound, "bot"))
 }
 
 pub async fn bot_create(
@@ -283,11 +281,17 @@ pub async fn bot_list(call: &Call<'_>, query: BotListQuery) -> Result<BotList, E
         } => Some(bot_id.to_string()),
         _ => None,
     };
+    // A user also sees the bots shared with their teams (the access rule's other half).
+    let member = match call.principal {
+        Principal::User { user_id, .. } => Some(user_id.to_string()),
+        _ => None,
+    };
     let status = status.map(|s| s.to_string());
     let after = cursor(raw_cursor.as_deref().map(String::as_str))?;
     let page = store::bot_list(
         &call.app.db,
         &account_id.to_string(),
+        member.as_deref(),
         status.as_deref(),
         only.as_deref(),
         after.as_deref(),
@@ -302,11 +306,11 @@ pub async fn bot_list(call: &Call<'_>, query: BotListQuery) -> Result<BotList, E
 }
 
 pub async fn bot_get(call: &Call<'_>, bot_id: Uuid) -> Result<Bot, Error> {
-    bot_view(&bot_of_owner(call, bot_id).await?)
+    bot_view(&granted_bot(call, bot_id).await?)
 }
 
 pub async fn bot_delete(call: &Call<'_>, bot_id: Uuid) -> Result<(), Error> {
-    let row = bot_of_owner(call, bot_id).await?;
+    let row = granted_bot(call, bot_id).await?;
     store::bot_delete(&call.app.db, &row.account_id, &row.id).await?;
     Ok(())
 }
@@ -320,7 +324,7 @@ pub async fn bot_deactivate(call: &Call<'_>, bot_id: Uuid) -> Result<Bot, Error>
 }
 
 async fn bot_status_set(call: &Call<'_>, bot_id: Uuid, status: BotStatus) -> Result<Bot, Error> {
-    let row = bot_of_owner(call, bot_id).await?;
+    let row = granted_bot(call, bot_id).await?;
     store::bot_status_set(&call.app.db, &row.account_id, &row.id, status_str(status)).await?;
     bot_get(call, bot_id).await
 }
@@ -345,7 +349,7 @@ pub async fn bot_update(
         name,
         settings,
     } = body;
-    let row = bot_of_owner(call, bot_id).await?;
+    let row = granted_bot(call, bot_id).await?;
     let settings = match settings {
         Some(input) => {
             let stored = apply_settings(
@@ -388,7 +392,7 @@ pub async fn bot_duplicate(
             "a key scoped to one bot cannot create bots".into(),
         ));
     }
-    let source = bot_of_owner(call, bot_id).await?;
+    let source = granted_bot(call, bot_id).await?;
     let now = now();
     let copy = BotRow {
         id: new_id(),

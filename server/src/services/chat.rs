@@ -9,12 +9,14 @@ mod send;
 
 pub use send::{LiveEvent, StreamReply, chat_send, chat_stream, pieces};
 
-use super::bots::bot_of_owner;
+use super::bots::granted_bot;
 use super::{Call, cursor, limit, not_found, page_info};
 use crate::auth::Principal;
+use crate::auth::access::{self, BotRole, Grant};
 use crate::error::Error;
 use crate::store::chat::{self as store, ConversationRow, FeedbackRow, MessageRow, NewEvent};
 use crate::store::{self as stores, new_id, now, utc};
+use botwire_api::policy::Access;
 use botwire_api::types::{
     Conversation, ConversationStatus, ConversationWithMessages, ErrorCode, Feedback,
     FeedbackCreate, FeedbackRating, Message, MessageList, MessageRole, Session,
@@ -68,10 +70,10 @@ fn event(event_type: &'static str, data: serde_json::Value) -> NewEvent {
     }
 }
 
-/// The bot a chat request addresses, before any read: its account, its id, and whether the
-/// caller is its visitor. The bot is the body's `bot_id`, else the one bot the credential is
-/// scoped to.
-fn addressed_bot(call: &Call<'_>, bot_id: Option<Uuid>) -> Result<(Uuid, Uuid, bool), Error> {
+/// The bot a chat request addresses: the body's `bot_id`, else the one bot the credential is
+/// scoped to; and the caller's grant on it, decided by the access rule (`auth::access`) as
+/// `http::serve` decides it for the bots a path names.
+async fn addressed_bot(call: &Call<'_>, bot_id: Option<Uuid>) -> Result<Grant, Error> {
     let scoped = match &call.principal {
         Principal::Visitor { bot_id, .. } => Some(*bot_id),
         Principal::ApiKey { bot_id, .. } => *bot_id,
@@ -83,30 +85,24 @@ fn addressed_bot(call: &Call<'_>, bot_id: Option<Uuid>) -> Result<(Uuid, Uuid, b
             "required unless the credential is scoped to one bot".into(),
         )])
     })?;
-    if let Principal::Visitor {
-        bot_id: own,
-        account_id,
-    } = &call.principal
-    {
-        if *own != bot_id {
-            return Err(Error::Forbidden(
-                "this widget token belongs to another bot".into(),
-            ));
-        }
-        return Ok((*account_id, bot_id, true));
-    }
-    Ok((call.account()?, bot_id, false))
+    access::authorize_bot(call.app, &call.principal, Access::BotVisitor, bot_id, true).await
 }
 
 /// What a chat request addresses (see [`store::chat_target_get`], one read), and whether the
-/// caller is the bot's visitor. The owner's credential must reach the bot (an API key scoped
-/// to another bot does not); not found comes first, as for every bot.
+/// caller is the bot's visitor. Not found comes first, as for every bot.
 async fn chat_target(
     call: &Call<'_>,
     bot_id: Option<Uuid>,
     session_id: Option<&str>,
 ) -> Result<(store::ChatTarget, bool), Error> {
-    let (account_id, bot_id, visitor) = addressed_bot(call, bot_id)?;
+    let Grant::Bot {
+        bot_id,
+        account_id,
+        role,
+    } = addressed_bot(call, bot_id).await?
+    else {
+        return Err(Error::Internal("a bot grant without a bot".into()));
+    };
     let target = store::chat_target_get(
         &call.app.db,
         &account_id.to_string(),
@@ -115,10 +111,7 @@ async fn chat_target(
     )
     .await?
     .ok_or_else(|| not_found(ErrorCode::BotNotFound, "bot"))?;
-    if !visitor {
-        call.owner_of_bot(bot_id)?;
-    }
-    Ok((target, visitor))
+    Ok((target, role == BotRole::Visitor))
 }
 
 /// A session a visitor may see: one a visitor started (its id is a capability, unguessable
@@ -131,28 +124,7 @@ fn request_hash(body: &serde_json::Value) -> String {
     hex::encode(Sha256::digest(body.to_string().as_bytes()))
 }
 
-/// A session list's cursor: `<latest message, microseconds>_<conversation id>` of the last
-/// session of the previous page (sessions are ordered by their latest message).
-fn session_cursor(raw: Option<&str>) -> Result<Option<(chrono::NaiveDateTime, String)>, Error> {
-    let Some(raw) = raw else {
-        return Ok(None);
-    };
-    raw.split_once('_')
-        .and_then(|(micros, id)| {
-            let at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?;
-            let id = Uuid::parse_str(id).ok()?;
-            Some((at.naive_utc(), id.to_string()))
-        })
-        .map(Some)
-        .ok_or_else(|| {
-            Error::Validation(vec![(
-                "cursor".into(),
-                "not a cursor this server issued".into(),
-            )])
-        })
-}
-
-fn session_view(row: &ConversationRow) -> Session {
+pub fn session_view(row: &ConversationRow) -> Session {
     Session {
         bot_id: stores::uuid(&row.bot_id),
         contact_id: row.contact_id.as_deref().map(stores::uuid),
@@ -176,8 +148,8 @@ pub async fn session_list(
         status,
         user_id,
     } = query;
-    let bot = bot_of_owner(call, bot_id).await?;
-    let after = session_cursor(raw_cursor.as_deref().map(String::as_str))?;
+    let bot = granted_bot(call, bot_id).await?;
+    let after = super::time_cursor(raw_cursor.as_deref().map(String::as_str))?;
     let status = status.map(|s| s.to_string());
     let page = store::sessions_list(
         &call.app.db,
@@ -190,7 +162,7 @@ pub async fn session_list(
     .await?;
     let last = page.items.last().map(|row| {
         let at = row.last_message_at.unwrap_or(row.created_at);
-        format!("{}_{}", at.and_utc().timestamp_micros(), row.id)
+        super::time_cursor_of(at, &row.id)
     });
     Ok(SessionList {
         pagination: page_info(&page, last),
@@ -232,7 +204,7 @@ pub async fn session_history(
     };
     // One read for the session and its page; when it finds nothing, the reads of every other
     // chat request say what was not found (or forbidden) and in which order.
-    let (account_id, _, visitor) = addressed_bot(call, Some(bot_id))?;
+    let (account_id, visitor) = (call.account()?, call.is_visitor());
     let found = store::session_messages_list(
         &call.app.db,
         &account_id.to_string(),
@@ -244,9 +216,6 @@ pub async fn session_history(
     .await?;
     let page = match found {
         Some(found) => {
-            if !visitor {
-                call.owner_of_bot(bot_id)?;
-            }
             if !visible(found.by_visitor, visitor) {
                 return Err(not_found(ErrorCode::SessionNotFound, "session"));
             }
@@ -266,7 +235,7 @@ pub async fn session_history(
 }
 
 pub async fn session_delete(call: &Call<'_>, bot_id: Uuid, session_id: &str) -> Result<(), Error> {
-    let bot = bot_of_owner(call, bot_id).await?;
+    let bot = granted_bot(call, bot_id).await?;
     let ended = |row: &ConversationRow| {
         // The conversation as it ended: closed for good.
         let mut conversation = conversation_view(row);
@@ -288,8 +257,8 @@ pub async fn session_delete(call: &Call<'_>, bot_id: Uuid, session_id: &str) -> 
     }
 }
 
-/// A conversation the caller may act on: the owner's (any of the account's bots, within an
-/// API key's scope), or, for a visitor, one of a session a visitor started on their bot.
+/// The conversation the access rule granted (`auth::access`: for a visitor, one a visitor
+/// started on their bot), read in the bot's account.
 async fn conversation_of_caller(
     call: &Call<'_>,
     conversation_id: Uuid,
@@ -299,16 +268,6 @@ async fn conversation_of_caller(
         store::conversation_get(&call.app.db, &account_id, &conversation_id.to_string())
             .await?
             .ok_or_else(|| not_found(ErrorCode::ConversationNotFound, "conversation"))?;
-    let bot_id = stores::uuid(&conversation.bot_id);
-    match &call.principal {
-        Principal::Visitor { bot_id: own, .. } if *own != bot_id || !conversation.by_visitor => {
-            return Err(not_found(ErrorCode::ConversationNotFound, "conversation"));
-        }
-        Principal::Visitor { .. } => {}
-        _ => {
-            call.owner_of_bot(bot_id)?;
-        }
-    }
     Ok((conversation, account_id))
 }
 

@@ -187,7 +187,7 @@ pub async fn api_key_rotate(call: &Call<'_>, key_id: Uuid) -> Result<ApiKeyWithS
 }
 
 pub async fn bot_widget_token_rotate(call: &Call<'_>, bot_id: Uuid) -> Result<Bot, Error> {
-    let row = super::bots::bot_of_owner(call, bot_id).await?;
+    let row = super::bots::granted_bot(call, bot_id).await?;
     bot_store::bot_widget_token_set(
         &call.app.db,
         &row.account_id,

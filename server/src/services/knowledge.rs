@@ -2,7 +2,7 @@
 //! extracted and split before anything is stored, and stored in one transaction, so a bad
 //! file leaves the knowledge base as it was.
 
-use super::bots::bot_of_owner;
+use super::bots::granted_bot;
 use super::{Call, cursor, limit, not_found, page_info};
 use crate::error::Error;
 use crate::knowledge::{self, Extracted};
@@ -203,7 +203,7 @@ pub async fn document_create(
     bot_id: Uuid,
     body: MultipartBody,
 ) -> Result<Document, Error> {
-    let bot = bot_of_owner(call, bot_id).await?;
+    let bot = granted_bot(call, bot_id).await?;
     let Upload {
         filename,
         content_type,
@@ -282,7 +282,7 @@ pub async fn document_list(
         kind,
         limit: raw_limit,
     } = query;
-    let bot = bot_of_owner(call, bot_id).await?;
+    let bot = granted_bot(call, bot_id).await?;
     let after = cursor(raw_cursor.as_deref().map(String::as_str))?;
     let kind = kind.map(|k| k.to_string());
     let category = category.map(|c| c.to_string());
@@ -307,7 +307,7 @@ pub async fn document_get(
     bot_id: Uuid,
     document_id: Uuid,
 ) -> Result<Document, Error> {
-    let bot = bot_of_owner(call, bot_id).await?;
+    let bot = granted_bot(call, bot_id).await?;
     let row = store::document_get(&call.app.db, &bot.id, &document_id.to_string())
         .await?
         .ok_or_else(|| not_found(ErrorCode::DocumentNotFound, "document"))?;
@@ -319,7 +319,7 @@ pub async fn document_delete(
     bot_id: Uuid,
     document_id: Uuid,
 ) -> Result<(), Error> {
-    let bot = bot_of_owner(call, bot_id).await?;
+    let bot = granted_bot(call, bot_id).await?;
     let event = |row: &DocumentRow| kb_updated(row, KbUpdatedEventDataAction::Deleted);
     let id = document_id.to_string();
     if store::document_delete(&call.app.db, &bot.account_id, &bot.id, &id, &event).await? {

@@ -4,14 +4,17 @@
 pub mod accounts;
 pub mod bots;
 pub mod chat;
+pub mod contacts;
 pub mod credentials;
 pub mod knowledge;
 pub mod ops;
 pub mod quota;
+pub mod teams;
 pub mod webhooks;
 
 use crate::app::App;
 use crate::auth::Principal;
+use crate::auth::access::{BotRole, Grant};
 use crate::error::Error;
 use botwire_api::types::{ErrorCode, PageInfo};
 use std::net::IpAddr;
@@ -22,6 +25,8 @@ pub struct Call<'a> {
     pub app: &'a App,
     pub principal: Principal,
     pub ip: IpAddr,
+    /// What the operation's access rule granted (`auth::access`), decided before it runs.
+    pub grant: Grant,
 }
 
 impl Call<'_> {
@@ -38,35 +43,24 @@ impl Call<'_> {
         }
     }
 
-    /// The account the caller acts for.
+    /// The account the caller acts in: on a bot-scoped operation the bot's (a team member
+    /// works in the bot's account), else the caller's own.
     pub fn account(&self) -> Result<Uuid, Error> {
-        self.principal
+        self.grant
             .account_id()
+            .or_else(|| self.principal.account_id())
             .ok_or(Error::Unauthorized("missing credentials"))
     }
 
-    /// Owner access to one bot: the account's user or an API key of the account that is not
-    /// scoped to another bot (403). A visitor is not an owner.
-    pub fn owner_of_bot(&self, bot_id: Uuid) -> Result<Uuid, Error> {
-        match &self.principal {
-            Principal::User { account_id, .. } => Ok(*account_id),
-            Principal::ApiKey {
-                account_id,
-                bot_id: None,
+    /// Whether the caller holds the bot's widget token (on a bot-scoped operation).
+    pub fn is_visitor(&self) -> bool {
+        matches!(
+            self.grant,
+            Grant::Bot {
+                role: BotRole::Visitor,
                 ..
-            } => Ok(*account_id),
-            Principal::ApiKey {
-                account_id,
-                bot_id: Some(scope),
-                ..
-            } if *scope == bot_id => Ok(*account_id),
-            Principal::ApiKey { .. } => Err(Error::Forbidden(
-                "this API key is scoped to another bot".into(),
-            )),
-            Principal::Visitor { .. } | Principal::Anonymous => Err(Error::Unauthorized(
-                "this operation needs the bot owner's credentials",
-            )),
-        }
+            }
+        )
     }
 
     /// Auth-class operations are limited per client address (by the HTTP layer) and per
@@ -120,4 +114,30 @@ pub fn cursor(raw: Option<&str>) -> Result<Option<String>, Error> {
 /// A list's `limit` as a size.
 pub fn limit(raw: std::num::NonZeroU64) -> usize {
     usize::try_from(raw.get()).unwrap_or(usize::MAX).min(100)
+}
+
+/// A cursor of a list ordered by a time and an id: `<time, microseconds>_<id>` of the last item
+/// of the previous page (sessions by their latest message, team members by when they joined).
+pub fn time_cursor(raw: Option<&str>) -> Result<Option<(chrono::NaiveDateTime, String)>, Error> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    raw.split_once('_')
+        .and_then(|(micros, id)| {
+            let at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+            let id = Uuid::parse_str(id).ok()?;
+            Some((at.naive_utc(), id.to_string()))
+        })
+        .map(Some)
+        .ok_or_else(|| {
+            Error::Validation(vec![(
+                "cursor".into(),
+                "not a cursor this server issued".into(),
+            )])
+        })
+}
+
+/// The cursor [`time_cursor`] reads.
+pub fn time_cursor_of(at: chrono::NaiveDateTime, id: &str) -> String {
+    format!("{}_{}", at.and_utc().timestamp_micros(), id)
 }

@@ -30,11 +30,12 @@ pub async fn bot_create(db: &Db, row: &BotRow) -> Result<(), DbError> {
     Ok(())
 }
 
-/// The account's bots, newest first, optionally of one status (`only`: a bot-scoped key
-/// sees its own bot only).
+/// The account's bots and those shared with a team `member` belongs to, newest first,
+/// optionally of one status (`only`: a bot-scoped key sees its own bot only).
 pub async fn bot_list(
     db: &Db,
     account_id: &str,
+    member: Option<&str>,
     status: Option<&str>,
     only: Option<&str>,
     after: Option<&str>,
@@ -46,9 +47,18 @@ pub async fn bot_list(
     let before = after.unwrap_or("~").to_string();
     with_conn!(db, |conn| {
         let filtered = || {
-            let mut query = bots::table
-                .filter(bots::account_id.eq(account_id.to_string()))
-                .into_boxed();
+            let mut query = match member {
+                Some(user_id) => bots::table
+                    .filter(
+                        bots::account_id
+                            .eq(account_id.to_string())
+                            .or(bots::id.eq_any(super::teams::shared_bot_ids(user_id))),
+                    )
+                    .into_boxed(),
+                None => bots::table
+                    .filter(bots::account_id.eq(account_id.to_string()))
+                    .into_boxed(),
+            };
             if let Some(status) = status {
                 query = query.filter(bots::status.eq(status.to_string()));
             }

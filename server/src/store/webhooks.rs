@@ -143,6 +143,18 @@ pub async fn webhook_list(
 }
 
 /// The account's webhook with this id (another account's is not found).
+/// The bot of a webhook and its account, whoever asks (for the access rule, `auth::access`).
+pub async fn webhook_bot_get(db: &Db, id: &str) -> Result<Option<(String, String)>, DbError> {
+    Ok(with_conn!(db, |conn| {
+        webhooks::table
+            .filter(webhooks::id.eq(id))
+            .select((webhooks::bot_id, webhooks::account_id))
+            .first(&mut conn)
+            .await
+            .optional()?
+    }))
+}
+
 pub async fn webhook_get(
     db: &Db,
     account_id: &str,

@@ -4,6 +4,7 @@
 //! (migrations, replicas, SQLite's checkpoints, a crash). Each module's first line says what it
 //! sweeps.
 
+mod access_matrix;
 mod checkpoints;
 mod coverage;
 mod errors;

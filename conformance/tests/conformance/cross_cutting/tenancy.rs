@@ -1,13 +1,14 @@
-//! Sweeps the bot and API-key operations that take an id with another account's ids: 404.
+//! Sweeps the bot, API-key and team operations that take an id with another account's ids: 404.
 //!
 //! Tenancy: an account never reaches another account's resources. For every implemented
 //! operation that takes an id, account B asking for account A's resource gets the very 404 it
 //! gets for an id that does not exist (so ids cannot be probed), and A's resource is left as
 //! it was. Lists show only the caller's own resources.
 
+use crate::conformance::support::teams::{add_member, create_team, verified};
 use crate::conformance::support::{bearer, create_bot, create_key, refused_as_missing, register};
 use botwire_client::Client;
-use botwire_client::types::{self, BotStatus};
+use botwire_client::types::{self, BotStatus, TeamInviteRole, TeamRole};
 use botwire_conformance::{TestContext, on_both_databases};
 use uuid::Uuid;
 
@@ -142,7 +143,206 @@ async fn a_key_cannot_be_scoped_to_another_accounts_bot(ctx: &TestContext) {
     assert_eq!(keys.pagination.total, 0);
 }
 
+/// A team is another account's to everyone outside it: each team operation that takes an id
+/// answers a non-member as for a team that does not exist, and changes nothing.
+async fn another_teams_are_not_found_and_left_alone(ctx: &TestContext) {
+    let (_, a) = verified(ctx, "erin@example.test", "Erin").await;
+    let (_, member) = verified(ctx, "frank@example.test", "Frank").await;
+    let (_, b) = verified(ctx, "grace@example.test", "Grace").await;
+    let team = create_team(&a, "Erin's team").await;
+    let joined = add_member(
+        ctx,
+        &a,
+        team.id,
+        "frank@example.test",
+        &member,
+        TeamRole::Agent,
+    )
+    .await;
+    let bot = create_bot(&a, "Erin's bot").await;
+    a.team_bot_share()
+        .team_id(team.id)
+        .body(types::TeamBotShare::builder().bot_id(bot.id))
+        .send()
+        .await
+        .expect("team_bot_share");
+    let pending = a
+        .team_invite_create()
+        .team_id(team.id)
+        .body(
+            types::TeamInviteCreate::builder()
+                .email("henry@example.test")
+                .role(TeamInviteRole::Agent),
+        )
+        .send()
+        .await
+        .expect("team_invite_create")
+        .into_inner();
+    let user = joined.user_id;
+    refused_as_missing("team_get", team.id, |id| b.team_get().team_id(id).send()).await;
+    refused_as_missing("team_delete", team.id, |id| {
+        b.team_delete().team_id(id).send()
+    })
+    .await;
+    refused_as_missing("team_member_list", team.id, |id| {
+        b.team_member_list().team_id(id).send()
+    })
+    .await;
+    refused_as_missing("team_member_update", team.id, |id| {
+        b.team_member_update()
+            .team_id(id)
+            .user_id(user)
+            .body(types::TeamMemberUpdate::builder().role(Some(TeamRole::Owner)))
+            .send()
+    })
+    .await;
+    refused_as_missing("team_member_remove", team.id, |id| {
+        b.team_member_remove().team_id(id).user_id(user).send()
+    })
+    .await;
+    refused_as_missing("team_invite_create", team.id, |id| {
+        b.team_invite_create()
+            .team_id(id)
+            .body(
+                types::TeamInviteCreate::builder()
+                    .email("grace@example.test")
+                    .role(TeamInviteRole::Admin),
+            )
+            .send()
+    })
+    .await;
+    refused_as_missing("team_invite_list", team.id, |id| {
+        b.team_invite_list().team_id(id).send()
+    })
+    .await;
+    refused_as_missing("team_invite_revoke", team.id, |id| {
+        b.team_invite_revoke()
+            .team_id(id)
+            .invite_id(pending.id)
+            .send()
+    })
+    .await;
+    refused_as_missing("team_invite_resend", team.id, |id| {
+        b.team_invite_resend()
+            .team_id(id)
+            .invite_id(pending.id)
+            .send()
+    })
+    .await;
+    refused_as_missing("team_bot_list", team.id, |id| {
+        b.team_bot_list().team_id(id).send()
+    })
+    .await;
+    refused_as_missing("team_bot_unshare", team.id, |id| {
+        b.team_bot_unshare().team_id(id).bot_id(bot.id).send()
+    })
+    .await;
+    refused_as_missing("team_bot_share", team.id, |id| {
+        b.team_bot_share()
+            .team_id(id)
+            .body(types::TeamBotShare::builder().bot_id(bot.id))
+            .send()
+    })
+    .await;
+    // The team, its member, its share and its invitation are as they were.
+    let members = a
+        .team_member_list()
+        .team_id(team.id)
+        .send()
+        .await
+        .expect("members");
+    assert_eq!(members.pagination.total, 2);
+    assert!(
+        members
+            .data
+            .iter()
+            .any(|m| m.user_id == user && m.role == TeamRole::Agent)
+    );
+    let shared = a
+        .team_bot_list()
+        .team_id(team.id)
+        .send()
+        .await
+        .expect("bots");
+    assert_eq!(shared.data.len(), 1);
+    let invites = a
+        .team_invite_list()
+        .team_id(team.id)
+        .send()
+        .await
+        .expect("invites");
+    assert_eq!(invites.data.len(), 1);
+    // Nor does a bot shared with a team reach past it: B sees none of Erin's bot.
+    refused_as_missing("bot_get", bot.id, |id| b.bot_get().bot_id(id).send()).await;
+}
+
+/// Another account's contacts, and its sessions, are as missing as a random id; nothing of
+/// them changes. A team member of that account sees no more of them: contacts are the
+/// account's own.
+async fn another_accounts_contacts_are_not_found_and_left_alone(ctx: &TestContext) {
+    let (_, a) = verified(ctx, "erin@example.test", "Erin").await;
+    let (_, member) = verified(ctx, "frank@example.test", "Frank").await;
+    let (_, b) = verified(ctx, "grace@example.test", "Grace").await;
+    let team = create_team(&a, "Erin's team").await;
+    add_member(
+        ctx,
+        &a,
+        team.id,
+        "frank@example.test",
+        &member,
+        TeamRole::Admin,
+    )
+    .await;
+    let theirs = a
+        .contact_create()
+        .body(types::ContactCreate::builder().name(Some("Ada".parse().unwrap())))
+        .send()
+        .await
+        .expect("contact_create")
+        .into_inner();
+    for caller in [&b, &member] {
+        refused_as_missing("contact_get", theirs.id, |id| {
+            caller.contact_get().contact_id(id).send()
+        })
+        .await;
+        refused_as_missing("contact_update", theirs.id, |id| {
+            caller
+                .contact_update()
+                .contact_id(id)
+                .body(types::ContactUpdate::builder().name(Some("Mine".parse().unwrap())))
+                .send()
+        })
+        .await;
+        refused_as_missing("contact_delete", theirs.id, |id| {
+            caller.contact_delete().contact_id(id).send()
+        })
+        .await;
+        let listed = caller.contact_list().send().await.expect("contact_list");
+        assert!(listed.data.is_empty());
+    }
+    // B's own bot cannot link its session to A's contact: the 404 of a random contact id.
+    let bot = create_bot(&b, "Grace's bot").await;
+    crate::conformance::support::chat::ask(&b, bot.id, "s-1", "hello").await;
+    refused_as_missing("session_contact_link", theirs.id, |id| {
+        b.session_contact_link()
+            .bot_id(bot.id)
+            .session_id("s-1")
+            .body(types::SessionContactLink::builder().contact_id(Some(id)))
+            .send()
+    })
+    .await;
+    let kept = a
+        .contact_get()
+        .contact_id(theirs.id)
+        .send()
+        .await
+        .expect("contact_get");
+    assert_eq!(kept.into_inner(), theirs);
+}
+
 on_both_databases!(
     another_accounts_resources_are_not_found_and_left_alone,
     a_key_cannot_be_scoped_to_another_accounts_bot,
+    another_teams_are_not_found_and_left_alone,
+    another_accounts_contacts_are_not_found_and_left_alone,
 );

@@ -5,6 +5,7 @@
 
 pub mod chat;
 pub mod llm;
+pub mod teams;
 pub mod webhooks;
 
 use botwire_client::types::{self, ErrorCode};
@@ -198,7 +199,7 @@ pub fn unix_now() -> u64 {
 }
 
 /// The outbox's mails to `email` (raw), oldest first.
-fn mails_to(ctx: &TestContext, email: &str) -> Vec<String> {
+pub fn mails_to(ctx: &TestContext, email: &str) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(ctx.outbox_dir()) else {
         return Vec::new();
     };

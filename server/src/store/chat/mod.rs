@@ -135,6 +135,23 @@ pub async fn conversation_of_session(
 
 /// A conversation of one of the account's bots (another account's is not found), with its
 /// bot's id.
+/// The bot of a conversation, its account, and whether a visitor started it, whoever asks
+/// (for the access rule, `auth::access`).
+pub async fn conversation_bot_get(
+    db: &Db,
+    id: &str,
+) -> Result<Option<(String, String, bool)>, DbError> {
+    Ok(with_conn!(db, |conn| {
+        conversations::table
+            .inner_join(bots::table)
+            .filter(conversations::id.eq(id))
+            .select((bots::id, bots::account_id, conversations::by_visitor))
+            .first(&mut conn)
+            .await
+            .optional()?
+    }))
+}
+
 pub async fn conversation_get(
     db: &Db,
     account_id: &str,

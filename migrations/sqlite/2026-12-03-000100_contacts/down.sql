@@ -1,0 +1,1 @@
+DROP INDEX conversations_contact_id; DROP TABLE contacts;
