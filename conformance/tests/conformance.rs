@@ -26,6 +26,7 @@ mod conformance {
     mod cross_cutting;
     mod knowledge_base;
     mod operations;
+    mod presence;
     mod support;
     mod teams;
     mod webhooks;

@@ -24124,7 +24124,7 @@ impl Client {
     }
     /**Send a presence heartbeat
 
-    Records that the signed-in user is active now (`last_seen_at`); agent apps send it about every 30 seconds while open. A user counts as `online` while their last heartbeat is under 60 seconds old; the heartbeat never changes the chosen `status`. Takes no body.
+    Records that the signed-in user is active now (`last_seen_at`); agent apps send it about every 30 seconds while open. A user counts as `online` while their last heartbeat is under 60 seconds old; the heartbeat never changes the chosen `status`. Takes no body. Heartbeats are coalesced in the database, so every replica agrees and none keeps state of its own. One that arrives under 15 seconds after the recorded one writes nothing and answers the recorded `last_seen_at` (which therefore lags by at most 15 seconds); a later one is one write.
 
     Sends a `POST` request to `/v1/presence/heartbeat`
 
@@ -24452,6 +24452,27 @@ impl Client {
     ```*/
     pub fn team_member_update(&self) -> builder::TeamMemberUpdate<'_> {
         builder::TeamMemberUpdate::new(self)
+    }
+    /**Set a member's presence status
+
+    Sets a team member's chosen status for them, as `presence_status_set` does for oneself: an admin forces an agent who left their app open `offline`, out of automatic assignment, until the agent sets a status again. Owners may set anyone's status, admins that of admins and agents (403 `forbidden` for an owner's, and for agents); an unknown member answers 404 `member_not_found`.
+
+    Sends a `PUT` request to `/v1/teams/{team_id}/members/{user_id}/presence`
+
+    Arguments:
+    - `team_id`: The team's id.
+    - `user_id`: The member's user id.
+    - `body`
+    ```ignore
+    let response = client.team_member_presence_set()
+        .team_id(team_id)
+        .user_id(user_id)
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn team_member_presence_set(&self) -> builder::TeamMemberPresenceSet<'_> {
+        builder::TeamMemberPresenceSet::new(self)
     }
     /**Get a webhook
 
@@ -33770,6 +33791,135 @@ pub mod builder {
                     ResponseValue::from_response(response).await?,
                 )),
                 409u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                413u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16..=599u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::team_member_presence_set`]
+
+    [`Client::team_member_presence_set`]: super::Client::team_member_presence_set*/
+    #[derive(Debug, Clone)]
+    pub struct TeamMemberPresenceSet<'a> {
+        client: &'a super::Client,
+        team_id: Result<::uuid::Uuid, String>,
+        user_id: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::PresenceStatusSet, String>,
+    }
+    impl<'a> TeamMemberPresenceSet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                team_id: Err("team_id was not initialized".to_string()),
+                user_id: Err("user_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn team_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.team_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: uuid :: Uuid` for team_id failed".to_string());
+            self
+        }
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: uuid :: Uuid` for user_id failed".to_string());
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PresenceStatusSet>,
+            <V as std::convert::TryInto<types::PresenceStatusSet>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `PresenceStatusSet` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                    types::builder::PresenceStatusSet,
+                ) -> types::builder::PresenceStatusSet,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/v1/teams/{team_id}/members/{user_id}/presence`
+        pub async fn send(self) -> Result<ResponseValue<types::TeamPresence>, Error<types::Error>> {
+            let Self {
+                client,
+                team_id,
+                user_id,
+                body,
+            } = self;
+            let team_id = team_id.map_err(Error::InvalidRequest)?;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::PresenceStatusSet::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/teams/{}/members/{}/presence",
+                client.baseurl,
+                encode_path(&team_id.to_string()),
+                encode_path(&user_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "team_member_presence_set",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                404u16 => Err(Error::ErrorResponse(
                     ResponseValue::from_response(response).await?,
                 )),
                 413u16 => Err(Error::ErrorResponse(

@@ -1096,7 +1096,7 @@ pub trait BotwireApi {
     >;
     /// Send a presence heartbeat
     ///
-    /// Records that the signed-in user is active now (`last_seen_at`); agent apps send it about every 30 seconds while open. A user counts as `online` while their last heartbeat is under 60 seconds old; the heartbeat never changes the chosen `status`. Takes no body.
+    /// Records that the signed-in user is active now (`last_seen_at`); agent apps send it about every 30 seconds while open. A user counts as `online` while their last heartbeat is under 60 seconds old; the heartbeat never changes the chosen `status`. Takes no body. Heartbeats are coalesced in the database, so every replica agrees and none keeps state of its own. One that arrives under 15 seconds after the recorded one writes nothing and answers the recorded `last_seen_at` (which therefore lags by at most 15 seconds); a later one is one write.
     #[endpoint{method = POST,
     path = "/v1/presence/heartbeat",
     tags = ["presence"],
@@ -1374,6 +1374,21 @@ pub trait BotwireApi {
         query: crate::QueryParams<types::TeamMemberListQuery>,
     ) -> Result<
         crate::Reply<dropshot::HttpResponseOk<types::TeamMemberList>, crate::RateLimited>,
+        types::Error,
+    >;
+    /// Set a member's presence status
+    ///
+    /// Sets a team member's chosen status for them, as `presence_status_set` does for oneself: an admin forces an agent who left their app open `offline`, out of automatic assignment, until the agent sets a status again. Owners may set anyone's status, admins that of admins and agents (403 `forbidden` for an owner's, and for agents); an unknown member answers 404 `member_not_found`.
+    #[endpoint{method = PUT,
+    path = "/v1/teams/{team_id}/members/{user_id}/presence",
+    tags = ["presence"],
+    }]
+    async fn team_member_presence_set(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: crate::PathParams<types::TeamMemberPresenceSetPath>,
+        body: crate::JsonBody<types::PresenceStatusSet>,
+    ) -> Result<
+        crate::Reply<dropshot::HttpResponseOk<types::TeamPresence>, crate::RateLimited>,
         types::Error,
     >;
     /// Remove a member from a team

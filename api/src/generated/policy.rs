@@ -928,6 +928,13 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
         access: Access::TeamMember,
     },
     OperationPolicy {
+        operation_id: "team_member_presence_set",
+        path: "/v1/teams/{team_id}/members/{user_id}/presence",
+        schemes: &[SecurityScheme::UserJwt],
+        class: RateLimitClass::Standard,
+        access: Access::TeamAdmin,
+    },
+    OperationPolicy {
         operation_id: "team_member_remove",
         path: "/v1/teams/{team_id}/members/{user_id}",
         schemes: &[SecurityScheme::UserJwt],

@@ -9740,6 +9740,14 @@ impl<'de> ::serde::Deserialize<'de> for TeamMemberListQueryCursor {
             })
     }
 }
+///path parameters of `team_member_presence_set`.
+#[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct TeamMemberPresenceSetPath {
+    ///The team's id.
+    pub team_id: ::uuid::Uuid,
+    ///The member's user id.
+    pub user_id: ::uuid::Uuid,
+}
 ///path parameters of `team_member_remove`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct TeamMemberRemovePath {

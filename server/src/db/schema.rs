@@ -293,6 +293,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    presence (user_id) {
+        user_id -> Text,
+        status -> Text,
+        last_seen_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
@@ -308,6 +317,7 @@ diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(team_invites -> teams (team_id));
 diesel::joinable!(team_bots -> teams (team_id));
 diesel::joinable!(team_bots -> bots (bot_id));
+diesel::joinable!(presence -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     server_settings,
@@ -333,4 +343,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     team_invites,
     team_bots,
     contacts,
+    presence,
 );

@@ -9,7 +9,7 @@
 use super::{Ctx, Limited, Operational, WithJson, not_implemented, raw, reply, serve};
 use crate::app::{App, OPENAPI_YAML};
 use crate::services::{
-    Call, accounts, bots, chat, contacts, credentials, knowledge, ops, teams, webhooks,
+    Call, accounts, bots, chat, contacts, credentials, knowledge, ops, presence, teams, webhooks,
 };
 use botwire_api::{
     BotwireApi, HeaderParams, JsonBody, ParsedBody, PathParams, QueryParams, Raw, types,
@@ -810,25 +810,43 @@ impl BotwireApi for ServerImpl {
         rqctx: Ctx,
         query: QueryParams<types::PresenceAvailableListQuery>,
     ) -> Limited<HttpResponseOk<types::PresenceList>> {
-        not_implemented(&rqctx, query).await
+        serve(&rqctx, query, async |call: &Call<'_>, query| {
+            presence::presence_available_list(call, query)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn presence_heartbeat(rqctx: Ctx) -> Limited<HttpResponseOk<types::Presence>> {
-        not_implemented(&rqctx, ()).await
+        serve(&rqctx, (), async |call: &Call<'_>, ()| {
+            presence::presence_heartbeat(call).await.map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn presence_status_set(
         rqctx: Ctx,
         body: JsonBody<types::PresenceStatusSet>,
     ) -> Limited<HttpResponseOk<types::Presence>> {
-        not_implemented(&rqctx, body).await
+        serve(&rqctx, body, async |call: &Call<'_>, body| {
+            presence::presence_status_set(call, body)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn presence_team_get(
         rqctx: Ctx,
         query: QueryParams<types::PresenceTeamGetQuery>,
     ) -> Limited<HttpResponseOk<types::PresenceList>> {
-        not_implemented(&rqctx, query).await
+        serve(&rqctx, query, async |call: &Call<'_>, query| {
+            presence::presence_team_get(call, query)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn readiness_get(rqctx: Ctx) -> Operational<HttpResponseOk<types::Readiness>> {
@@ -1090,6 +1108,23 @@ impl BotwireApi for ServerImpl {
             (path, body),
             async |call: &Call<'_>, (path, body)| {
                 teams::team_member_update(call, path.user_id, body)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
+    }
+
+    async fn team_member_presence_set(
+        rqctx: Ctx,
+        path: PathParams<types::TeamMemberPresenceSetPath>,
+        body: JsonBody<types::PresenceStatusSet>,
+    ) -> Limited<HttpResponseOk<types::TeamPresence>> {
+        serve(
+            &rqctx,
+            (path, body),
+            async |call: &Call<'_>, (path, body)| {
+                presence::team_member_presence_set(call, path.user_id, body)
                     .await
                     .map(HttpResponseOk)
             },

@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod credentials;
 pub mod knowledge;
 pub mod ops;
+pub mod presence;
 pub mod quota;
 pub mod teams;
 pub mod webhooks;

@@ -31,7 +31,7 @@ const INVITE_TOKEN_PREFIX: &str = "ti_";
 /// The context of an invitation token's hash (see `secrets::hash_secret`).
 const INVITE_HASH_CONTEXT: &str = "team_invite";
 
-fn role_of(text: &str) -> TeamRole {
+pub(super) fn role_of(text: &str) -> TeamRole {
     TeamRole::parse(text).unwrap_or(TeamRole::Agent)
 }
 
@@ -102,7 +102,7 @@ fn pending_view(row: &InviteRow) -> PendingTeamInvite {
 }
 
 /// The team and the caller's role in it, as the access rule granted them.
-fn granted_team(call: &Call<'_>) -> Result<(Uuid, TeamRole), Error> {
+pub(super) fn granted_team(call: &Call<'_>) -> Result<(Uuid, TeamRole), Error> {
     match call.grant {
         Grant::Team { team_id, role } => Ok((team_id, role)),
         _ => Err(Error::Internal(
@@ -397,7 +397,11 @@ pub async fn team_member_list(
 }
 
 /// The member `user_id` of the granted team.
-async fn member(call: &Call<'_>, team_id: Uuid, user_id: Uuid) -> Result<MemberWithUser, Error> {
+pub(super) async fn member(
+    call: &Call<'_>,
+    team_id: Uuid,
+    user_id: Uuid,
+) -> Result<MemberWithUser, Error> {
     store::team_member_get(&call.app.db, &team_id.to_string(), &user_id.to_string())
         .await?
         .ok_or_else(member_missing)

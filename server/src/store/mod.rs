@@ -53,6 +53,7 @@ pub mod chat;
 pub mod codes;
 pub mod contacts;
 pub mod knowledge;
+pub mod presence;
 mod queries;
 pub mod rate_limits;
 pub mod settings;

@@ -528,6 +528,7 @@ async fn request(
             "role": "agent",
         })),
         "team_member_update" => Some(json!({"role": "agent"})),
+        "team_member_presence_set" => Some(json!({"status": "offline"})),
         "contact_create" => Some(json!({
             "name": "Created",
             "email": format!("contact-{n}@example.test"),

@@ -229,6 +229,22 @@ async fn another_teams_are_not_found_and_left_alone(ctx: &TestContext) {
             .send()
     })
     .await;
+    refused_as_missing("team_member_presence_set", team.id, |id| {
+        b.team_member_presence_set()
+            .team_id(id)
+            .user_id(user)
+            .body(types::PresenceStatusSet::builder().status(types::PresenceStatus::Offline))
+            .send()
+    })
+    .await;
+    refused_as_missing("presence_team_get", team.id, |id| {
+        b.presence_team_get().team_id(id).send()
+    })
+    .await;
+    refused_as_missing("presence_available_list", bot.id, |id| {
+        b.presence_available_list().bot_id(id).send()
+    })
+    .await;
     refused_as_missing("team_bot_list", team.id, |id| {
         b.team_bot_list().team_id(id).send()
     })
