@@ -25,6 +25,7 @@ mod conformance {
     mod credentials;
     mod cross_cutting;
     mod knowledge_base;
+    mod notifications;
     mod operations;
     mod presence;
     mod support;

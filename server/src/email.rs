@@ -309,7 +309,7 @@ pub fn password_reset_email(to: &str, name: &str, code: &str, valid_for: Duratio
 
 /// "Hello <name>," with the user-chosen name on one line: control characters (line breaks)
 /// would let a name write lines of its own into the mail.
-fn greeting(name: &str) -> String {
+pub fn greeting(name: &str) -> String {
     let name = one_line(name);
     if name.is_empty() {
         "Hello,".to_string()

@@ -302,6 +302,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notifications (id) {
+        id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        title -> Text,
+        body -> Text,
+        data -> Text,
+        in_app -> Bool,
+        email_state -> Nullable<Text>,
+        read_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notification_preferences (user_id) {
+        user_id -> Text,
+        email -> Bool,
+        in_app -> Bool,
+        types -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
@@ -318,6 +343,8 @@ diesel::joinable!(team_invites -> teams (team_id));
 diesel::joinable!(team_bots -> teams (team_id));
 diesel::joinable!(team_bots -> bots (bot_id));
 diesel::joinable!(presence -> users (user_id));
+diesel::joinable!(notifications -> users (user_id));
+diesel::joinable!(notification_preferences -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     server_settings,
@@ -344,4 +371,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     team_bots,
     contacts,
     presence,
+    notifications,
+    notification_preferences,
 );

@@ -9,7 +9,8 @@
 use super::{Ctx, Limited, Operational, WithJson, not_implemented, raw, reply, serve};
 use crate::app::{App, OPENAPI_YAML};
 use crate::services::{
-    Call, accounts, bots, chat, contacts, credentials, knowledge, ops, presence, teams, webhooks,
+    Call, accounts, bots, chat, contacts, credentials, knowledge, notifications, ops, presence,
+    teams, webhooks,
 };
 use botwire_api::{
     BotwireApi, HeaderParams, JsonBody, ParsedBody, PathParams, QueryParams, Raw, types,
@@ -767,39 +768,69 @@ impl BotwireApi for ServerImpl {
         rqctx: Ctx,
         query: QueryParams<types::NotificationListQuery>,
     ) -> Limited<HttpResponseOk<types::NotificationList>> {
-        not_implemented(&rqctx, query).await
+        serve(&rqctx, query, async |call: &Call<'_>, query| {
+            notifications::notification_list(call, query)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn notification_mark_all_read(
         rqctx: Ctx,
     ) -> Limited<HttpResponseOk<types::NotificationMarkAllRead>> {
-        not_implemented(&rqctx, ()).await
+        serve(&rqctx, (), async |call: &Call<'_>, ()| {
+            notifications::notification_mark_all_read(call)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn notification_mark_read(
         rqctx: Ctx,
         path: PathParams<types::NotificationMarkReadPath>,
     ) -> Limited<HttpResponseOk<types::Notification>> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            notifications::notification_mark_read(call, path.notification_id)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn notification_preferences_get(
         rqctx: Ctx,
     ) -> Limited<HttpResponseOk<types::NotificationPreferences>> {
-        not_implemented(&rqctx, ()).await
+        serve(&rqctx, (), async |call: &Call<'_>, ()| {
+            notifications::notification_preferences_get(call)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn notification_preferences_update(
         rqctx: Ctx,
         body: JsonBody<types::NotificationPreferencesUpdate>,
     ) -> Limited<HttpResponseOk<types::NotificationPreferences>> {
-        not_implemented(&rqctx, body).await
+        serve(&rqctx, body, async |call: &Call<'_>, body| {
+            notifications::notification_preferences_update(call, body)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn notification_unread_count_get(
         rqctx: Ctx,
     ) -> Limited<HttpResponseOk<types::NotificationUnreadCount>> {
-        not_implemented(&rqctx, ()).await
+        serve(&rqctx, (), async |call: &Call<'_>, ()| {
+            notifications::notification_unread_count_get(call)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn openapi_get(rqctx: Ctx) -> Operational<Raw> {

@@ -338,7 +338,14 @@ pub async fn conversation_escalate(
             true,
             &after.status,
             Some(&note),
-            Some(&handoff),
+            Some((
+                &handoff,
+                &super::notifications::handoff_requested(
+                    &conversation.bot_id,
+                    &conversation.id,
+                    reason.as_deref(),
+                ),
+            )),
         )
         .await?;
     }

@@ -7,6 +7,7 @@ pub mod chat;
 pub mod contacts;
 pub mod credentials;
 pub mod knowledge;
+pub mod notifications;
 pub mod ops;
 pub mod presence;
 pub mod quota;

@@ -67,7 +67,8 @@ pub async fn count_messages(
         serde_json::to_string(&event).unwrap_or_default()
     };
     let default = default_quota.and_then(|q| i64::try_from(q).ok());
-    match usage::usage_count(db, account_id, &month, n, default, &payload).await? {
+    let notice = super::notifications::quota_warning;
+    match usage::usage_count(db, account_id, &month, n, default, &payload, &notice).await? {
         Counted::Within { used, .. } => Ok(used),
         Counted::Exceeded { used, limit } => Err(Error::QuotaExceeded(format!(
             "the monthly message quota of {limit} is spent ({used} used); it resets on {end}"

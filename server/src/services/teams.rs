@@ -361,7 +361,11 @@ pub async fn team_invite_accept(
         role: invite.role.clone(),
         joined_at: now(),
     };
-    match store::team_invite_accept(db, &invite.id, &member).await? {
+    let team = store::team_name_get(db, &invite.team_id)
+        .await?
+        .ok_or_else(invite_missing)?;
+    let joined = super::notifications::member_joined(&invite.team_id, &team, &user.id, &user.name);
+    match store::team_invite_accept(db, &invite.id, &member, &joined).await? {
         Acceptance::Joined => Ok(member_view(&MemberWithUser {
             member,
             email: user.email,

@@ -21,6 +21,68 @@ macro_rules! insert_event {
     };
 }
 
+/// Writes the notifications of `$notice` (a `store::notifications::Notice`) for `$recipients`
+/// (user ids) on the connection of the transaction that causes them, after each recipient's
+/// preferences (a type switched off: none; in-app and email as chosen).
+macro_rules! insert_notifications {
+    ($conn:expr, $recipients:expr, $notice:expr) => {{
+        let recipients: Vec<String> = $recipients;
+        let preferences: Vec<$crate::store::notifications::PreferencesRow> =
+            $crate::db::schema::notification_preferences::table
+                .filter(
+                    $crate::db::schema::notification_preferences::user_id
+                        .eq_any(recipients.clone()),
+                )
+                .select($crate::store::notifications::PreferencesRow::as_select())
+                .load($conn)
+                .await?;
+        let rows = $crate::store::notifications::rows_for(&recipients, &preferences, $notice);
+        // One statement per row: SQLite has no batch insert of rows with nullable fields.
+        for row in &rows {
+            diesel::insert_into($crate::db::schema::notifications::table)
+                .values(row)
+                .execute($conn)
+                .await?;
+        }
+    }};
+}
+
+/// The users of an account, on `$conn` (who are told of its quota and webhooks).
+macro_rules! account_people {
+    ($conn:expr, $account_id:expr) => {{
+        let people: Vec<String> = $crate::db::schema::users::table
+            .filter($crate::db::schema::users::account_id.eq($account_id.to_string()))
+            .select($crate::db::schema::users::id)
+            .load($conn)
+            .await?;
+        people
+    }};
+}
+
+/// The people of a bot, on `$conn`: the users of its account and the members of the teams it
+/// is shared with (who are told of its handoffs).
+macro_rules! bot_people {
+    ($conn:expr, $bot_id:expr, $account_id:expr) => {{
+        let teams: Vec<String> = $crate::db::schema::team_bots::table
+            .filter($crate::db::schema::team_bots::bot_id.eq($bot_id.to_string()))
+            .select($crate::db::schema::team_bots::team_id)
+            .load($conn)
+            .await?;
+        let mut people = account_people!($conn, $account_id);
+        let members: Vec<String> = $crate::db::schema::team_members::table
+            .filter($crate::db::schema::team_members::team_id.eq_any(teams))
+            .select($crate::db::schema::team_members::user_id)
+            .load($conn)
+            .await?;
+        for member in members {
+            if !people.contains(&member) {
+                people.push(member);
+            }
+        }
+        people
+    }};
+}
+
 /// Adds `$n` messages to the account's counter of `$month` and evaluates to the new count: one
 /// atomic upsert (concurrent adds never lose a count), shared by the quota's transaction and
 /// the chat exchange's (which counts when no quota applies).
@@ -53,6 +115,7 @@ pub mod chat;
 pub mod codes;
 pub mod contacts;
 pub mod knowledge;
+pub mod notifications;
 pub mod presence;
 mod queries;
 pub mod rate_limits;

@@ -5,7 +5,8 @@
 use super::{Page, page};
 use crate::db::schema::{presence, team_bots, team_members, users};
 use crate::db::{Db, DbError};
-use crate::{with_conn, with_write_conn};
+use crate::with_conn;
+use crate::with_write_conn;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::upsert::excluded;

@@ -211,6 +211,18 @@ pub async fn team_list(
     })
 }
 
+/// A team's name, whoever asks.
+pub async fn team_name_get(db: &Db, team_id: &str) -> Result<Option<String>, DbError> {
+    Ok(with_conn!(db, |conn| {
+        teams::table
+            .find(team_id)
+            .select(teams::name)
+            .first(&mut conn)
+            .await
+            .optional()?
+    }))
+}
+
 /// One team as `user_id` sees it (a member: else `None`).
 pub async fn team_get(
     db: &Db,
@@ -529,11 +541,13 @@ pub enum Acceptance {
 }
 
 /// Marks the invitation accepted and adds the member, together; only once (the update is
-/// conditional on the invitation still being pending).
+/// conditional on the invitation still being pending). The team's owners and admins are told
+/// (`joined`), in the same transaction.
 pub async fn team_invite_accept(
     db: &Db,
     invite_id: &str,
     member: &MemberRow,
+    joined: &crate::store::notifications::Notice,
 ) -> Result<Acceptance, DbError> {
     let mark = diesel::update(
         team_invites::table
@@ -549,6 +563,14 @@ pub async fn team_invite_accept(
             if mark.execute(conn).await? == 0 || insert.execute(conn).await? == 0 {
                 return Err(DbError::Query(diesel::result::Error::RollbackTransaction));
             }
+            let leads: Vec<String> = team_members::table
+                .filter(team_members::team_id.eq(&member.team_id))
+                .filter(team_members::role.eq_any(["owner", "admin"]))
+                .filter(team_members::user_id.ne(&member.user_id))
+                .select(team_members::user_id)
+                .load(conn)
+                .await?;
+            insert_notifications!(conn, leads, joined);
             Ok(Acceptance::Joined)
         })
         .await

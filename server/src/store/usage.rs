@@ -29,6 +29,7 @@ pub async fn usage_count(
     n: i64,
     default_limit: Option<i64>,
     payload: &(dyn Fn(&str, i64, i64, f64) -> String + Send + Sync),
+    notice: &(dyn Fn(i64, i64, f64) -> crate::store::notifications::Notice + Send + Sync),
 ) -> Result<Counted, DbError> {
     with_write_conn!(db, |conn| {
         conn.transaction::<_, DbError, _>(async |conn| {
@@ -84,6 +85,8 @@ pub async fn usage_count(
                 if first == 1 {
                     let payload = payload(&user_id, used, limit, 0.8);
                     insert_event!(conn, account_id, None, "quota.warning", &payload);
+                    let people = account_people!(conn, account_id);
+                    insert_notifications!(conn, people, &notice(used, limit, 0.8));
                 }
             }
             // 100%: once per month.
@@ -100,6 +103,8 @@ pub async fn usage_count(
                 if first == 1 {
                     let payload = payload(&user_id, used, limit, 1.0);
                     insert_event!(conn, account_id, None, "quota.warning", &payload);
+                    let people = account_people!(conn, account_id);
+                    insert_notifications!(conn, people, &notice(used, limit, 1.0));
                 }
             }
             Ok(Counted::Within {

@@ -8,7 +8,7 @@
 //! whoever takes its lease, and an attempt is recorded only by the lease's holder.
 
 use super::{Page, new_id, now, page};
-use crate::db::schema::{events, users, webhook_attempts, webhook_deliveries, webhooks};
+use crate::db::schema::{events, webhook_attempts, webhook_deliveries, webhooks};
 use crate::db::{Db, DbError};
 use crate::with_conn;
 use crate::with_write_conn;
@@ -639,6 +639,7 @@ pub async fn attempt_record(
     attempt: &AttemptRow,
     next: Next,
     disable_after: i64,
+    disabled_notice: &crate::store::notifications::Notice,
 ) -> Result<Recorded, DbError> {
     let is_test = delivery.event_type == TEST_EVENT;
     with_write_conn!(db, |conn| {
@@ -719,6 +720,10 @@ pub async fn attempt_record(
                         == 1;
                     if disabled {
                         fail_pending_on!(conn, &delivery.webhook_id)?;
+                        let account_id: String =
+                            webhook().select(webhooks::account_id).first(conn).await?;
+                        let people = account_people!(conn, account_id);
+                        insert_notifications!(conn, people, disabled_notice);
                     }
                 }
                 Next::RetryAt(_) => {}
@@ -727,19 +732,6 @@ pub async fn attempt_record(
         })
         .await
     })
-}
-
-/// The email and name of the account's first user (its owner), to tell of a disabled webhook.
-pub async fn account_owner(db: &Db, account_id: &str) -> Result<Option<(String, String)>, DbError> {
-    Ok(with_conn!(db, |conn| {
-        users::table
-            .filter(users::account_id.eq(account_id))
-            .order(users::id.asc())
-            .select((users::email, users::name))
-            .first(&mut conn)
-            .await
-            .optional()?
-    }))
 }
 
 /// How many attempts each replica made, by its name (for operators and the replicas test).

@@ -235,6 +235,8 @@ struct Cast {
     team: Uuid,
     receiver: Receiver,
     counter: AtomicUsize,
+    /// The server's database, for what no operation writes on demand (a notification).
+    db: botwire_server::db::Db,
 }
 
 impl Cast {
@@ -463,6 +465,33 @@ async fn request(
         } else {
             None
         };
+    // Per case: a notification of the caller's own, to mark read.
+    let own_notification = if fresh && op.path.contains("{notification_id}") {
+        let person = person.expect("notifications are a user's");
+        let notice = botwire_server::services::notifications::mention(
+            &Uuid::new_v4().to_string(),
+            &Uuid::new_v4().to_string(),
+            "Matrix",
+            "a note",
+        );
+        botwire_server::services::notifications::notify(
+            &cast.db,
+            vec![person.id.to_string()],
+            &notice,
+        )
+        .await
+        .expect("notify");
+        let listed = person
+            .client
+            .notification_list()
+            .send()
+            .await
+            .expect("notification_list")
+            .into_inner();
+        Some(listed.data[0].id)
+    } else {
+        None
+    };
     let team_path = op.id.starts_with("team_") && op.path.contains("{team_id}");
     let mut fill = |name: &str, value: String| {
         path = path.replace(&format!("{{{name}}}"), &value);
@@ -483,6 +512,10 @@ async fn request(
     fill(
         "contact_id",
         own_contact.unwrap_or_else(Uuid::new_v4).to_string(),
+    );
+    fill(
+        "notification_id",
+        own_notification.unwrap_or_else(Uuid::new_v4).to_string(),
     );
     for param in op.parameters().filter(|p| p["in"] == "path") {
         let name = param["name"].as_str().expect("a name");
@@ -648,6 +681,9 @@ async fn cast(ctx: &TestContext) -> Cast {
         team,
         receiver: Receiver::accepting().await,
         counter: AtomicUsize::new(0),
+        db: botwire_server::db::Db::connect(ctx.database_url(), 2)
+            .await
+            .expect("a pool on the server's database"),
     }
 }
 

@@ -13,7 +13,7 @@ use super::signing::sign;
 use crate::config::WebhookConfig;
 use crate::db::Db;
 use crate::egress::{GuardedResolver, TargetPolicy, describe_request_error, literal_address};
-use crate::email::{self, Mailer};
+use crate::email::Mailer;
 use crate::store::now;
 use crate::store::webhooks::{
     self as store, AttemptRow, DeliveryRow, Next, Recorded, Started, TEST_EVENT, WebhookRow,
@@ -267,6 +267,13 @@ async fn run(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
             Ok(full) => busy |= full,
             Err(error) => slog::warn!(shared.log, "claiming deliveries"; "error" => %error),
         }
+        // The notifications' email copies ride the same loop: one per process, any replica.
+        match crate::services::notifications::mail_round(&shared.db, &shared.mailer, &shared.log)
+            .await
+        {
+            Ok(full) => busy |= full,
+            Err(error) => slog::warn!(shared.log, "mailing notifications"; "error" => %error),
+        }
         if !busy {
             tokio::select! {
                 _ = stopped.changed() => {}
@@ -385,7 +392,13 @@ async fn deliver(shared: &Shared, delivery: DeliveryRow, webhook: WebhookRow) {
     slog::debug!(shared.log, "webhook attempt";
         "delivery" => &delivery.id, "webhook" => &webhook.id, "attempt" => attempt,
         "status" => outcome.status, "next" => ?next);
-    match store::attempt_record(&shared.db, &delivery, &row, next, DISABLE_AFTER).await {
+    let disabled = crate::services::notifications::webhook_disabled(
+        &webhook.id,
+        &webhook.bot_id,
+        &webhook.url,
+        DISABLE_AFTER,
+    );
+    match store::attempt_record(&shared.db, &delivery, &row, next, DISABLE_AFTER, &disabled).await {
         Ok(Recorded::Done { disabled: true }) => notify_disabled(shared, &webhook).await,
         Ok(Recorded::Done { disabled: false }) => {}
         Ok(Recorded::LeaseLost) => slog::warn!(shared.log,
@@ -397,21 +410,12 @@ async fn deliver(shared: &Shared, delivery: DeliveryRow, webhook: WebhookRow) {
     }
 }
 
+/// Its account's users are told in-app and by email, through the notifications written with
+/// the change (`services::notifications`), so the mail follows their preferences and is sent
+/// once, by whichever replica's mail round claims it.
 async fn notify_disabled(shared: &Shared, webhook: &WebhookRow) {
     slog::warn!(shared.log, "webhook disabled after failed deliveries";
         "webhook" => &webhook.id, "failures" => DISABLE_AFTER);
-    let owner = match store::account_owner(&shared.db, &webhook.account_id).await {
-        Ok(Some(owner)) => owner,
-        Ok(None) => return,
-        Err(error) => {
-            slog::error!(shared.log, "finding the owner of a disabled webhook"; "error" => %error);
-            return;
-        }
-    };
-    let mail = email::webhook_disabled_email(&owner.0, &owner.1, &webhook.url, DISABLE_AFTER);
-    if let Err(error) = shared.mailer.send(mail).await {
-        slog::error!(shared.log, "mailing that a webhook was disabled"; "error" => %error);
-    }
 }
 
 #[cfg(test)]

@@ -190,7 +190,8 @@ pub struct ExchangeWrite {
     pub usage: Option<(String, i64)>,
 }
 
-/// Hands a conversation to a human (or back to the bot), with its status, and its event.
+/// Hands a conversation to a human (or back to the bot), with its status, and what it tells:
+/// its event and the notifications of the bot's people.
 pub async fn conversation_handoff_set(
     db: &Db,
     account_id: &str,
@@ -198,7 +199,7 @@ pub async fn conversation_handoff_set(
     handed_off: bool,
     status: &str,
     system_message: Option<&MessageRow>,
-    event: Option<&NewEvent>,
+    told: Option<(&NewEvent, &crate::store::notifications::Notice)>,
 ) -> Result<(), DbError> {
     with_write_conn!(db, |conn| {
         conn.transaction::<_, DbError, _>(async |conn| {
@@ -223,7 +224,7 @@ pub async fn conversation_handoff_set(
                     .execute(conn)
                     .await?;
             }
-            if let Some(event) = event {
+            if let Some((event, notice)) = told {
                 insert_event!(
                     conn,
                     account_id,
@@ -231,6 +232,8 @@ pub async fn conversation_handoff_set(
                     event.event_type,
                     &event.payload
                 );
+                let people = bot_people!(conn, &conversation.bot_id, account_id);
+                insert_notifications!(conn, people, notice);
             }
             Ok(())
         })
