@@ -9162,6 +9162,85 @@ pub mod types {
             Default::default()
         }
     }
+    ///The body of a `team.member_joined` delivery (Standard Webhooks envelope). A user accepted an invitation to a team one of the account's bots is shared with.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct TeamMemberJoinedEvent {
+        pub data: TeamMemberJoinedEventData,
+        ///When the event happened (the `webhook-timestamp` header is the time of the attempt instead).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The event type.
+        #[serde(rename = "type")]
+        pub type_: TeamMemberJoinedEventType,
+    }
+    impl TeamMemberJoinedEvent {
+        pub fn builder() -> builder::TeamMemberJoinedEvent {
+            Default::default()
+        }
+    }
+    ///Who joined which team, and which of the receiving account's bots they can now work.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct TeamMemberJoinedEventData {
+        ///The receiving account's bots shared with the team.
+        pub bot_ids: ::std::vec::Vec<::uuid::Uuid>,
+        pub email: ::std::string::String,
+        pub name: ::std::string::String,
+        pub role: TeamRole,
+        pub team_id: ::uuid::Uuid,
+        pub team_name: ::std::string::String,
+        pub user_id: ::uuid::Uuid,
+    }
+    impl TeamMemberJoinedEventData {
+        pub fn builder() -> builder::TeamMemberJoinedEventData {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+    )]
+    pub enum TeamMemberJoinedEventType {
+        #[serde(rename = "team.member_joined")]
+        TeamMemberJoined,
+    }
+    impl ::std::fmt::Display for TeamMemberJoinedEventType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::TeamMemberJoined => f.write_str("team.member_joined"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for TeamMemberJoinedEventType {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "team.member_joined" => Ok(Self::TeamMemberJoined),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for TeamMemberJoinedEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for TeamMemberJoinedEventType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///A page of team members.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct TeamMemberList {
@@ -9668,7 +9747,9 @@ pub mod types {
     }
     /**An event a webhook can receive. `webhook.test` is only sent by `webhook_test` (whatever the
     webhook's subscription); `contact.updated` and `quota.warning` concern the whole account and
-    go to every subscribed webhook of the account's bots.
+    go to every subscribed webhook of the account's bots; `team.member_joined` goes to every
+    subscribed webhook of the accounts whose bots are shared with the team (a new person now
+    works them).
     */
     #[derive(
         ::serde::Deserialize,
@@ -9701,6 +9782,8 @@ pub mod types {
         SessionAssigned,
         #[serde(rename = "contact.updated")]
         ContactUpdated,
+        #[serde(rename = "team.member_joined")]
+        TeamMemberJoined,
         #[serde(rename = "mention")]
         Mention,
         #[serde(rename = "quota.warning")]
@@ -9720,6 +9803,7 @@ pub mod types {
                 Self::KbUpdated => f.write_str("kb.updated"),
                 Self::SessionAssigned => f.write_str("session.assigned"),
                 Self::ContactUpdated => f.write_str("contact.updated"),
+                Self::TeamMemberJoined => f.write_str("team.member_joined"),
                 Self::Mention => f.write_str("mention"),
                 Self::QuotaWarning => f.write_str("quota.warning"),
                 Self::WebhookTest => f.write_str("webhook.test"),
@@ -9739,6 +9823,7 @@ pub mod types {
                 "kb.updated" => Ok(Self::KbUpdated),
                 "session.assigned" => Ok(Self::SessionAssigned),
                 "contact.updated" => Ok(Self::ContactUpdated),
+                "team.member_joined" => Ok(Self::TeamMemberJoined),
                 "mention" => Ok(Self::Mention),
                 "quota.warning" => Ok(Self::QuotaWarning),
                 "webhook.test" => Ok(Self::WebhookTest),
@@ -20985,6 +21070,201 @@ pub mod types {
                     name: Ok(value.name),
                     role: Ok(value.role),
                     team_id: Ok(value.team_id),
+                    user_id: Ok(value.user_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TeamMemberJoinedEvent {
+            data: ::std::result::Result<super::TeamMemberJoinedEventData, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<super::TeamMemberJoinedEventType, ::std::string::String>,
+        }
+        impl ::std::default::Default for TeamMemberJoinedEvent {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl TeamMemberJoinedEvent {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::TeamMemberJoinedEventData>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for timestamp: {e}"));
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::TeamMemberJoinedEventType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for type_: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TeamMemberJoinedEvent> for super::TeamMemberJoinedEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TeamMemberJoinedEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    timestamp: value.timestamp?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TeamMemberJoinedEvent> for TeamMemberJoinedEvent {
+            fn from(value: super::TeamMemberJoinedEvent) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    timestamp: Ok(value.timestamp),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TeamMemberJoinedEventData {
+            bot_ids: ::std::result::Result<::std::vec::Vec<::uuid::Uuid>, ::std::string::String>,
+            email: ::std::result::Result<::std::string::String, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            role: ::std::result::Result<super::TeamRole, ::std::string::String>,
+            team_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            team_name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            user_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+        }
+        impl ::std::default::Default for TeamMemberJoinedEventData {
+            fn default() -> Self {
+                Self {
+                    bot_ids: Err("no value supplied for bot_ids".to_string()),
+                    email: Err("no value supplied for email".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    role: Err("no value supplied for role".to_string()),
+                    team_id: Err("no value supplied for team_id".to_string()),
+                    team_name: Err("no value supplied for team_name".to_string()),
+                    user_id: Err("no value supplied for user_id".to_string()),
+                }
+            }
+        }
+        impl TeamMemberJoinedEventData {
+            pub fn bot_ids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.bot_ids = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for bot_ids: {e}"));
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for email: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::TeamRole>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for role: {e}"));
+                self
+            }
+            pub fn team_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.team_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for team_id: {e}"));
+                self
+            }
+            pub fn team_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.team_name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for team_name: {e}"));
+                self
+            }
+            pub fn user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for user_id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TeamMemberJoinedEventData> for super::TeamMemberJoinedEventData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TeamMemberJoinedEventData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    bot_ids: value.bot_ids?,
+                    email: value.email?,
+                    name: value.name?,
+                    role: value.role?,
+                    team_id: value.team_id?,
+                    team_name: value.team_name?,
+                    user_id: value.user_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TeamMemberJoinedEventData> for TeamMemberJoinedEventData {
+            fn from(value: super::TeamMemberJoinedEventData) -> Self {
+                Self {
+                    bot_ids: Ok(value.bot_ids),
+                    email: Ok(value.email),
+                    name: Ok(value.name),
+                    role: Ok(value.role),
+                    team_id: Ok(value.team_id),
+                    team_name: Ok(value.team_name),
                     user_id: Ok(value.user_id),
                 }
             }

@@ -9658,6 +9658,76 @@ pub struct TeamMember {
     pub team_id: ::uuid::Uuid,
     pub user_id: ::uuid::Uuid,
 }
+///The body of a `team.member_joined` delivery (Standard Webhooks envelope). A user accepted an invitation to a team one of the account's bots is shared with.
+#[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct TeamMemberJoinedEvent {
+    pub data: TeamMemberJoinedEventData,
+    ///When the event happened (the `webhook-timestamp` header is the time of the attempt instead).
+    pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    ///The event type.
+    #[serde(rename = "type")]
+    pub type_: TeamMemberJoinedEventType,
+}
+///Who joined which team, and which of the receiving account's bots they can now work.
+#[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct TeamMemberJoinedEventData {
+    ///The receiving account's bots shared with the team.
+    pub bot_ids: ::std::vec::Vec<::uuid::Uuid>,
+    pub email: ::std::string::String,
+    pub name: ::std::string::String,
+    pub role: TeamRole,
+    pub team_id: ::uuid::Uuid,
+    pub team_name: ::std::string::String,
+    pub user_id: ::uuid::Uuid,
+}
+///The event type.
+#[derive(
+    ::schemars::JsonSchema,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    Eq,
+    Hash,
+    Ord,
+    PartialEq,
+    PartialOrd,
+)]
+pub enum TeamMemberJoinedEventType {
+    #[serde(rename = "team.member_joined")]
+    TeamMemberJoined,
+}
+impl ::std::fmt::Display for TeamMemberJoinedEventType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        match *self {
+            Self::TeamMemberJoined => f.write_str("team.member_joined"),
+        }
+    }
+}
+impl ::std::str::FromStr for TeamMemberJoinedEventType {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        match value {
+            "team.member_joined" => Ok(Self::TeamMemberJoined),
+            _ => Err("invalid value".into()),
+        }
+    }
+}
+impl ::std::convert::TryFrom<&str> for TeamMemberJoinedEventType {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for TeamMemberJoinedEventType {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
 ///A page of team members.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct TeamMemberList {
@@ -10193,7 +10263,9 @@ impl ::std::convert::TryFrom<::std::string::String> for WebhookDeliveryStatus {
 }
 /**An event a webhook can receive. `webhook.test` is only sent by `webhook_test` (whatever the
 webhook's subscription); `contact.updated` and `quota.warning` concern the whole account and
-go to every subscribed webhook of the account's bots.
+go to every subscribed webhook of the account's bots; `team.member_joined` goes to every
+subscribed webhook of the accounts whose bots are shared with the team (a new person now
+works them).
 */
 #[derive(
     ::schemars::JsonSchema,
@@ -10227,6 +10299,8 @@ pub enum WebhookEventType {
     SessionAssigned,
     #[serde(rename = "contact.updated")]
     ContactUpdated,
+    #[serde(rename = "team.member_joined")]
+    TeamMemberJoined,
     #[serde(rename = "mention")]
     Mention,
     #[serde(rename = "quota.warning")]
@@ -10246,6 +10320,7 @@ impl ::std::fmt::Display for WebhookEventType {
             Self::KbUpdated => f.write_str("kb.updated"),
             Self::SessionAssigned => f.write_str("session.assigned"),
             Self::ContactUpdated => f.write_str("contact.updated"),
+            Self::TeamMemberJoined => f.write_str("team.member_joined"),
             Self::Mention => f.write_str("mention"),
             Self::QuotaWarning => f.write_str("quota.warning"),
             Self::WebhookTest => f.write_str("webhook.test"),
@@ -10265,6 +10340,7 @@ impl ::std::str::FromStr for WebhookEventType {
             "kb.updated" => Ok(Self::KbUpdated),
             "session.assigned" => Ok(Self::SessionAssigned),
             "contact.updated" => Ok(Self::ContactUpdated),
+            "team.member_joined" => Ok(Self::TeamMemberJoined),
             "mention" => Ok(Self::Mention),
             "quota.warning" => Ok(Self::QuotaWarning),
             "webhook.test" => Ok(Self::WebhookTest),

@@ -681,9 +681,67 @@ async fn team_members_keep_an_owner_and_roles_follow_the_rules(ctx: &TestContext
     );
 }
 
+/// A member joining a team is told to the webhooks of the accounts whose bots the team works
+/// (with those bots), and to the team's owners and admins as a notification.
+async fn a_member_joining_reaches_the_webhooks_of_the_shared_bots(ctx: &TestContext) {
+    let (_, owner) = verified(ctx, "owner@example.test", "Olga").await;
+    let (_, outsider) = verified(ctx, "outsider@example.test", "Otto").await;
+    let (_, lina) = verified(ctx, "lina@example.test", "Lina").await;
+    let bot = create_bot(&owner, "Shared").await;
+    let unshared = create_bot(&outsider, "Elsewhere").await;
+    let receiver = botwire_conformance::receiver::Receiver::accepting().await;
+    let elsewhere = botwire_conformance::receiver::Receiver::accepting().await;
+    let joined = vec![types::WebhookEventType::TeamMemberJoined];
+    create_webhook(&owner, bot.id, &receiver.url("/joined"), joined.clone()).await;
+    create_webhook(&outsider, unshared.id, &elsewhere.url("/joined"), joined).await;
+    let team = create_team(&owner, "Support").await;
+    owner
+        .team_bot_share()
+        .team_id(team.id)
+        .body(types::TeamBotShare::builder().bot_id(bot.id))
+        .send()
+        .await
+        .expect("team_bot_share");
+    let member = add_member(
+        ctx,
+        &owner,
+        team.id,
+        "lina@example.test",
+        &lina,
+        TeamRole::Agent,
+    )
+    .await;
+
+    let received = receiver
+        .wait_for(1, crate::conformance::support::webhooks::WAIT)
+        .await;
+    let body = received[0].json();
+    assert_eq!(body["type"], "team.member_joined");
+    assert_eq!(body["data"]["team_id"], serde_json::json!(team.id));
+    assert_eq!(body["data"]["team_name"], "Support");
+    assert_eq!(body["data"]["user_id"], serde_json::json!(member.user_id));
+    assert_eq!(body["data"]["name"], "Lina");
+    assert_eq!(body["data"]["role"], "agent");
+    assert_eq!(body["data"]["bot_ids"], serde_json::json!([bot.id]));
+    let told = owner
+        .notification_list()
+        .send()
+        .await
+        .expect("notification_list")
+        .into_inner();
+    assert_eq!(told.data[0].title, "Lina joined Support");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        elsewhere.received().is_empty(),
+        "no bot of that account is shared"
+    );
+    assert_eq!(receiver.received().len(), 1);
+}
+
 on_both_databases!(
     config = fast,
-    an_invited_agent_works_a_shared_bot_but_never_its_credentials
+    an_invited_agent_works_a_shared_bot_but_never_its_credentials,
+    a_member_joining_reaches_the_webhooks_of_the_shared_bots,
 );
 on_both_databases!(
     team_invite_tokens_are_replaced_revoked_and_resent,

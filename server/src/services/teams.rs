@@ -365,7 +365,20 @@ pub async fn team_invite_accept(
         .await?
         .ok_or_else(invite_missing)?;
     let joined = super::notifications::member_joined(&invite.team_id, &team, &user.id, &user.name);
-    match store::team_invite_accept(db, &invite.id, &member, &joined).await? {
+    let at = chrono::Utc::now();
+    let event = |bot_ids: &[String]| {
+        let data = types::TeamMemberJoinedEventData {
+            bot_ids: bot_ids.iter().map(|id| stores::uuid(id)).collect(),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            role: contract_role(role_of(&member.role)),
+            team_id: stores::uuid(&member.team_id),
+            team_name: team.clone(),
+            user_id: stores::uuid(&member.user_id),
+        };
+        serde_json::json!({"type": "team.member_joined", "timestamp": at, "data": data}).to_string()
+    };
+    match store::team_invite_accept(db, &invite.id, &member, &joined, &event).await? {
         Acceptance::Joined => Ok(member_view(&MemberWithUser {
             member,
             email: user.email,

@@ -548,6 +548,7 @@ pub async fn team_invite_accept(
     invite_id: &str,
     member: &MemberRow,
     joined: &crate::store::notifications::Notice,
+    event: &(dyn Fn(&[String]) -> String + Send + Sync),
 ) -> Result<Acceptance, DbError> {
     let mark = diesel::update(
         team_invites::table
@@ -571,6 +572,30 @@ pub async fn team_invite_accept(
                 .load(conn)
                 .await?;
             insert_notifications!(conn, leads, joined);
+            // `team.member_joined` to each account whose bots the team works, with its bots.
+            let shared: Vec<(String, String)> = team_bots::table
+                .inner_join(bots::table)
+                .filter(team_bots::team_id.eq(&member.team_id))
+                .select((bots::account_id, bots::id))
+                .order((bots::account_id.asc(), bots::id.asc()))
+                .load(conn)
+                .await?;
+            let mut accounts: Vec<(String, Vec<String>)> = Vec::new();
+            for (account_id, bot_id) in shared {
+                match accounts.iter_mut().find(|(id, _)| *id == account_id) {
+                    Some((_, bots)) => bots.push(bot_id),
+                    None => accounts.push((account_id, vec![bot_id])),
+                }
+            }
+            for (account_id, bot_ids) in &accounts {
+                insert_event!(
+                    conn,
+                    account_id,
+                    None,
+                    "team.member_joined",
+                    &event(bot_ids)
+                );
+            }
             Ok(Acceptance::Joined)
         })
         .await
