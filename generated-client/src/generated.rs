@@ -23667,6 +23667,7 @@ impl Client {
 
     Arguments:
     - `bot_id`: The bot's id.
+    - `contact_id`: Only sessions linked to this contact (`session_contact_link`); how a contact's sessions are listed.
     - `cursor`: The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     - `limit`: Page size.
     - `status`: Only sessions whose current conversation has this status.
@@ -23674,6 +23675,7 @@ impl Client {
     ```ignore
     let response = client.session_list()
         .bot_id(bot_id)
+        .contact_id(contact_id)
         .cursor(cursor)
         .limit(limit)
         .status(status)
@@ -28738,6 +28740,7 @@ pub mod builder {
     pub struct SessionList<'a> {
         client: &'a super::Client,
         bot_id: Result<::uuid::Uuid, String>,
+        contact_id: Result<Option<::uuid::Uuid>, String>,
         cursor: Result<Option<types::SessionListCursor>, String>,
         limit: Result<Option<::std::num::NonZeroU64>, String>,
         status: Result<Option<types::SessionListStatus>, String>,
@@ -28748,6 +28751,7 @@ pub mod builder {
             Self {
                 client: client,
                 bot_id: Err("bot_id was not initialized".to_string()),
+                contact_id: Ok(None),
                 cursor: Ok(None),
                 limit: Ok(None),
                 status: Ok(None),
@@ -28761,6 +28765,16 @@ pub mod builder {
             self.bot_id = value
                 .try_into()
                 .map_err(|_| "conversion to `:: uuid :: Uuid` for bot_id failed".to_string());
+            self
+        }
+        pub fn contact_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.contact_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `:: uuid :: Uuid` for contact_id failed".to_string());
             self
         }
         pub fn cursor<V>(mut self, value: V) -> Self
@@ -28807,12 +28821,14 @@ pub mod builder {
             let Self {
                 client,
                 bot_id,
+                contact_id,
                 cursor,
                 limit,
                 status,
                 user_id,
             } = self;
             let bot_id = bot_id.map_err(Error::InvalidRequest)?;
+            let contact_id = contact_id.map_err(Error::InvalidRequest)?;
             let cursor = cursor.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let status = status.map_err(Error::InvalidRequest)?;
@@ -28835,6 +28851,10 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
+                .query(&progenitor_client::QueryParam::new(
+                    "contact_id",
+                    &contact_id,
+                ))
                 .query(&progenitor_client::QueryParam::new("cursor", &cursor))
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("status", &status))

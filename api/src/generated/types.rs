@@ -8694,6 +8694,9 @@ pub struct SessionListPath {
 ///query parameters of `session_list`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct SessionListQuery {
+    ///Only sessions linked to this contact (`session_contact_link`); how a contact's sessions are listed.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub contact_id: ::std::option::Option<::uuid::Uuid>,
     ///The `next_cursor` of the previous page; omit for the first page. A cursor this server did not issue answers 422 on `cursor`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub cursor: ::std::option::Option<SessionListQueryCursor>,
@@ -8710,6 +8713,7 @@ pub struct SessionListQuery {
 impl ::std::default::Default for SessionListQuery {
     fn default() -> Self {
         Self {
+            contact_id: Default::default(),
             cursor: Default::default(),
             limit: defaults::default_nzu64::<::std::num::NonZeroU64, 50>(),
             status: Default::default(),

@@ -340,6 +340,17 @@ async fn sessions_link_to_contacts_and_changes_reach_webhooks(ctx: &TestContext)
         .await
         .expect("session_list");
     assert_eq!(sessions.data[0].contact_id, Some(anna.id));
+    // A contact's sessions: the session list filtered by it.
+    ask(&owner, bot.id, "s-2", "Do you ship abroad?").await;
+    let of_anna = owner
+        .session_list()
+        .bot_id(bot.id)
+        .contact_id(anna.id)
+        .send()
+        .await
+        .expect("session_list by contact");
+    assert_eq!(of_anna.pagination.total, 1);
+    assert_eq!(of_anna.data[0].session_id, "s-1");
     let counted = owner
         .contact_get()
         .contact_id(anna.id)
@@ -393,7 +404,7 @@ async fn sessions_link_to_contacts_and_changes_reach_webhooks(ctx: &TestContext)
         .send()
         .await
         .expect("session_list");
-    assert_eq!(sessions.data[0].contact_id, None);
+    assert!(sessions.data.iter().all(|s| s.contact_id.is_none()));
     assert_eq!(history(&owner, bot.id, "s-1").await.len(), 2);
 
     // created, updated (name), deleted, for this account only; deliveries may arrive in any

@@ -143,6 +143,7 @@ pub async fn session_list(
     query: SessionListQuery,
 ) -> Result<SessionList, Error> {
     let SessionListQuery {
+        contact_id,
         cursor: raw_cursor,
         limit: raw_limit,
         status,
@@ -156,6 +157,7 @@ pub async fn session_list(
         &bot.id,
         user_id.as_deref().map(|u| u.as_str()),
         status.as_deref(),
+        contact_id.map(|id| id.to_string()).as_deref(),
         after.as_ref().map(|(at, id)| (*at, id.as_str())),
         limit(raw_limit),
     )

@@ -356,9 +356,52 @@ async fn another_accounts_contacts_are_not_found_and_left_alone(ctx: &TestContex
     assert_eq!(kept.into_inner(), theirs);
 }
 
+/// Another user's notification is as missing as a random id, and stays unread.
+async fn another_users_notifications_are_not_found_and_left_alone(ctx: &TestContext) {
+    let (_, a) = verified(ctx, "erin@example.test", "Erin").await;
+    let (_, joiner) = verified(ctx, "frank@example.test", "Frank").await;
+    let (_, b) = verified(ctx, "grace@example.test", "Grace").await;
+    let team = create_team(&a, "Erin's team").await;
+    add_member(
+        ctx,
+        &a,
+        team.id,
+        "frank@example.test",
+        &joiner,
+        TeamRole::Agent,
+    )
+    .await;
+    let theirs = a
+        .notification_list()
+        .send()
+        .await
+        .expect("notification_list")
+        .into_inner()
+        .data
+        .remove(0);
+    for caller in [&b, &joiner] {
+        refused_as_missing("notification_mark_read", theirs.id, |id| {
+            caller.notification_mark_read().notification_id(id).send()
+        })
+        .await;
+        caller
+            .notification_mark_all_read()
+            .send()
+            .await
+            .expect("mark all");
+    }
+    let unread = a
+        .notification_unread_count_get()
+        .send()
+        .await
+        .expect("count");
+    assert_eq!(unread.unread, 1);
+}
+
 on_both_databases!(
     another_accounts_resources_are_not_found_and_left_alone,
     a_key_cannot_be_scoped_to_another_accounts_bot,
     another_teams_are_not_found_and_left_alone,
     another_accounts_contacts_are_not_found_and_left_alone,
+    another_users_notifications_are_not_found_and_left_alone,
 );

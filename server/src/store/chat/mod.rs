@@ -355,6 +355,7 @@ pub async fn sessions_list(
     bot_id: &str,
     user_id: Option<&str>,
     status: Option<&str>,
+    contact_id: Option<&str>,
     after: Option<(NaiveDateTime, &str)>,
     limit: usize,
 ) -> Result<Page<ConversationRow>, DbError> {
@@ -370,6 +371,9 @@ pub async fn sessions_list(
             }
             if let Some(status) = status {
                 query = query.filter(conversations::status.eq(status.to_string()));
+            }
+            if let Some(contact_id) = contact_id {
+                query = query.filter(conversations::contact_id.eq(contact_id.to_string()));
             }
             query
         };
