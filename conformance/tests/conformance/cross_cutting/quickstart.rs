@@ -157,7 +157,8 @@ async fn the_readme_quick_start_runs_as_written_twice(ctx: &TestContext) {
         assert_eq!(
             receiver.deliveries_of("message.received"),
             expected,
-            "each run's messages reached the receiver once each: {shown}"
+            "each run's messages reached the receiver once each: {shown}\n--- receiver\n{}",
+            receiver.lines.lock().unwrap().join("\n")
         );
     }
     receiver.child.kill().await.unwrap();
