@@ -254,11 +254,10 @@ pub async fn authorize_bot(
         } => {
             if scope.is_some_and(|scope| scope != bot_id) {
                 // Another account's bot is not found; one of the key's account, forbidden.
-                let found = teams::bot_access_get(&app.db, &bot_id.to_string(), None)
+                teams::bot_access_get(&app.db, &bot_id.to_string(), None)
                     .await?
                     .filter(|found| store::uuid(&found.account_id) == *account_id)
                     .ok_or_else(missing)?;
-                drop(found);
                 return Err(Error::Forbidden(
                     "this API key is scoped to another bot".into(),
                 ));

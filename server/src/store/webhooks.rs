@@ -142,7 +142,6 @@ pub async fn webhook_list(
     })
 }
 
-/// The account's webhook with this id (another account's is not found).
 /// The bot of a webhook and its account, whoever asks (for the access rule, `auth::access`).
 pub async fn webhook_bot_get(db: &Db, id: &str) -> Result<Option<(String, String)>, DbError> {
     Ok(with_conn!(db, |conn| {
@@ -155,6 +154,7 @@ pub async fn webhook_bot_get(db: &Db, id: &str) -> Result<Option<(String, String
     }))
 }
 
+/// The account's webhook with this id (another account's is not found).
 pub async fn webhook_get(
     db: &Db,
     account_id: &str,
@@ -639,7 +639,7 @@ pub async fn attempt_record(
     attempt: &AttemptRow,
     next: Next,
     disable_after: i64,
-    disabled_notice: &crate::store::notifications::Notice,
+    disabled_notice: &(dyn Fn() -> crate::store::notifications::Notice + Send + Sync),
 ) -> Result<Recorded, DbError> {
     let is_test = delivery.event_type == TEST_EVENT;
     with_write_conn!(db, |conn| {
@@ -723,7 +723,7 @@ pub async fn attempt_record(
                         let account_id: String =
                             webhook().select(webhooks::account_id).first(conn).await?;
                         let people = account_people!(conn, account_id);
-                        insert_notifications!(conn, people, disabled_notice);
+                        insert_notifications!(conn, people, &disabled_notice());
                     }
                 }
                 Next::RetryAt(_) => {}

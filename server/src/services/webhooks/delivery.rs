@@ -392,14 +392,20 @@ async fn deliver(shared: &Shared, delivery: DeliveryRow, webhook: WebhookRow) {
     slog::debug!(shared.log, "webhook attempt";
         "delivery" => &delivery.id, "webhook" => &webhook.id, "attempt" => attempt,
         "status" => outcome.status, "next" => ?next);
-    let disabled = crate::services::notifications::webhook_disabled(
-        &webhook.id,
-        &webhook.bot_id,
-        &webhook.url,
-        DISABLE_AFTER,
-    );
+    // Its account's users are told in the same transaction (in-app and, by their preferences,
+    // by email through the notifications' mail round).
+    let disabled = || {
+        crate::services::notifications::webhook_disabled(
+            &webhook.id,
+            &webhook.bot_id,
+            &webhook.url,
+            DISABLE_AFTER,
+        )
+    };
     match store::attempt_record(&shared.db, &delivery, &row, next, DISABLE_AFTER, &disabled).await {
-        Ok(Recorded::Done { disabled: true }) => notify_disabled(shared, &webhook).await,
+        Ok(Recorded::Done { disabled: true }) => slog::warn!(shared.log,
+            "webhook disabled after failed deliveries";
+            "webhook" => &webhook.id, "failures" => DISABLE_AFTER),
         Ok(Recorded::Done { disabled: false }) => {}
         Ok(Recorded::LeaseLost) => slog::warn!(shared.log,
             "a webhook attempt outlived its lease; another replica owns the delivery";
@@ -408,14 +414,6 @@ async fn deliver(shared: &Shared, delivery: DeliveryRow, webhook: WebhookRow) {
         Err(error) => slog::error!(shared.log, "recording a webhook attempt";
             "delivery" => &delivery.id, "error" => %error),
     }
-}
-
-/// Its account's users are told in-app and by email, through the notifications written with
-/// the change (`services::notifications`), so the mail follows their preferences and is sent
-/// once, by whichever replica's mail round claims it.
-async fn notify_disabled(shared: &Shared, webhook: &WebhookRow) {
-    slog::warn!(shared.log, "webhook disabled after failed deliveries";
-        "webhook" => &webhook.id, "failures" => DISABLE_AFTER);
 }
 
 #[cfg(test)]

@@ -114,7 +114,7 @@ fn delivery_view(row: &DeliveryRow, attempts: &[AttemptRow]) -> WebhookDelivery 
 
 /// The webhook the access rule granted (`auth::access`: another account's is not found, a key
 /// scoped to another bot is 403), read in the bot's account.
-async fn webhook_of_owner(call: &Call<'_>, webhook_id: Uuid) -> Result<WebhookRow, Error> {
+async fn granted_webhook(call: &Call<'_>, webhook_id: Uuid) -> Result<WebhookRow, Error> {
     let account_id = call.account()?;
     let row = store::webhook_get(
         &call.app.db,
@@ -197,7 +197,7 @@ pub async fn webhook_list(
 }
 
 pub async fn webhook_get(call: &Call<'_>, webhook_id: Uuid) -> Result<Webhook, Error> {
-    Ok(webhook_view(&webhook_of_owner(call, webhook_id).await?))
+    Ok(webhook_view(&granted_webhook(call, webhook_id).await?))
 }
 
 pub async fn webhook_update(
@@ -211,7 +211,7 @@ pub async fn webhook_update(
         events,
         url,
     } = body;
-    let row = webhook_of_owner(call, webhook_id).await?;
+    let row = granted_webhook(call, webhook_id).await?;
     if let Some(url) = &url {
         check_target(call, url).await?;
     }
@@ -229,7 +229,7 @@ pub async fn webhook_update(
 }
 
 pub async fn webhook_delete(call: &Call<'_>, webhook_id: Uuid) -> Result<(), Error> {
-    let row = webhook_of_owner(call, webhook_id).await?;
+    let row = granted_webhook(call, webhook_id).await?;
     if store::webhook_delete(&call.app.db, &row.account_id, &row.id).await? {
         Ok(())
     } else {
@@ -241,15 +241,15 @@ pub async fn webhook_secret_rotate(
     call: &Call<'_>,
     webhook_id: Uuid,
 ) -> Result<WebhookWithSecret, Error> {
-    let row = webhook_of_owner(call, webhook_id).await?;
+    let row = granted_webhook(call, webhook_id).await?;
     store::webhook_secret_set(&call.app.db, &row.id, &new_secret()).await?;
-    let rotated = webhook_of_owner(call, webhook_id).await?;
+    let rotated = granted_webhook(call, webhook_id).await?;
     Ok(with_secret(&rotated))
 }
 
 /// Queues a `webhook.test` ping for this webhook alone, attempted once.
 pub async fn webhook_test(call: &Call<'_>, webhook_id: Uuid) -> Result<WebhookDelivery, Error> {
-    let webhook = webhook_of_owner(call, webhook_id).await?;
+    let webhook = granted_webhook(call, webhook_id).await?;
     let now = now();
     let event = WebhookTestEvent {
         type_: WebhookTestEventType::WebhookTest,
@@ -288,7 +288,7 @@ pub async fn delivery_list(
         limit: raw_limit,
         status,
     } = query;
-    let webhook = webhook_of_owner(call, webhook_id).await?;
+    let webhook = granted_webhook(call, webhook_id).await?;
     let before = cursor(raw_cursor.as_deref().map(String::as_str))?;
     let status = status.map(|s| s.to_string());
     let page = store::delivery_list(
@@ -329,7 +329,7 @@ pub async fn delivery_get(
     webhook_id: Uuid,
     delivery_id: Uuid,
 ) -> Result<WebhookDelivery, Error> {
-    let webhook = webhook_of_owner(call, webhook_id).await?;
+    let webhook = granted_webhook(call, webhook_id).await?;
     delivery_of_webhook(call, &webhook, delivery_id).await
 }
 
@@ -340,7 +340,7 @@ pub async fn delivery_redeliver(
     webhook_id: Uuid,
     delivery_id: Uuid,
 ) -> Result<WebhookDelivery, Error> {
-    let webhook = webhook_of_owner(call, webhook_id).await?;
+    let webhook = granted_webhook(call, webhook_id).await?;
     let current = delivery_of_webhook(call, &webhook, delivery_id).await?;
     let is_test = current.event_type == WebhookEventType::WebhookTest;
     if !webhook.enabled && !is_test {

@@ -133,8 +133,6 @@ pub async fn conversation_of_session(
     }))
 }
 
-/// A conversation of one of the account's bots (another account's is not found), with its
-/// bot's id.
 /// The bot of a conversation, its account, and whether a visitor started it, whoever asks
 /// (for the access rule, `auth::access`).
 pub async fn conversation_bot_get(
@@ -152,6 +150,8 @@ pub async fn conversation_bot_get(
     }))
 }
 
+/// A conversation of one of the account's bots (another account's is not found), with its
+/// bot's id.
 pub async fn conversation_get(
     db: &Db,
     account_id: &str,
