@@ -1961,6 +1961,39 @@ pub mod types {
                 })
         }
     }
+    ///How the bot's conversations reach human agents.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct BotInboxSettings {
+        ///Most open or pending conversations of this bot one agent is given by auto-assignment; null for no limit (the default). Manual assignment is not limited.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub agent_capacity: ::std::option::Option<::std::num::NonZeroU64>,
+        ///Run `inbox_auto_assign`'s round on every handoff and whenever an agent frees capacity (default false).
+        pub auto_assign: bool,
+        ///A conversation whose assignee has not replied this long after being assigned goes back to the queue (unassigned, its place kept); null never (the default).
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub reassign_after_seconds: ::std::option::Option<i64>,
+    }
+    impl BotInboxSettings {
+        pub fn builder() -> builder::BotInboxSettings {
+            Default::default()
+        }
+    }
+    ///Inbox settings to write; a field left out keeps its value (null clears a limit).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    pub struct BotInboxSettingsInput {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub agent_capacity: ::std::option::Option<::std::num::NonZeroU64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub auto_assign: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reassign_after_seconds: ::std::option::Option<i64>,
+    }
+    impl BotInboxSettingsInput {
+        pub fn builder() -> builder::BotInboxSettingsInput {
+            Default::default()
+        }
+    }
     ///A page of bots, newest first.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct BotList {
@@ -2086,6 +2119,7 @@ pub mod types {
         ///First message the widget shows; null shows none.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub greeting: ::std::option::Option<::std::string::String>,
+        pub inbox: BotInboxSettings,
         ///Longest user message accepted, in characters; longer ones get 422.
         pub message_max_length: ::std::num::NonZeroU64,
         ///Actions offered with the greeting.
@@ -2167,6 +2201,8 @@ pub mod types {
         ///First message the widget shows; null shows none.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub greeting: ::std::option::Option<BotSettingsInputGreeting>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub inbox: ::std::option::Option<BotInboxSettingsInput>,
         ///Longest user message accepted, in characters (default 2000 on create; left out on update, unchanged).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message_max_length: ::std::option::Option<::std::num::NonZeroU64>,
@@ -2775,7 +2811,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CannedResponseCreate {
-        ///The text inserted into the reply box.
+        ///The text sent. Placeholders, filled when it is sent: `{{contact.name}}`, `{{contact.email}}`, `{{contact.phone}}` (the session's contact; empty without one), `{{session.id}}`, `{{agent.name}}` (the replying user; empty with an API key), `{{bot.name}}`. Spaces inside the braces are allowed; any other placeholder answers 422 on `content`.
         pub content: CannedResponseCreateContent,
         ///Lower-case letters, digits, `_` and `-`; unique within the bot.
         pub shortcut: CannedResponseCreateShortcut,
@@ -2786,7 +2822,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The text inserted into the reply box.
+    ///The text sent. Placeholders, filled when it is sent: `{{contact.name}}`, `{{contact.email}}`, `{{contact.phone}}` (the session's contact; empty without one), `{{session.id}}`, `{{agent.name}}` (the replying user; empty with an API key), `{{bot.name}}`. Spaces inside the braces are allowed; any other placeholder answers 422 on `content`.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CannedResponseCreateContent(::std::string::String);
@@ -4627,12 +4663,16 @@ pub mod types {
             Default::default()
         }
     }
-    ///A human agent's message into a conversation.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    ///A human agent's message into a conversation; exactly one of `content` and `canned_response_id` (neither or both answers 422).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ConversationReply {
+        ///Send this canned response of the conversation's bot, its placeholders filled from the session and its contact (see `CannedResponseCreate`); 404 `canned_response_not_found` for another bot's or an unknown one.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub canned_response_id: ::std::option::Option<::uuid::Uuid>,
         ///The text the visitor will see.
-        pub content: ConversationReplyContent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub content: ::std::option::Option<ConversationReplyContent>,
     }
     impl ConversationReply {
         pub fn builder() -> builder::ConversationReply {
@@ -6310,6 +6350,17 @@ pub mod types {
                 })
         }
     }
+    ///A message of a conversation humans have, for the agents' inbox stream.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct InboxMessage {
+        pub conversation: Conversation,
+        pub message: Message,
+    }
+    impl InboxMessage {
+        pub fn builder() -> builder::InboxMessage {
+            Default::default()
+        }
+    }
     ///Counts of a bot's conversations for the inbox.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct InboxStats {
@@ -6332,6 +6383,58 @@ pub mod types {
     impl InboxStats {
         pub fn builder() -> builder::InboxStats {
             Default::default()
+        }
+    }
+    ///`InboxStreamLastEventId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct InboxStreamLastEventId(::std::string::String);
+    impl ::std::ops::Deref for InboxStreamLastEventId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<InboxStreamLastEventId> for ::std::string::String {
+        fn from(value: InboxStreamLastEventId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for InboxStreamLastEventId {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| ::regress::Regex::new("^[0-9]{1,18}$").unwrap());
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[0-9]{1,18}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for InboxStreamLastEventId {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for InboxStreamLastEventId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for InboxStreamLastEventId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///A named set of inbox filters saved by a user.
@@ -6448,7 +6551,7 @@ pub mod types {
         pub handed_off: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<ConversationStatus>,
-        ///Only conversations carrying this tag.
+        ///Only conversations carrying this tag; stored normalised as tags are (trimmed, lower-cased), and one that is blank once trimmed answers 422 on `filters.tag`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub tag: ::std::option::Option<InboxViewFiltersInputTag>,
     }
@@ -6457,7 +6560,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Only conversations carrying this tag.
+    ///Only conversations carrying this tag; stored normalised as tags are (trimmed, lower-cased), and one that is blank once trimmed answers 422 on `filters.tag`.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct InboxViewFiltersInputTag(::std::string::String);
@@ -7686,6 +7789,17 @@ pub mod types {
                 })
         }
     }
+    ///Where a conversation waiting for a human stands in its bot's queue.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct QueuePosition {
+        ///1 when it is the next to be assigned.
+        pub position: ::std::num::NonZeroU64,
+    }
+    impl QueuePosition {
+        pub fn builder() -> builder::QueuePosition {
+            Default::default()
+        }
+    }
     ///The body of a `quota.warning` delivery (Standard Webhooks envelope). The account's monthly message quota is running out.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct QuotaWarningEvent {
@@ -8446,6 +8560,118 @@ pub mod types {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for SessionListUserId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`SessionStreamLastEventId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct SessionStreamLastEventId(::std::string::String);
+    impl ::std::ops::Deref for SessionStreamLastEventId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SessionStreamLastEventId> for ::std::string::String {
+        fn from(value: SessionStreamLastEventId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for SessionStreamLastEventId {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| ::regress::Regex::new("^[0-9]{1,18}$").unwrap());
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[0-9]{1,18}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SessionStreamLastEventId {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SessionStreamLastEventId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SessionStreamLastEventId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`SessionStreamSessionId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct SessionStreamSessionId(::std::string::String);
+    impl ::std::ops::Deref for SessionStreamSessionId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SessionStreamSessionId> for ::std::string::String {
+        fn from(value: SessionStreamSessionId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for SessionStreamSessionId {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 128usize {
+                return Err("longer than 128 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::regress::Regex::new("^[A-Za-z0-9._:@-]+$").unwrap()
+                });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[A-Za-z0-9._:@-]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SessionStreamSessionId {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SessionStreamSessionId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SessionStreamSessionId {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
             D: ::serde::Deserializer<'de>,
@@ -12573,6 +12799,152 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct BotInboxSettings {
+            agent_capacity: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU64>,
+                ::std::string::String,
+            >,
+            auto_assign: ::std::result::Result<bool, ::std::string::String>,
+            reassign_after_seconds:
+                ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+        }
+        impl ::std::default::Default for BotInboxSettings {
+            fn default() -> Self {
+                Self {
+                    agent_capacity: Err("no value supplied for agent_capacity".to_string()),
+                    auto_assign: Err("no value supplied for auto_assign".to_string()),
+                    reassign_after_seconds: Err(
+                        "no value supplied for reassign_after_seconds".to_string()
+                    ),
+                }
+            }
+        }
+        impl BotInboxSettings {
+            pub fn agent_capacity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::num::NonZeroU64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.agent_capacity = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for agent_capacity: {e}")
+                });
+                self
+            }
+            pub fn auto_assign<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.auto_assign = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for auto_assign: {e}"));
+                self
+            }
+            pub fn reassign_after_seconds<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reassign_after_seconds = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for reassign_after_seconds: {e}")
+                });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<BotInboxSettings> for super::BotInboxSettings {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: BotInboxSettings,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    agent_capacity: value.agent_capacity?,
+                    auto_assign: value.auto_assign?,
+                    reassign_after_seconds: value.reassign_after_seconds?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::BotInboxSettings> for BotInboxSettings {
+            fn from(value: super::BotInboxSettings) -> Self {
+                Self {
+                    agent_capacity: Ok(value.agent_capacity),
+                    auto_assign: Ok(value.auto_assign),
+                    reassign_after_seconds: Ok(value.reassign_after_seconds),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct BotInboxSettingsInput {
+            agent_capacity: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU64>,
+                ::std::string::String,
+            >,
+            auto_assign: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
+            reassign_after_seconds:
+                ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+        }
+        impl ::std::default::Default for BotInboxSettingsInput {
+            fn default() -> Self {
+                Self {
+                    agent_capacity: Ok(Default::default()),
+                    auto_assign: Ok(Default::default()),
+                    reassign_after_seconds: Ok(Default::default()),
+                }
+            }
+        }
+        impl BotInboxSettingsInput {
+            pub fn agent_capacity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::num::NonZeroU64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.agent_capacity = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for agent_capacity: {e}")
+                });
+                self
+            }
+            pub fn auto_assign<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.auto_assign = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for auto_assign: {e}"));
+                self
+            }
+            pub fn reassign_after_seconds<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reassign_after_seconds = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for reassign_after_seconds: {e}")
+                });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<BotInboxSettingsInput> for super::BotInboxSettingsInput {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: BotInboxSettingsInput,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    agent_capacity: value.agent_capacity?,
+                    auto_assign: value.auto_assign?,
+                    reassign_after_seconds: value.reassign_after_seconds?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::BotInboxSettingsInput> for BotInboxSettingsInput {
+            fn from(value: super::BotInboxSettingsInput) -> Self {
+                Self {
+                    agent_capacity: Ok(value.agent_capacity),
+                    auto_assign: Ok(value.auto_assign),
+                    reassign_after_seconds: Ok(value.reassign_after_seconds),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct BotList {
             data: ::std::result::Result<::std::vec::Vec<super::Bot>, ::std::string::String>,
             pagination: ::std::result::Result<super::PageInfo, ::std::string::String>,
@@ -12640,6 +13012,7 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            inbox: ::std::result::Result<super::BotInboxSettings, ::std::string::String>,
             message_max_length:
                 ::std::result::Result<::std::num::NonZeroU64, ::std::string::String>,
             suggested_actions: ::std::result::Result<
@@ -12656,6 +13029,7 @@ pub mod types {
                     engine: Err("no value supplied for engine".to_string()),
                     fallback_message: Err("no value supplied for fallback_message".to_string()),
                     greeting: Err("no value supplied for greeting".to_string()),
+                    inbox: Err("no value supplied for inbox".to_string()),
                     message_max_length: Err("no value supplied for message_max_length".to_string()),
                     suggested_actions: Err("no value supplied for suggested_actions".to_string()),
                     theme: Err("no value supplied for theme".to_string()),
@@ -12713,6 +13087,16 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for greeting: {e}"));
                 self
             }
+            pub fn inbox<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::BotInboxSettings>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.inbox = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for inbox: {e}"));
+                self
+            }
             pub fn message_max_length<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::num::NonZeroU64>,
@@ -12755,6 +13139,7 @@ pub mod types {
                     engine: value.engine?,
                     fallback_message: value.fallback_message?,
                     greeting: value.greeting?,
+                    inbox: value.inbox?,
                     message_max_length: value.message_max_length?,
                     suggested_actions: value.suggested_actions?,
                     theme: value.theme?,
@@ -12769,6 +13154,7 @@ pub mod types {
                     engine: Ok(value.engine),
                     fallback_message: Ok(value.fallback_message),
                     greeting: Ok(value.greeting),
+                    inbox: Ok(value.inbox),
                     message_max_length: Ok(value.message_max_length),
                     suggested_actions: Ok(value.suggested_actions),
                     theme: Ok(value.theme),
@@ -12797,6 +13183,10 @@ pub mod types {
                 ::std::option::Option<super::BotSettingsInputGreeting>,
                 ::std::string::String,
             >,
+            inbox: ::std::result::Result<
+                ::std::option::Option<super::BotInboxSettingsInput>,
+                ::std::string::String,
+            >,
             message_max_length: ::std::result::Result<
                 ::std::option::Option<::std::num::NonZeroU64>,
                 ::std::string::String,
@@ -12818,6 +13208,7 @@ pub mod types {
                     engine: Ok(Default::default()),
                     fallback_message: Ok(Default::default()),
                     greeting: Ok(Default::default()),
+                    inbox: Ok(Default::default()),
                     message_max_length: Ok(Default::default()),
                     suggested_actions: Ok(Default::default()),
                     theme: Ok(Default::default()),
@@ -12881,6 +13272,16 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for greeting: {e}"));
                 self
             }
+            pub fn inbox<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::BotInboxSettingsInput>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.inbox = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for inbox: {e}"));
+                self
+            }
             pub fn message_max_length<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::num::NonZeroU64>>,
@@ -12923,6 +13324,7 @@ pub mod types {
                     engine: value.engine?,
                     fallback_message: value.fallback_message?,
                     greeting: value.greeting?,
+                    inbox: value.inbox?,
                     message_max_length: value.message_max_length?,
                     suggested_actions: value.suggested_actions?,
                     theme: value.theme?,
@@ -12937,6 +13339,7 @@ pub mod types {
                     engine: Ok(value.engine),
                     fallback_message: Ok(value.fallback_message),
                     greeting: Ok(value.greeting),
+                    inbox: Ok(value.inbox),
                     message_max_length: Ok(value.message_max_length),
                     suggested_actions: Ok(value.suggested_actions),
                     theme: Ok(value.theme),
@@ -15050,19 +15453,35 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct ConversationReply {
-            content: ::std::result::Result<super::ConversationReplyContent, ::std::string::String>,
+            canned_response_id:
+                ::std::result::Result<::std::option::Option<::uuid::Uuid>, ::std::string::String>,
+            content: ::std::result::Result<
+                ::std::option::Option<super::ConversationReplyContent>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for ConversationReply {
             fn default() -> Self {
                 Self {
-                    content: Err("no value supplied for content".to_string()),
+                    canned_response_id: Ok(Default::default()),
+                    content: Ok(Default::default()),
                 }
             }
         }
         impl ConversationReply {
+            pub fn canned_response_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.canned_response_id = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for canned_response_id: {e}")
+                });
+                self
+            }
             pub fn content<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::ConversationReplyContent>,
+                T: ::std::convert::TryInto<::std::option::Option<super::ConversationReplyContent>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.content = value
@@ -15077,6 +15496,7 @@ pub mod types {
                 value: ConversationReply,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    canned_response_id: value.canned_response_id?,
                     content: value.content?,
                 })
             }
@@ -15084,6 +15504,7 @@ pub mod types {
         impl ::std::convert::From<super::ConversationReply> for ConversationReply {
             fn from(value: super::ConversationReply) -> Self {
                 Self {
+                    canned_response_id: Ok(value.canned_response_id),
                     content: Ok(value.content),
                 }
             }
@@ -16681,6 +17102,60 @@ pub mod types {
                 Self {
                     assignee_id: Ok(value.assignee_id),
                     conversation_id: Ok(value.conversation_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct InboxMessage {
+            conversation: ::std::result::Result<super::Conversation, ::std::string::String>,
+            message: ::std::result::Result<super::Message, ::std::string::String>,
+        }
+        impl ::std::default::Default for InboxMessage {
+            fn default() -> Self {
+                Self {
+                    conversation: Err("no value supplied for conversation".to_string()),
+                    message: Err("no value supplied for message".to_string()),
+                }
+            }
+        }
+        impl InboxMessage {
+            pub fn conversation<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Conversation>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.conversation = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for conversation: {e}"));
+                self
+            }
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Message>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for message: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<InboxMessage> for super::InboxMessage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: InboxMessage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    conversation: value.conversation?,
+                    message: value.message?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::InboxMessage> for InboxMessage {
+            fn from(value: super::InboxMessage) -> Self {
+                Self {
+                    conversation: Ok(value.conversation),
+                    message: Ok(value.message),
                 }
             }
         }
@@ -19430,6 +19905,46 @@ pub mod types {
             fn from(value: super::PresenceStatusSet) -> Self {
                 Self {
                     status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct QueuePosition {
+            position: ::std::result::Result<::std::num::NonZeroU64, ::std::string::String>,
+        }
+        impl ::std::default::Default for QueuePosition {
+            fn default() -> Self {
+                Self {
+                    position: Err("no value supplied for position".to_string()),
+                }
+            }
+        }
+        impl QueuePosition {
+            pub fn position<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::num::NonZeroU64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.position = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for position: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<QueuePosition> for super::QueuePosition {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: QueuePosition,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    position: value.position?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::QueuePosition> for QueuePosition {
+            fn from(value: super::QueuePosition) -> Self {
+                Self {
+                    position: Ok(value.position),
                 }
             }
         }
@@ -23581,13 +24096,7 @@ impl Client {
     }
     /**Auto-assign a bot's unassigned conversations
 
-    Assigns every open or pending conversation of the bot that has no assignee, oldest first,
-    round-robin among the agents `presence_available_list` gives for the bot (its owner and
-    the members of the teams it is shared with, status `online` and a heartbeat in the last
-    60 s), continuing after the agent assigned last.
-    Each assignment notifies the agent and fires `session.assigned`; with nothing to assign or
-    no agent available, `assigned` is empty. Callable by the bot's account or by a signed-in
-    member of a team the bot is shared with.
+    Assigns the bot's queue: its open or pending conversations handed to humans that have no assignee, the longest waiting first (waiting since the handoff), each to the available agent (`presence_available_list` for the bot: its account's users and the members of the teams it is shared with, status `online`, a heartbeat in the last 60 s) assigned least recently by this bot, skipping agents who hold `settings.inbox.agent_capacity` open or pending conversations of the bot. Rounds of every replica run one at a time per bot, so a conversation is assigned once and, over a round, agents' counts differ by at most one. Each assignment notifies the agent and fires `session.assigned`; with nothing to assign or no agent available, `assigned` is empty. With `settings.inbox.auto_assign` the server runs the same round itself on every handoff and whenever an agent frees capacity (a conversation resolved, closed or unassigned).
 
 
     Sends a `POST` request to `/v1/bots/{bot_id}/inbox/auto-assign`
@@ -23620,7 +24129,7 @@ impl Client {
     - `handed_off`: Only conversations a human has (true) or has not (false) taken over.
     - `limit`: Page size.
     - `status`: Only conversations in this status.
-    - `tag`: Only conversations carrying this tag (exact, case-sensitive match).
+    - `tag`: Only conversations carrying this tag (normalised as tags are, trimmed and lower-cased).
     - `view_id`: Apply the filters of this saved inbox view of the caller's.
     ```ignore
     let response = client.inbox_conversation_list()
@@ -23725,6 +24234,27 @@ impl Client {
     ```*/
     pub fn session_contact_link(&self) -> builder::SessionContactLink<'_> {
         builder::SessionContactLink::new(self)
+    }
+    /**Follow a session live
+
+    Server-Sent Events of one session for its visitor (the widget token, or any credential that can read the session's history): what humans do in the conversation, as it happens, on whichever replica it happens. Each event has an `id:` line (the resume cursor), `event: <name>` and one `data:` line of JSON. `message`: a `Message` an agent sent, or the `system` message of a handoff. `conversation`: the `Conversation` after a change of status, assignee or takeover (first on connect, with its current state). `queue`: a `QueuePosition` while the conversation waits for a human without an assignee, on connect and whenever it changes. A `: ping` comment is sent every 15 s. Internal notes never appear here. 404 `session_not_found` for a session with no conversation yet (send a message first).
+
+    Sends a `GET` request to `/v1/bots/{bot_id}/sessions/{session_id}/events`
+
+    Arguments:
+    - `bot_id`: The bot's id.
+    - `session_id`: The session id.
+    - `last_event_id`: The `id` of the last event the client saw (an `EventSource` sends it when it reconnects); the events after it are sent first, read from the database, so a client that reconnects misses nothing. Events are kept 7 days; without it the stream starts with what happens next.
+    ```ignore
+    let response = client.session_stream()
+        .bot_id(bot_id)
+        .session_id(session_id)
+        .last_event_id(last_event_id)
+        .send()
+        .await;
+    ```*/
+    pub fn session_stream(&self) -> builder::SessionStream<'_> {
+        builder::SessionStream::new(self)
     }
     /**Get a session's message history
 
@@ -24163,10 +24693,7 @@ impl Client {
     }
     /**Set a conversation's status
 
-    Sets the conversation's status; any status may follow any other. Moving to `resolved` or
-    `closed` fires `conversation.ended`, and setting the current status again changes and
-    fires nothing. Callable by the bot's account or by a signed-in member of a team the bot is
-    shared with; 404 `conversation_not_found` for an unknown conversation.
+    Sets the conversation's status; any status may follow any other. The lifecycle: a new conversation is `open`; a handoff makes it `pending` (waiting for a human), and so does a visitor's message while it is handed off; an agent's reply makes it `open`; an agent resolves it (`resolved`) or ends it (`closed`). A visitor's message to a `resolved` or `closed` conversation reopens it (`pending` when a human has it, else `open`); agents cannot reply to a `closed` one (409). Moving to `resolved` or `closed` fires `conversation.ended` and tells the visitor's stream; setting the current status again changes and fires nothing. Callable by the bot's account or by a signed-in member of a team the bot is shared with; 404 `conversation_not_found` for an unknown conversation.
 
 
     Sends a `PUT` request to `/v1/conversations/{conversation_id}/status`
@@ -24186,12 +24713,7 @@ impl Client {
     }
     /**Get a conversation's summary
 
-    A short summary of the conversation for an agent taking it over: written by the LLM when
-    the bot's answer engine has one, otherwise by the offline extractive summarizer (`engine`
-    says which). It is generated on the first request and cached until the conversation gets
-    a new message. Callable by the bot's account or by a signed-in member of a team the bot
-    is shared with; 404 `conversation_not_found` for an unknown conversation.
-
+    A short summary of the conversation for an agent taking it over. The offline summarizer is extractive and deterministic, in the conversation's language (English, or Swedish when most of its messages are): the visitor's question, the bot's first answer, the handoff and its reason, the agents' last reply and the visitor's last message, and where it stands. When the bot's engine is `llm`, its LLM writes the summary instead, and any LLM failure falls back to the offline one (`engine` says which wrote it). It is made on the first request and cached until the conversation gets a new message. Callable by the bot's account or by a signed-in member of a team the bot is shared with; 404 `conversation_not_found` for an unknown conversation.
 
     Sends a `GET` request to `/v1/conversations/{conversation_id}/summary`
 
@@ -24208,10 +24730,7 @@ impl Client {
     }
     /**Set a conversation's tags
 
-    Replaces the conversation's tags with the given set; an empty list clears them. Tags are
-    free text compared case-sensitively; a repeated tag is refused with 422. Callable by the
-    bot's account or by a signed-in member of a team the bot is shared with; 404
-    `conversation_not_found` for an unknown conversation.
+    Replaces the conversation's tags with the given set; an empty list clears them. Tags are normalised: trimmed and lower-cased, then stored once each, in the order given (`Billing` and ` billing` are one tag); a tag that is blank once trimmed answers 422, and an exact repeat in the list 422 as the schema says. Callable by the bot's account or by a signed-in member of a team the bot is shared with; 404 `conversation_not_found` for an unknown conversation.
 
 
     Sends a `PUT` request to `/v1/conversations/{conversation_id}/tags`
@@ -24228,6 +24747,25 @@ impl Client {
     ```*/
     pub fn conversation_tags_set(&self) -> builder::ConversationTagsSet<'_> {
         builder::ConversationTagsSet::new(self)
+    }
+    /**Follow my inbox live
+
+    Server-Sent Events for a signed-in agent, on every bot the user can see (its account's and those shared with the user's teams; `bot_id` narrows to one), from whichever replica the change happened on. Each event has an `id:` line (the resume cursor), `event: <name>` and one `data:` line of JSON. `handoff`: the `Conversation` just handed to humans. `message`: an `InboxMessage`, a visitor's message in a conversation humans have, or another agent's reply. `conversation`: the `Conversation` after a change of status, assignee, tags or takeover (`assigned` is that change when the assignee is the caller). `mention`: a `Note` that mentions the caller. A `: ping` comment is sent every 15 s. Only a user session may call it (API keys get 401); 404 for a `bot_id` the user cannot see.
+
+    Sends a `GET` request to `/v1/inbox/events`
+
+    Arguments:
+    - `bot_id`: Only this bot's events.
+    - `last_event_id`: The `id` of the last event the client saw (an `EventSource` sends it when it reconnects); the events after it are sent first, read from the database, so a client that reconnects misses nothing. Events are kept 7 days; without it the stream starts with what happens next.
+    ```ignore
+    let response = client.inbox_stream()
+        .bot_id(bot_id)
+        .last_event_id(last_event_id)
+        .send()
+        .await;
+    ```*/
+    pub fn inbox_stream(&self) -> builder::InboxStream<'_> {
+        builder::InboxStream::new(self)
     }
     /**List my saved inbox views
 
@@ -29120,6 +29658,110 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::session_stream`]
+
+    [`Client::session_stream`]: super::Client::session_stream*/
+    #[derive(Debug, Clone)]
+    pub struct SessionStream<'a> {
+        client: &'a super::Client,
+        bot_id: Result<::uuid::Uuid, String>,
+        session_id: Result<types::SessionStreamSessionId, String>,
+        last_event_id: Result<Option<types::SessionStreamLastEventId>, String>,
+    }
+    impl<'a> SessionStream<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                bot_id: Err("bot_id was not initialized".to_string()),
+                session_id: Err("session_id was not initialized".to_string()),
+                last_event_id: Ok(None),
+            }
+        }
+        pub fn bot_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.bot_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: uuid :: Uuid` for bot_id failed".to_string());
+            self
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SessionStreamSessionId>,
+        {
+            self.session_id = value.try_into().map_err(|_| {
+                "conversion to `SessionStreamSessionId` for session_id failed".to_string()
+            });
+            self
+        }
+        pub fn last_event_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SessionStreamLastEventId>,
+        {
+            self.last_event_id = value.try_into().map(Some).map_err(|_| {
+                "conversion to `SessionStreamLastEventId` for last_event_id failed".to_string()
+            });
+            self
+        }
+        ///Sends a `GET` request to `/v1/bots/{bot_id}/sessions/{session_id}/events`
+        pub async fn send(self) -> Result<ResponseValue<ByteStream>, Error<types::Error>> {
+            let Self {
+                client,
+                bot_id,
+                session_id,
+                last_event_id,
+            } = self;
+            let bot_id = bot_id.map_err(Error::InvalidRequest)?;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let last_event_id = last_event_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/bots/{}/sessions/{}/events",
+                client.baseurl,
+                encode_path(&bot_id.to_string()),
+                encode_path(&session_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            if let Some(value) = last_event_id {
+                header_map.append("Last-Event-ID", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client.client.get(url).headers(header_map).build()?;
+            let info = OperationInfo {
+                operation_id: "session_stream",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => Ok(ResponseValue::stream(response)),
+                400u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                404u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16..=599u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::session_history`]
 
     [`Client::session_history`]: super::Client::session_history*/
@@ -31506,6 +32148,98 @@ pub mod builder {
                     ResponseValue::from_response(response).await?,
                 )),
                 413u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16..=599u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::inbox_stream`]
+
+    [`Client::inbox_stream`]: super::Client::inbox_stream*/
+    #[derive(Debug, Clone)]
+    pub struct InboxStream<'a> {
+        client: &'a super::Client,
+        bot_id: Result<Option<::uuid::Uuid>, String>,
+        last_event_id: Result<Option<types::InboxStreamLastEventId>, String>,
+    }
+    impl<'a> InboxStream<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                bot_id: Ok(None),
+                last_event_id: Ok(None),
+            }
+        }
+        pub fn bot_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.bot_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `:: uuid :: Uuid` for bot_id failed".to_string());
+            self
+        }
+        pub fn last_event_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::InboxStreamLastEventId>,
+        {
+            self.last_event_id = value.try_into().map(Some).map_err(|_| {
+                "conversion to `InboxStreamLastEventId` for last_event_id failed".to_string()
+            });
+            self
+        }
+        ///Sends a `GET` request to `/v1/inbox/events`
+        pub async fn send(self) -> Result<ResponseValue<ByteStream>, Error<types::Error>> {
+            let Self {
+                client,
+                bot_id,
+                last_event_id,
+            } = self;
+            let bot_id = bot_id.map_err(Error::InvalidRequest)?;
+            let last_event_id = last_event_id.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v1/inbox/events", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            if let Some(value) = last_event_id {
+                header_map.append("Last-Event-ID", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(&progenitor_client::QueryParam::new("bot_id", &bot_id))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "inbox_stream",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => Ok(ResponseValue::stream(response)),
+                400u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                404u16 => Err(Error::ErrorResponse(
                     ResponseValue::from_response(response).await?,
                 )),
                 422u16 => Err(Error::ErrorResponse(

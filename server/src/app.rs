@@ -37,6 +37,8 @@ pub struct App {
     /// The LLM engine's client (one connection pool for every bot).
     pub llm: crate::engine::llm::LlmClient,
     pub metrics: Arc<Metrics>,
+    /// Wakes this process's live streams (on PostgreSQL, also on other replicas' changes).
+    pub live: crate::live::LiveHub,
     pub log: slog::Logger,
     pub started_at: Instant,
 }
@@ -61,6 +63,7 @@ impl App {
         )
         .context("setting up the LLM client")?;
         let exchanges = Arc::new(ExchangeQueue::new(&db));
+        let db_url = config.database.clone();
         Ok(App {
             limiter: RateLimiter::new(db.clone()),
             config,
@@ -72,6 +75,7 @@ impl App {
             idempotency_prune: Every::new(IDEMPOTENCY_PRUNE_EVERY),
             llm,
             metrics: Arc::default(),
+            live: crate::live::LiveHub::start(&db_url, log.clone()),
             log,
             started_at: Instant::now(),
         })

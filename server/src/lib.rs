@@ -16,6 +16,7 @@ pub mod http;
 pub mod knowledge;
 #[cfg(test)]
 mod layers;
+pub mod live;
 pub mod metrics;
 pub mod ratelimit;
 pub mod services;
@@ -85,6 +86,7 @@ pub async fn start(config: Config, log: slog::Logger) -> Result<RunningServer> {
         app.db.clone(),
         app.mailer.clone(),
         app.config.webhooks.clone(),
+        app.live.clone(),
         log.clone(),
     )?;
     let mut api = botwire_api::botwire_api_mod::api_description::<http::ServerImpl>()

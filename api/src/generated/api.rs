@@ -649,10 +649,7 @@ pub trait BotwireApi {
     >;
     /// Set a conversation's status
     ///
-    /// Sets the conversation's status; any status may follow any other. Moving to `resolved` or
-    /// `closed` fires `conversation.ended`, and setting the current status again changes and
-    /// fires nothing. Callable by the bot's account or by a signed-in member of a team the bot is
-    /// shared with; 404 `conversation_not_found` for an unknown conversation.
+    /// Sets the conversation's status; any status may follow any other. The lifecycle: a new conversation is `open`; a handoff makes it `pending` (waiting for a human), and so does a visitor's message while it is handed off; an agent's reply makes it `open`; an agent resolves it (`resolved`) or ends it (`closed`). A visitor's message to a `resolved` or `closed` conversation reopens it (`pending` when a human has it, else `open`); agents cannot reply to a `closed` one (409). Moving to `resolved` or `closed` fires `conversation.ended` and tells the visitor's stream; setting the current status again changes and fires nothing. Callable by the bot's account or by a signed-in member of a team the bot is shared with; 404 `conversation_not_found` for an unknown conversation.
     #[endpoint{method = PUT,
     path = "/v1/conversations/{conversation_id}/status",
     tags = ["inbox"],
@@ -667,11 +664,7 @@ pub trait BotwireApi {
     >;
     /// Get a conversation's summary
     ///
-    /// A short summary of the conversation for an agent taking it over: written by the LLM when
-    /// the bot's answer engine has one, otherwise by the offline extractive summarizer (`engine`
-    /// says which). It is generated on the first request and cached until the conversation gets
-    /// a new message. Callable by the bot's account or by a signed-in member of a team the bot
-    /// is shared with; 404 `conversation_not_found` for an unknown conversation.
+    /// A short summary of the conversation for an agent taking it over. The offline summarizer is extractive and deterministic, in the conversation's language (English, or Swedish when most of its messages are): the visitor's question, the bot's first answer, the handoff and its reason, the agents' last reply and the visitor's last message, and where it stands. When the bot's engine is `llm`, its LLM writes the summary instead, and any LLM failure falls back to the offline one (`engine` says which wrote it). It is made on the first request and cached until the conversation gets a new message. Callable by the bot's account or by a signed-in member of a team the bot is shared with; 404 `conversation_not_found` for an unknown conversation.
     #[endpoint{method = GET,
     path = "/v1/conversations/{conversation_id}/summary",
     tags = ["inbox"],
@@ -685,10 +678,7 @@ pub trait BotwireApi {
     >;
     /// Set a conversation's tags
     ///
-    /// Replaces the conversation's tags with the given set; an empty list clears them. Tags are
-    /// free text compared case-sensitively; a repeated tag is refused with 422. Callable by the
-    /// bot's account or by a signed-in member of a team the bot is shared with; 404
-    /// `conversation_not_found` for an unknown conversation.
+    /// Replaces the conversation's tags with the given set; an empty list clears them. Tags are normalised: trimmed and lower-cased, then stored once each, in the order given (`Billing` and ` billing` are one tag); a tag that is blank once trimmed answers 422, and an exact repeat in the list 422 as the schema says. Callable by the bot's account or by a signed-in member of a team the bot is shared with; 404 `conversation_not_found` for an unknown conversation.
     #[endpoint{method = PUT,
     path = "/v1/conversations/{conversation_id}/tags",
     tags = ["inbox"],
@@ -845,13 +835,7 @@ pub trait BotwireApi {
     ) -> Result<crate::Reply<dropshot::HttpResponseOk<types::Health>>, types::Error>;
     /// Auto-assign a bot's unassigned conversations
     ///
-    /// Assigns every open or pending conversation of the bot that has no assignee, oldest first,
-    /// round-robin among the agents `presence_available_list` gives for the bot (its owner and
-    /// the members of the teams it is shared with, status `online` and a heartbeat in the last
-    /// 60 s), continuing after the agent assigned last.
-    /// Each assignment notifies the agent and fires `session.assigned`; with nothing to assign or
-    /// no agent available, `assigned` is empty. Callable by the bot's account or by a signed-in
-    /// member of a team the bot is shared with.
+    /// Assigns the bot's queue: its open or pending conversations handed to humans that have no assignee, the longest waiting first (waiting since the handoff), each to the available agent (`presence_available_list` for the bot: its account's users and the members of the teams it is shared with, status `online`, a heartbeat in the last 60 s) assigned least recently by this bot, skipping agents who hold `settings.inbox.agent_capacity` open or pending conversations of the bot. Rounds of every replica run one at a time per bot, so a conversation is assigned once and, over a round, agents' counts differ by at most one. Each assignment notifies the agent and fires `session.assigned`; with nothing to assign or no agent available, `assigned` is empty. With `settings.inbox.auto_assign` the server runs the same round itself on every handoff and whenever an agent frees capacity (a conversation resolved, closed or unassigned).
     #[endpoint{method = POST,
     path = "/v1/bots/{bot_id}/inbox/auto-assign",
     tags = ["inbox"],
@@ -898,6 +882,18 @@ pub trait BotwireApi {
         crate::Reply<dropshot::HttpResponseOk<types::InboxStats>, crate::RateLimited>,
         types::Error,
     >;
+    /// Follow my inbox live
+    ///
+    /// Server-Sent Events for a signed-in agent, on every bot the user can see (its account's and those shared with the user's teams; `bot_id` narrows to one), from whichever replica the change happened on. Each event has an `id:` line (the resume cursor), `event: <name>` and one `data:` line of JSON. `handoff`: the `Conversation` just handed to humans. `message`: an `InboxMessage`, a visitor's message in a conversation humans have, or another agent's reply. `conversation`: the `Conversation` after a change of status, assignee, tags or takeover (`assigned` is that change when the assignee is the caller). `mention`: a `Note` that mentions the caller. A `: ping` comment is sent every 15 s. Only a user session may call it (API keys get 401); 404 for a `bot_id` the user cannot see.
+    #[endpoint{method = GET,
+    path = "/v1/inbox/events",
+    tags = ["inbox"],
+    }]
+    async fn inbox_stream(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: crate::QueryParams<types::InboxStreamQuery>,
+        headers: crate::HeaderParams<types::InboxStreamHeaders>,
+    ) -> Result<crate::Reply<crate::Raw, crate::RateLimited>, types::Error>;
     /// Save an inbox view
     ///
     /// Saves a named set of inbox filters for the signed-in user, for one bot (`bot_id`) or for
@@ -1201,6 +1197,18 @@ pub trait BotwireApi {
         crate::Reply<dropshot::HttpResponseOk<types::SessionList>, crate::RateLimited>,
         types::Error,
     >;
+    /// Follow a session live
+    ///
+    /// Server-Sent Events of one session for its visitor (the widget token, or any credential that can read the session's history): what humans do in the conversation, as it happens, on whichever replica it happens. Each event has an `id:` line (the resume cursor), `event: <name>` and one `data:` line of JSON. `message`: a `Message` an agent sent, or the `system` message of a handoff. `conversation`: the `Conversation` after a change of status, assignee or takeover (first on connect, with its current state). `queue`: a `QueuePosition` while the conversation waits for a human without an assignee, on connect and whenever it changes. A `: ping` comment is sent every 15 s. Internal notes never appear here. 404 `session_not_found` for a session with no conversation yet (send a message first).
+    #[endpoint{method = GET,
+    path = "/v1/bots/{bot_id}/sessions/{session_id}/events",
+    tags = ["chat"],
+    }]
+    async fn session_stream(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: crate::PathParams<types::SessionStreamPath>,
+        headers: crate::HeaderParams<types::SessionStreamHeaders>,
+    ) -> Result<crate::Reply<crate::Raw, crate::RateLimited>, types::Error>;
     /// List bots shared with a team
     ///
     /// Lists the bots shared with the team, most recently shared first; any member may call it. Non-members get 404 `team_not_found`.

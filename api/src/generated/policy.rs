@@ -652,6 +652,13 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
         access: Access::BotTeamAgent,
     },
     OperationPolicy {
+        operation_id: "inbox_stream",
+        path: "/v1/inbox/events",
+        schemes: &[SecurityScheme::UserJwt],
+        class: RateLimitClass::Standard,
+        access: Access::User,
+    },
+    OperationPolicy {
         operation_id: "inbox_view_create",
         path: "/v1/inbox/views",
         schemes: &[SecurityScheme::UserJwt],
@@ -835,6 +842,19 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
         ],
         class: RateLimitClass::Standard,
         access: Access::BotTeamAgent,
+    },
+    OperationPolicy {
+        operation_id: "session_stream",
+        path: "/v1/bots/{bot_id}/sessions/{session_id}/events",
+        schemes: &[
+            SecurityScheme::UserJwt,
+            SecurityScheme::ApiKeyBearer,
+            SecurityScheme::ApiKeyHeader,
+            SecurityScheme::ClientCredentials,
+            SecurityScheme::WidgetToken,
+        ],
+        class: RateLimitClass::Standard,
+        access: Access::BotVisitor,
     },
     OperationPolicy {
         operation_id: "team_bot_list",

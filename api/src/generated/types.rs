@@ -2080,6 +2080,33 @@ pub struct BotGetPath {
     ///The bot's id.
     pub bot_id: ::uuid::Uuid,
 }
+///How the bot's conversations reach human agents.
+#[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct BotInboxSettings {
+    ///Most open or pending conversations of this bot one agent is given by auto-assignment; null for no limit (the default). Manual assignment is not limited.
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: num :: NonZeroU64>")]
+    pub agent_capacity: ::std::option::Option<::std::num::NonZeroU64>,
+    ///Run `inbox_auto_assign`'s round on every handoff and whenever an agent frees capacity (default false).
+    pub auto_assign: bool,
+    ///A conversation whose assignee has not replied this long after being assigned goes back to the queue (unassigned, its place kept); null never (the default).
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<i64>")]
+    pub reassign_after_seconds: ::std::option::Option<i64>,
+}
+///Inbox settings to write; a field left out keeps its value (null clears a limit).
+#[derive(
+    ::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default,
+)]
+#[serde(deny_unknown_fields)]
+pub struct BotInboxSettingsInput {
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub agent_capacity: ::std::option::Option<::std::num::NonZeroU64>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub auto_assign: ::std::option::Option<bool>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub reassign_after_seconds: ::std::option::Option<i64>,
+}
 ///A page of bots, newest first.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct BotList {
@@ -2226,6 +2253,7 @@ pub struct BotSettings {
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
     #[schemars(with = "crate::Nullable<:: std :: string :: String>")]
     pub greeting: ::std::option::Option<::std::string::String>,
+    pub inbox: BotInboxSettings,
     ///Longest user message accepted, in characters; longer ones get 422.
     pub message_max_length: ::std::num::NonZeroU64,
     ///Actions offered with the greeting.
@@ -2306,6 +2334,8 @@ pub struct BotSettingsInput {
     ///First message the widget shows; null shows none.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub greeting: ::std::option::Option<BotSettingsInputGreeting>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub inbox: ::std::option::Option<BotInboxSettingsInput>,
     ///Longest user message accepted, in characters (default 2000 on create; left out on update, unchanged).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub message_max_length: ::std::option::Option<::std::num::NonZeroU64>,
@@ -2923,13 +2953,13 @@ pub struct CannedResponse {
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct CannedResponseCreate {
-    ///The text inserted into the reply box.
+    ///The text sent. Placeholders, filled when it is sent: `{{contact.name}}`, `{{contact.email}}`, `{{contact.phone}}` (the session's contact; empty without one), `{{session.id}}`, `{{agent.name}}` (the replying user; empty with an API key), `{{bot.name}}`. Spaces inside the braces are allowed; any other placeholder answers 422 on `content`.
     pub content: CannedResponseCreateContent,
     ///Lower-case letters, digits, `_` and `-`; unique within the bot.
     pub shortcut: CannedResponseCreateShortcut,
     pub title: CannedResponseCreateTitle,
 }
-///The text inserted into the reply box.
+///The text sent. Placeholders, filled when it is sent: `{{contact.name}}`, `{{contact.email}}`, `{{contact.phone}}` (the session's contact; empty without one), `{{session.id}}`, `{{agent.name}}` (the replying user; empty with an API key), `{{bot.name}}`. Spaces inside the braces are allowed; any other placeholder answers 422 on `content`.
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]
@@ -4880,12 +4910,18 @@ pub struct ConversationList {
     pub data: ::std::vec::Vec<Conversation>,
     pub pagination: PageInfo,
 }
-///A human agent's message into a conversation.
-#[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+///A human agent's message into a conversation; exactly one of `content` and `canned_response_id` (neither or both answers 422).
+#[derive(
+    ::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default,
+)]
 #[serde(deny_unknown_fields)]
 pub struct ConversationReply {
+    ///Send this canned response of the conversation's bot, its placeholders filled from the session and its contact (see `CannedResponseCreate`); 404 `canned_response_not_found` for another bot's or an unknown one.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub canned_response_id: ::std::option::Option<::uuid::Uuid>,
     ///The text the visitor will see.
-    pub content: ConversationReplyContent,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub content: ::std::option::Option<ConversationReplyContent>,
 }
 ///The text the visitor will see.
 #[derive(
@@ -6490,7 +6526,7 @@ pub struct InboxConversationListQuery {
     ///Only conversations in this status.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<InboxConversationListQueryStatus>,
-    ///Only conversations carrying this tag (exact, case-sensitive match).
+    ///Only conversations carrying this tag (normalised as tags are, trimmed and lower-cased).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tag: ::std::option::Option<InboxConversationListQueryTag>,
     ///Apply the filters of this saved inbox view of the caller's.
@@ -6622,7 +6658,7 @@ impl ::std::convert::TryFrom<::std::string::String> for InboxConversationListQue
         value.parse()
     }
 }
-///Only conversations carrying this tag (exact, case-sensitive match).
+///Only conversations carrying this tag (normalised as tags are, trimmed and lower-cased).
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]
@@ -6677,6 +6713,12 @@ impl<'de> ::serde::Deserialize<'de> for InboxConversationListQueryTag {
             })
     }
 }
+///A message of a conversation humans have, for the agents' inbox stream.
+#[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct InboxMessage {
+    pub conversation: Conversation,
+    pub message: Message,
+}
 ///Counts of a bot's conversations for the inbox.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct InboxStats {
@@ -6702,6 +6744,81 @@ pub struct InboxStats {
 pub struct InboxStatsGetPath {
     ///The bot.
     pub bot_id: ::uuid::Uuid,
+}
+///headers parameters of `inbox_stream`.
+#[derive(
+    ::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default,
+)]
+pub struct InboxStreamHeaders {
+    ///The `id` of the last event the client saw (an `EventSource` sends it when it reconnects); the events after it are sent first, read from the database, so a client that reconnects misses nothing. Events are kept 7 days; without it the stream starts with what happens next.
+    #[serde(
+        rename = "Last-Event-ID",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub last_event_id: ::std::option::Option<InboxStreamHeadersLastEventId>,
+}
+///The `id` of the last event the client saw (an `EventSource` sends it when it reconnects); the events after it are sent first, read from the database, so a client that reconnects misses nothing. Events are kept 7 days; without it the stream starts with what happens next.
+#[derive(
+    ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
+)]
+#[serde(transparent)]
+pub struct InboxStreamHeadersLastEventId(::std::string::String);
+impl ::std::ops::Deref for InboxStreamHeadersLastEventId {
+    type Target = ::std::string::String;
+    fn deref(&self) -> &::std::string::String {
+        &self.0
+    }
+}
+impl ::std::convert::From<InboxStreamHeadersLastEventId> for ::std::string::String {
+    fn from(value: InboxStreamHeadersLastEventId) -> Self {
+        value.0
+    }
+}
+impl ::std::str::FromStr for InboxStreamHeadersLastEventId {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+            ::std::sync::LazyLock::new(|| ::regress::Regex::new("^[0-9]{1,18}$").unwrap());
+        if PATTERN.find(value).is_none() {
+            return Err("doesn't match pattern \"^[0-9]{1,18}$\"".into());
+        }
+        Ok(Self(value.to_string()))
+    }
+}
+impl ::std::convert::TryFrom<&str> for InboxStreamHeadersLastEventId {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for InboxStreamHeadersLastEventId {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for InboxStreamHeadersLastEventId {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        ::std::string::String::deserialize(deserializer)?
+            .parse()
+            .map_err(|e: self::error::ConversionError| {
+                <D::Error as ::serde::de::Error>::custom(e.to_string())
+            })
+    }
+}
+///query parameters of `inbox_stream`.
+#[derive(
+    ::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default,
+)]
+pub struct InboxStreamQuery {
+    ///Only this bot's events.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub bot_id: ::std::option::Option<::uuid::Uuid>,
 }
 ///A named set of inbox filters saved by a user.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -6815,11 +6932,11 @@ pub struct InboxViewFiltersInput {
     pub handed_off: ::std::option::Option<bool>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<ConversationStatus>,
-    ///Only conversations carrying this tag.
+    ///Only conversations carrying this tag; stored normalised as tags are (trimmed, lower-cased), and one that is blank once trimmed answers 422 on `filters.tag`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tag: ::std::option::Option<InboxViewFiltersInputTag>,
 }
-///Only conversations carrying this tag.
+///Only conversations carrying this tag; stored normalised as tags are (trimmed, lower-cased), and one that is blank once trimmed answers 422 on `filters.tag`.
 #[derive(
     ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
 )]
@@ -8062,6 +8179,12 @@ impl<'de> ::serde::Deserialize<'de> for PresenceTeamGetQueryCursor {
             })
     }
 }
+///Where a conversation waiting for a human stands in its bot's queue.
+#[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct QueuePosition {
+    ///1 when it is the next to be assigned.
+    pub position: ::std::num::NonZeroU64,
+}
 ///The body of a `quota.warning` delivery (Standard Webhooks envelope). The account's monthly message quota is running out.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct QuotaWarningEvent {
@@ -8877,6 +9000,140 @@ impl ::std::convert::TryFrom<::std::string::String> for SessionListQueryUserId {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for SessionListQueryUserId {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        ::std::string::String::deserialize(deserializer)?
+            .parse()
+            .map_err(|e: self::error::ConversionError| {
+                <D::Error as ::serde::de::Error>::custom(e.to_string())
+            })
+    }
+}
+///headers parameters of `session_stream`.
+#[derive(
+    ::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default,
+)]
+pub struct SessionStreamHeaders {
+    ///The `id` of the last event the client saw (an `EventSource` sends it when it reconnects); the events after it are sent first, read from the database, so a client that reconnects misses nothing. Events are kept 7 days; without it the stream starts with what happens next.
+    #[serde(
+        rename = "Last-Event-ID",
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub last_event_id: ::std::option::Option<SessionStreamHeadersLastEventId>,
+}
+///The `id` of the last event the client saw (an `EventSource` sends it when it reconnects); the events after it are sent first, read from the database, so a client that reconnects misses nothing. Events are kept 7 days; without it the stream starts with what happens next.
+#[derive(
+    ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
+)]
+#[serde(transparent)]
+pub struct SessionStreamHeadersLastEventId(::std::string::String);
+impl ::std::ops::Deref for SessionStreamHeadersLastEventId {
+    type Target = ::std::string::String;
+    fn deref(&self) -> &::std::string::String {
+        &self.0
+    }
+}
+impl ::std::convert::From<SessionStreamHeadersLastEventId> for ::std::string::String {
+    fn from(value: SessionStreamHeadersLastEventId) -> Self {
+        value.0
+    }
+}
+impl ::std::str::FromStr for SessionStreamHeadersLastEventId {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+            ::std::sync::LazyLock::new(|| ::regress::Regex::new("^[0-9]{1,18}$").unwrap());
+        if PATTERN.find(value).is_none() {
+            return Err("doesn't match pattern \"^[0-9]{1,18}$\"".into());
+        }
+        Ok(Self(value.to_string()))
+    }
+}
+impl ::std::convert::TryFrom<&str> for SessionStreamHeadersLastEventId {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for SessionStreamHeadersLastEventId {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for SessionStreamHeadersLastEventId {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        ::std::string::String::deserialize(deserializer)?
+            .parse()
+            .map_err(|e: self::error::ConversionError| {
+                <D::Error as ::serde::de::Error>::custom(e.to_string())
+            })
+    }
+}
+///path parameters of `session_stream`.
+#[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct SessionStreamPath {
+    ///The bot's id.
+    pub bot_id: ::uuid::Uuid,
+    ///The session id.
+    pub session_id: SessionStreamPathSessionId,
+}
+///The session id.
+#[derive(
+    ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
+)]
+#[serde(transparent)]
+pub struct SessionStreamPathSessionId(::std::string::String);
+impl ::std::ops::Deref for SessionStreamPathSessionId {
+    type Target = ::std::string::String;
+    fn deref(&self) -> &::std::string::String {
+        &self.0
+    }
+}
+impl ::std::convert::From<SessionStreamPathSessionId> for ::std::string::String {
+    fn from(value: SessionStreamPathSessionId) -> Self {
+        value.0
+    }
+}
+impl ::std::str::FromStr for SessionStreamPathSessionId {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        if value.chars().count() > 128usize {
+            return Err("longer than 128 characters".into());
+        }
+        if value.chars().count() < 1usize {
+            return Err("shorter than 1 characters".into());
+        }
+        static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+            ::std::sync::LazyLock::new(|| ::regress::Regex::new("^[A-Za-z0-9._:@-]+$").unwrap());
+        if PATTERN.find(value).is_none() {
+            return Err("doesn't match pattern \"^[A-Za-z0-9._:@-]+$\"".into());
+        }
+        Ok(Self(value.to_string()))
+    }
+}
+impl ::std::convert::TryFrom<&str> for SessionStreamPathSessionId {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for SessionStreamPathSessionId {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for SessionStreamPathSessionId {
     fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
     where
         D: ::serde::Deserializer<'de>,

@@ -84,9 +84,7 @@ enum Address {
     Bot(Uuid),
     Conversation(Uuid),
     Webhook(Uuid),
-    /// An id of a resource the server does not store yet (canned responses: the inbox issue);
-    /// the operation itself answers (501).
-    NotYetStored,
+    CannedResponse(Uuid),
 }
 
 /// The request path's variables, by the operation's path template.
@@ -96,10 +94,6 @@ pub struct PathVariables<'r> {
 }
 
 impl PathVariables<'_> {
-    fn contains_key(&self, name: &str) -> bool {
-        self.policy.path_variable(self.path, name).is_some()
-    }
-
     /// A variable of the template must be an id: its schema was checked before, so only an
     /// id written in a form the check decoded (percent-escapes) can fail here, and access then
     /// fails closed.
@@ -126,8 +120,8 @@ fn address(variables: &PathVariables<'_>) -> Result<Option<Address>, Error> {
     if let Some(id) = variable(variables, "webhook_id")? {
         return Ok(Some(Address::Webhook(id)));
     }
-    if variables.contains_key("canned_response_id") {
-        return Ok(Some(Address::NotYetStored));
+    if let Some(id) = variable(variables, "canned_response_id")? {
+        return Ok(Some(Address::CannedResponse(id)));
     }
     Ok(None)
 }
@@ -150,7 +144,7 @@ pub async fn authorize(
     }
     match address(variables)? {
         // The chat operations name their bot in the body: they call `authorize_bot`.
-        None | Some(Address::NotYetStored) => Ok(Grant::Caller),
+        None => Ok(Grant::Caller),
         Some(Address::Bot(bot_id)) => authorize_bot(app, principal, access, bot_id, true).await,
         Some(Address::Conversation(id)) => {
             let missing = || not_found(ErrorCode::ConversationNotFound, "conversation");
@@ -177,6 +171,19 @@ pub async fn authorize(
             let (bot_id, account_id) = store::webhooks::webhook_bot_get(&app.db, &id.to_string())
                 .await?
                 .ok_or_else(missing)?;
+            if !in_credential_account(principal, &account_id) {
+                return Err(missing());
+            }
+            authorize_bot(app, principal, access, store::uuid(&bot_id), false)
+                .await
+                .map_err(|error| hide_as(error, missing))
+        }
+        Some(Address::CannedResponse(id)) => {
+            let missing = || not_found(ErrorCode::CannedResponseNotFound, "canned response");
+            let (bot_id, account_id) =
+                store::inbox::canned_response_bot_get(&app.db, &id.to_string())
+                    .await?
+                    .ok_or_else(missing)?;
             if !in_credential_account(principal, &account_id) {
                 return Err(missing());
             }

@@ -210,10 +210,16 @@ struct CatalogQueries {
     normalise: fn(&str) -> LogicalType,
 }
 
-/// SQLite: `sqlite_master` joined with the table-valued pragma functions.
+/// SQLite: `sqlite_master` joined with the table-valued pragma functions. A table's only
+/// primary-key column declared `INTEGER` is its rowid, 64 bits wide: a `BigInt` (the one way
+/// to an auto-assigned key, as `BIGSERIAL` is on PostgreSQL).
 const SQLITE: CatalogQueries = CatalogQueries {
     columns: r#"
-        SELECT m.name AS table_name, p.name AS column_name, p.type AS column_type,
+        SELECT m.name AS table_name, p.name AS column_name,
+               CASE WHEN upper(p.type) = 'INTEGER' AND p.pk = 1
+                         AND (SELECT count(*) FROM pragma_table_info(m.name) AS k
+                              WHERE k.pk > 0) = 1
+                    THEN 'BIGINT' ELSE p.type END AS column_type,
                p."notnull" AS not_null, p.pk AS pk_position
         FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS p
         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\'

@@ -151,6 +151,8 @@ diesel::table! {
         last_message_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        queued_at -> Nullable<Timestamp>,
+        awaiting_agent_since -> Nullable<Timestamp>,
     }
 }
 
@@ -327,6 +329,81 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    handoffs (id) {
+        id -> Text,
+        conversation_id -> Text,
+        bot_id -> Text,
+        requested_at -> Timestamp,
+        first_response_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    notes (id) {
+        id -> Text,
+        conversation_id -> Text,
+        author_id -> Text,
+        content -> Text,
+        mentions -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    canned_responses (id) {
+        id -> Text,
+        bot_id -> Text,
+        shortcut -> Text,
+        title -> Text,
+        content -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    inbox_views (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        bot_id -> Nullable<Text>,
+        filters -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    conversation_summaries (conversation_id) {
+        conversation_id -> Text,
+        message_count -> BigInt,
+        engine -> Text,
+        summary -> Text,
+        generated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    agent_assignments (bot_id, user_id) {
+        bot_id -> Text,
+        user_id -> Text,
+        last_assigned_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    live_events (seq) {
+        seq -> BigInt,
+        bot_id -> Text,
+        conversation_id -> Text,
+        visitor -> Bool,
+        agents -> Bool,
+        user_id -> Nullable<Text>,
+        event -> Text,
+        data -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
@@ -345,6 +422,12 @@ diesel::joinable!(team_bots -> bots (bot_id));
 diesel::joinable!(presence -> users (user_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(notification_preferences -> users (user_id));
+diesel::joinable!(handoffs -> conversations (conversation_id));
+diesel::joinable!(notes -> conversations (conversation_id));
+diesel::joinable!(canned_responses -> bots (bot_id));
+diesel::joinable!(inbox_views -> users (user_id));
+diesel::joinable!(conversation_summaries -> conversations (conversation_id));
+diesel::joinable!(agent_assignments -> bots (bot_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     server_settings,
@@ -373,4 +456,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     presence,
     notifications,
     notification_preferences,
+    handoffs,
+    notes,
+    canned_responses,
+    inbox_views,
+    conversation_summaries,
+    agent_assignments,
+    live_events,
 );

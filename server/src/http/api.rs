@@ -9,8 +9,8 @@
 use super::{Ctx, Limited, Operational, WithJson, not_implemented, raw, reply, serve};
 use crate::app::{App, OPENAPI_YAML};
 use crate::services::{
-    Call, accounts, bots, chat, contacts, credentials, knowledge, notifications, ops, presence,
-    teams, webhooks,
+    Call, accounts, bots, chat, contacts, credentials, inbox, knowledge, notifications, ops,
+    presence, teams, webhooks,
 };
 use botwire_api::{
     BotwireApi, HeaderParams, JsonBody, ParsedBody, PathParams, QueryParams, Raw, types,
@@ -366,14 +366,28 @@ impl BotwireApi for ServerImpl {
         path: PathParams<types::CannedResponseCreatePath>,
         body: JsonBody<types::CannedResponseCreate>,
     ) -> Limited<HttpResponseCreated<types::CannedResponse>> {
-        not_implemented(&rqctx, (path, body)).await
+        serve(
+            &rqctx,
+            (path, body),
+            async |call: &Call<'_>, (path, body)| {
+                inbox::canned_response_create(call, path.bot_id, body)
+                    .await
+                    .map(HttpResponseCreated)
+            },
+        )
+        .await
     }
 
     async fn canned_response_delete(
         rqctx: Ctx,
         path: PathParams<types::CannedResponseDeletePath>,
     ) -> Limited<HttpResponseDeleted> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            inbox::canned_response_delete(call, path.canned_response_id)
+                .await
+                .map(|()| HttpResponseDeleted())
+        })
+        .await
     }
 
     async fn canned_response_list(
@@ -381,7 +395,16 @@ impl BotwireApi for ServerImpl {
         path: PathParams<types::CannedResponseListPath>,
         query: QueryParams<types::CannedResponseListQuery>,
     ) -> Limited<HttpResponseOk<types::CannedResponseList>> {
-        not_implemented(&rqctx, (path, query)).await
+        serve(
+            &rqctx,
+            (path, query),
+            async |call: &Call<'_>, (path, query)| {
+                inbox::canned_response_list(call, path.bot_id, query)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn chat_send(
@@ -495,7 +518,16 @@ impl BotwireApi for ServerImpl {
         path: PathParams<types::ConversationAssignPath>,
         body: JsonBody<types::ConversationAssign>,
     ) -> Limited<HttpResponseOk<types::Conversation>> {
-        not_implemented(&rqctx, (path, body)).await
+        serve(
+            &rqctx,
+            (path, body),
+            async |call: &Call<'_>, (path, body)| {
+                inbox::conversation_assign(call, path.conversation_id, body)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn conversation_escalate(
@@ -545,7 +577,16 @@ impl BotwireApi for ServerImpl {
         path: PathParams<types::ConversationReplyPath>,
         body: JsonBody<types::ConversationReply>,
     ) -> Limited<HttpResponseCreated<types::Message>> {
-        not_implemented(&rqctx, (path, body)).await
+        serve(
+            &rqctx,
+            (path, body),
+            async |call: &Call<'_>, (path, body)| {
+                inbox::conversation_reply(call, path.conversation_id, body)
+                    .await
+                    .map(HttpResponseCreated)
+            },
+        )
+        .await
     }
 
     async fn conversation_status_set(
@@ -553,14 +594,28 @@ impl BotwireApi for ServerImpl {
         path: PathParams<types::ConversationStatusSetPath>,
         body: JsonBody<types::ConversationStatusSet>,
     ) -> Limited<HttpResponseOk<types::Conversation>> {
-        not_implemented(&rqctx, (path, body)).await
+        serve(
+            &rqctx,
+            (path, body),
+            async |call: &Call<'_>, (path, body)| {
+                inbox::conversation_status_set(call, path.conversation_id, body)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn conversation_summary_get(
         rqctx: Ctx,
         path: PathParams<types::ConversationSummaryGetPath>,
     ) -> Limited<HttpResponseOk<types::ConversationSummary>> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            inbox::conversation_summary_get(call, path.conversation_id)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn conversation_tags_set(
@@ -568,7 +623,16 @@ impl BotwireApi for ServerImpl {
         path: PathParams<types::ConversationTagsSetPath>,
         body: JsonBody<types::ConversationTagsSet>,
     ) -> Limited<HttpResponseOk<types::Conversation>> {
-        not_implemented(&rqctx, (path, body)).await
+        serve(
+            &rqctx,
+            (path, body),
+            async |call: &Call<'_>, (path, body)| {
+                inbox::conversation_tags_set(call, path.conversation_id, body)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn delivery_get(
@@ -701,7 +765,12 @@ impl BotwireApi for ServerImpl {
         rqctx: Ctx,
         path: PathParams<types::InboxAutoAssignPath>,
     ) -> Limited<HttpResponseOk<types::InboxAutoAssignResult>> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            inbox::inbox_auto_assign(call, path.bot_id)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn inbox_conversation_list(
@@ -709,35 +778,82 @@ impl BotwireApi for ServerImpl {
         path: PathParams<types::InboxConversationListPath>,
         query: QueryParams<types::InboxConversationListQuery>,
     ) -> Limited<HttpResponseOk<types::ConversationList>> {
-        not_implemented(&rqctx, (path, query)).await
+        serve(
+            &rqctx,
+            (path, query),
+            async |call: &Call<'_>, (path, query)| {
+                inbox::inbox_conversation_list(call, path.bot_id, query)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn inbox_stats_get(
         rqctx: Ctx,
         path: PathParams<types::InboxStatsGetPath>,
     ) -> Limited<HttpResponseOk<types::InboxStats>> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            inbox::inbox_stats_get(call, path.bot_id)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
+    }
+
+    async fn inbox_stream(
+        rqctx: Ctx,
+        query: QueryParams<types::InboxStreamQuery>,
+        headers: HeaderParams<types::InboxStreamHeaders>,
+    ) -> Limited<Raw> {
+        serve(
+            &rqctx,
+            (query, headers),
+            async |call: &Call<'_>, (query, headers)| {
+                let last = headers.last_event_id.map(|id| id.to_string());
+                let frames =
+                    inbox::streams::inbox_stream(call, query.bot_id, last.as_deref()).await?;
+                super::sse_feed(frames, call.app.config.sse_ping_interval)
+            },
+        )
+        .await
     }
 
     async fn inbox_view_create(
         rqctx: Ctx,
         body: JsonBody<types::InboxViewCreate>,
     ) -> Limited<HttpResponseCreated<types::InboxView>> {
-        not_implemented(&rqctx, body).await
+        serve(&rqctx, body, async |call: &Call<'_>, body| {
+            inbox::inbox_view_create(call, body)
+                .await
+                .map(HttpResponseCreated)
+        })
+        .await
     }
 
     async fn inbox_view_delete(
         rqctx: Ctx,
         path: PathParams<types::InboxViewDeletePath>,
     ) -> Limited<HttpResponseDeleted> {
-        not_implemented(&rqctx, path).await
+        serve(&rqctx, path, async |call: &Call<'_>, path| {
+            inbox::inbox_view_delete(call, path.view_id)
+                .await
+                .map(|()| HttpResponseDeleted())
+        })
+        .await
     }
 
     async fn inbox_view_list(
         rqctx: Ctx,
         query: QueryParams<types::InboxViewListQuery>,
     ) -> Limited<HttpResponseOk<types::InboxViewList>> {
-        not_implemented(&rqctx, query).await
+        serve(&rqctx, query, async |call: &Call<'_>, query| {
+            inbox::inbox_view_list(call, query)
+                .await
+                .map(HttpResponseOk)
+        })
+        .await
     }
 
     async fn metrics_get(rqctx: Ctx) -> Operational<Raw> {
@@ -753,7 +869,16 @@ impl BotwireApi for ServerImpl {
         path: PathParams<types::NoteCreatePath>,
         body: JsonBody<types::NoteCreate>,
     ) -> Limited<HttpResponseCreated<types::Note>> {
-        not_implemented(&rqctx, (path, body)).await
+        serve(
+            &rqctx,
+            (path, body),
+            async |call: &Call<'_>, (path, body)| {
+                inbox::note_create(call, path.conversation_id, body)
+                    .await
+                    .map(HttpResponseCreated)
+            },
+        )
+        .await
     }
 
     async fn note_list(
@@ -761,7 +886,16 @@ impl BotwireApi for ServerImpl {
         path: PathParams<types::NoteListPath>,
         query: QueryParams<types::NoteListQuery>,
     ) -> Limited<HttpResponseOk<types::NoteList>> {
-        not_implemented(&rqctx, (path, query)).await
+        serve(
+            &rqctx,
+            (path, query),
+            async |call: &Call<'_>, (path, query)| {
+                inbox::note_list(call, path.conversation_id, query)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn notification_list(
@@ -945,6 +1079,29 @@ impl BotwireApi for ServerImpl {
                 chat::session_list(call, path.bot_id, query)
                     .await
                     .map(HttpResponseOk)
+            },
+        )
+        .await
+    }
+
+    async fn session_stream(
+        rqctx: Ctx,
+        path: PathParams<types::SessionStreamPath>,
+        headers: HeaderParams<types::SessionStreamHeaders>,
+    ) -> Limited<Raw> {
+        serve(
+            &rqctx,
+            (path, headers),
+            async |call: &Call<'_>, (path, headers)| {
+                let last = headers.last_event_id.map(|id| id.to_string());
+                let frames = inbox::streams::session_stream(
+                    call,
+                    path.bot_id,
+                    &path.session_id,
+                    last.as_deref(),
+                )
+                .await?;
+                super::sse_feed(frames, call.app.config.sse_ping_interval)
             },
         )
         .await

@@ -16,6 +16,7 @@ use crate::auth::access;
 use crate::error::Error;
 use crate::services::Call;
 use crate::services::chat::LiveEvent;
+use crate::services::inbox::streams::Frame;
 use botwire_api::policy::{RateLimitClass, operation_policy};
 use botwire_api::{
     HeaderParams, JsonBody, ParsedBody, PathParams, QueryParams, RateLimited, Raw, Reply, types,
@@ -349,6 +350,61 @@ impl http_body::Body for LiveBody {
                 let bytes = bytes::Bytes::from(format!("event: error\ndata: {data}\n\n"));
                 return Poll::Ready(Some(Ok(http_body::Frame::data(bytes))));
             }
+            Poll::Pending => {}
+        }
+        match self.ping.poll_tick(cx) {
+            Poll::Ready(_) => Poll::Ready(Some(Ok(http_body::Frame::data(
+                bytes::Bytes::from_static(b": ping\n\n"),
+            )))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// A live stream's frames as Server-Sent Events (`id:`, `event:`, `data:`), with a `: ping`
+/// comment whenever `ping_every` passes in silence. The stream stays open while its feeding
+/// task runs; dropping the body (the client went away) stops that task.
+pub fn sse_feed(
+    frames: tokio::sync::mpsc::Receiver<Frame>,
+    ping_every: std::time::Duration,
+) -> Result<Raw, Error> {
+    let start = tokio::time::Instant::now() + ping_every;
+    let mut ping = tokio::time::interval_at(start, ping_every);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(Body::wrap(FeedBody { frames, ping }))
+        .map(Raw)
+        .map_err(|e| Error::Internal(format!("building a response: {e}")))
+}
+
+struct FeedBody {
+    frames: tokio::sync::mpsc::Receiver<Frame>,
+    ping: tokio::time::Interval,
+}
+
+impl http_body::Body for FeedBody {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::fmt::Write;
+        use std::task::Poll;
+        match self.frames.poll_recv(cx) {
+            Poll::Ready(Some(frame)) => {
+                self.ping.reset();
+                let mut text = String::with_capacity(frame.data.len() + 64);
+                if let Some(id) = frame.id {
+                    let _ = writeln!(text, "id: {id}");
+                }
+                let _ = write!(text, "event: {}\ndata: {}\n\n", frame.event, frame.data);
+                return Poll::Ready(Some(Ok(http_body::Frame::data(bytes::Bytes::from(text)))));
+            }
+            Poll::Ready(None) => return Poll::Ready(None),
             Poll::Pending => {}
         }
         match self.ping.poll_tick(cx) {

@@ -11,8 +11,8 @@ use crate::store::bots::{self as store, BotRow};
 use crate::store::{self as stores, new_id, now, utc};
 use botwire_api::types::{
     Bot, BotCreate, BotDuplicate, BotEngineKind, BotEngineSettings, BotEngineSettingsInput,
-    BotList, BotListQuery, BotSettings, BotSettingsInput, BotStatus, BotTheme, BotThemeInput,
-    BotThemePosition, BotUpdate, ErrorCode, SuggestedAction,
+    BotInboxSettings, BotInboxSettingsInput, BotList, BotListQuery, BotSettings, BotSettingsInput,
+    BotStatus, BotTheme, BotThemeInput, BotThemePosition, BotUpdate, ErrorCode, SuggestedAction,
 };
 use serde::{Deserialize, Serialize};
 use std::num::NonZeroU64;
@@ -46,6 +46,11 @@ fn default_settings() -> BotSettings {
         },
         fallback_message: DEFAULT_FALLBACK.into(),
         greeting: None,
+        inbox: BotInboxSettings {
+            agent_capacity: None,
+            auto_assign: false,
+            reassign_after_seconds: None,
+        },
         message_max_length: NonZeroU64::new(2000).expect("non-zero"),
         suggested_actions: Vec::new(),
         theme: BotTheme {
@@ -71,6 +76,7 @@ fn apply_settings(
         engine,
         fallback_message,
         greeting,
+        inbox,
         message_max_length,
         suggested_actions,
         theme,
@@ -117,6 +123,22 @@ fn apply_settings(
     }
     if let Some(fallback) = fallback_message {
         settings.fallback_message = fallback.to_string();
+    }
+    if let Some(BotInboxSettingsInput {
+        agent_capacity,
+        auto_assign,
+        reassign_after_seconds,
+    }) = inbox
+    {
+        let target = &mut settings.inbox;
+        target.auto_assign = auto_assign.unwrap_or(target.auto_assign);
+        // The nullable limits: given (a value, or `null` to lift it) replaces.
+        if given("/inbox/agent_capacity") {
+            target.agent_capacity = agent_capacity;
+        }
+        if given("/inbox/reassign_after_seconds") {
+            target.reassign_after_seconds = reassign_after_seconds;
+        }
     }
     if given("/greeting") {
         settings.greeting = greeting.map(|g| g.to_string());
@@ -330,8 +352,23 @@ async fn bot_status_set(call: &Call<'_>, bot_id: Uuid, status: BotStatus) -> Res
 }
 
 pub(super) fn stored_settings(row: &BotRow) -> Result<StoredSettings, Error> {
-    serde_json::from_str(&row.settings)
-        .map_err(|e| Error::Internal(format!("bot {} has unreadable settings: {e}", row.id)))
+    settings_of(&row.id, &row.settings)
+}
+
+/// A bot's stored settings from their JSON. Settings stored before a field existed get its
+/// default (the inbox settings came after the first bots).
+pub(super) fn settings_of(bot_id: &str, json: &str) -> Result<StoredSettings, Error> {
+    let unreadable = |e: serde_json::Error| {
+        Error::Internal(format!("bot {bot_id} has unreadable settings: {e}"))
+    };
+    let mut value: serde_json::Value = serde_json::from_str(json).map_err(unreadable)?;
+    if let Some(settings) = value.get_mut("settings").and_then(|s| s.as_object_mut())
+        && !settings.contains_key("inbox")
+    {
+        let inbox = serde_json::to_value(default_settings().inbox).map_err(unreadable)?;
+        settings.insert("inbox".into(), inbox);
+    }
+    serde_json::from_value(value).map_err(unreadable)
 }
 
 fn settings_json(stored: &StoredSettings) -> Result<String, Error> {

@@ -7,6 +7,7 @@
 
 mod send;
 
+pub(super) use send::llm_complete;
 pub use send::{LiveEvent, StreamReply, chat_send, chat_stream, pieces};
 
 use super::bots::granted_bot;
@@ -26,7 +27,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-fn status_of(status: &str) -> ConversationStatus {
+pub(super) fn status_of(status: &str) -> ConversationStatus {
     status.parse().unwrap_or(ConversationStatus::Open)
 }
 
@@ -47,7 +48,7 @@ pub fn conversation_view(row: &ConversationRow) -> Conversation {
     }
 }
 
-fn message_view(row: &MessageRow) -> Message {
+pub fn message_view(row: &MessageRow) -> Message {
     Message {
         agent_id: row.agent_id.as_deref().map(stores::uuid),
         content: row.content.clone(),
@@ -62,7 +63,7 @@ fn message_view(row: &MessageRow) -> Message {
     }
 }
 
-fn event(event_type: &'static str, data: serde_json::Value) -> NewEvent {
+pub(super) fn event(event_type: &'static str, data: serde_json::Value) -> NewEvent {
     let payload = json!({ "type": event_type, "timestamp": chrono::Utc::now(), "data": data });
     NewEvent {
         event_type,
@@ -173,7 +174,7 @@ pub async fn session_list(
 }
 
 /// The conversation of a session the caller may see (visitors: only sessions visitors started).
-async fn session_conversation(
+pub(super) async fn session_conversation(
     call: &Call<'_>,
     bot_id: Uuid,
     session_id: &str,
@@ -261,7 +262,7 @@ pub async fn session_delete(call: &Call<'_>, bot_id: Uuid, session_id: &str) -> 
 
 /// The conversation the access rule granted (`auth::access`: for a visitor, one a visitor
 /// started on their bot), read in the bot's account.
-async fn conversation_of_caller(
+pub(super) async fn conversation_of_caller(
     call: &Call<'_>,
     conversation_id: Uuid,
 ) -> Result<(ConversationRow, String), Error> {
@@ -286,27 +287,35 @@ pub async fn conversation_get(
 }
 
 /// Hands the conversation to a human: from now on user messages are stored and the bot stays
-/// silent, until `handback`.
+/// silent, until `handback`. The handoff joins the bot's queue, tells the bot's people, the
+/// inbox streams and the visitor's stream, and with `settings.inbox.auto_assign` runs an
+/// assignment round.
 pub async fn conversation_escalate(
     call: &Call<'_>,
     conversation_id: Uuid,
     reason: Option<String>,
 ) -> Result<Conversation, Error> {
-    let (conversation, account_id) = conversation_of_caller(call, conversation_id).await?;
-    if conversation.status == ConversationStatus::Closed.to_string() {
-        return Err(Error::Conflict(
-            "a closed conversation cannot be escalated".into(),
-        ));
-    }
-    if !conversation.handed_off {
-        let requested_by = if matches!(call.principal, Principal::Visitor { .. }) {
-            "visitor"
-        } else {
-            "owner"
-        };
+    let requested_by = if matches!(call.principal, Principal::Visitor { .. }) {
+        "visitor"
+    } else {
+        "owner"
+    };
+    let (_, account_id) = conversation_of_caller(call, conversation_id).await?;
+    let people = super::inbox::people_of(call).await?;
+    let recipients: Vec<String> = people.iter().map(|p| p.id.clone()).collect();
+    let escalated = super::inbox::change(call, conversation_id, |before| {
+        if before.status == ConversationStatus::Closed.to_string() {
+            return Err(Error::Conflict(
+                "a closed conversation cannot be escalated".into(),
+            ));
+        }
+        if before.handed_off {
+            return Ok(None);
+        }
+        let now = now();
         let note = MessageRow {
             id: new_id(),
-            conversation_id: conversation.id.clone(),
+            conversation_id: before.id.clone(),
             role: MessageRole::System.to_string(),
             content: match &reason {
                 Some(reason) => format!("Handed to a human: {reason}"),
@@ -317,72 +326,103 @@ pub async fn conversation_escalate(
             suggested_actions: "[]".into(),
             engine: None,
             agent_id: None,
-            created_at: now(),
+            created_at: now,
         };
-        let mut after = conversation.clone();
+        let mut after = before.clone();
         after.handed_off = true;
         after.status = ConversationStatus::Pending.to_string();
+        after.queued_at = Some(now);
+        after.updated_at = now;
+        after.message_count += 1;
+        after.last_message_at = Some(now);
         let handoff = event(
             "handoff.requested",
             json!({
-                "bot_id": stores::uuid(&conversation.bot_id),
+                "bot_id": stores::uuid(&before.bot_id),
                 "conversation": conversation_view(&after),
-                "conversation_id": stores::uuid(&conversation.id),
+                "conversation_id": stores::uuid(&before.id),
                 "reason": reason,
                 "requested_by": requested_by,
-                "session_id": conversation.session_id,
+                "session_id": before.session_id,
             }),
         );
-        store::conversation_handoff_set(
-            &call.app.db,
-            &account_id,
-            &conversation,
-            true,
-            &after.status,
-            Some(&note),
-            Some((
-                &handoff,
-                &super::notifications::handoff_requested(
-                    &conversation.bot_id,
-                    &conversation.id,
-                    reason.as_deref(),
-                ),
-            )),
-        )
-        .await?;
+        let notice =
+            super::notifications::handoff_requested(&before.bot_id, &before.id, reason.as_deref());
+        let live = vec![
+            super::inbox::live_row(
+                &after,
+                super::inbox::To::Visitor,
+                "message",
+                &message_view(&note),
+            ),
+            super::inbox::live_row(
+                &after,
+                super::inbox::To::Visitor,
+                "conversation",
+                &conversation_view(&after),
+            ),
+            super::inbox::live_row(
+                &after,
+                super::inbox::To::Agents,
+                "handoff",
+                &conversation_view(&after),
+            ),
+        ];
+        Ok(Some(super::inbox::Change {
+            after,
+            message: Some(note),
+            handoff: stores::inbox::HandoffWrite::Requested(now),
+            told: stores::inbox::Told {
+                events: vec![handoff],
+                notices: vec![(recipients.clone(), notice)],
+                live,
+            },
+        }))
+    })
+    .await?;
+    if escalated.changed {
+        super::inbox::assign_if_automatic(call.app, &escalated.row.bot_id, &account_id).await?;
     }
-    conversation_get(call, conversation_id)
-        .await
-        .map(|c| c.conversation)
+    Ok(conversation_view(&escalated.row))
 }
 
-/// Gives the conversation back to the bot.
+/// Gives the conversation back to the bot (it leaves the queue).
 pub async fn conversation_handback(
     call: &Call<'_>,
     conversation_id: Uuid,
 ) -> Result<Conversation, Error> {
-    let (conversation, account_id) = conversation_of_caller(call, conversation_id).await?;
-    if conversation.status == ConversationStatus::Closed.to_string() {
-        return Err(Error::Conflict(
-            "a closed conversation cannot be handed back".into(),
-        ));
-    }
-    if conversation.handed_off {
+    let handed_back = super::inbox::change(call, conversation_id, |before| {
+        if before.status == ConversationStatus::Closed.to_string() {
+            return Err(Error::Conflict(
+                "a closed conversation cannot be handed back".into(),
+            ));
+        }
+        if !before.handed_off {
+            return Ok(None);
+        }
         // The assignee and the status are kept (the contract); the next message reopens it.
-        store::conversation_handoff_set(
-            &call.app.db,
-            &account_id,
-            &conversation,
-            false,
-            &conversation.status,
-            None,
-            None,
-        )
-        .await?;
-    }
-    conversation_get(call, conversation_id)
-        .await
-        .map(|c| c.conversation)
+        let mut after = before.clone();
+        after.handed_off = false;
+        after.queued_at = None;
+        after.updated_at = now();
+        let live = vec![super::inbox::live_row(
+            &after,
+            super::inbox::To::Both,
+            "conversation",
+            &conversation_view(&after),
+        )];
+        Ok(Some(super::inbox::Change {
+            after,
+            message: None,
+            handoff: stores::inbox::HandoffWrite::None,
+            told: stores::inbox::Told {
+                live,
+                ..Default::default()
+            },
+        }))
+    })
+    .await?;
+    Ok(conversation_view(&handed_back.row))
 }
 
 pub async fn feedback_create(

@@ -6,6 +6,7 @@ pub mod bots;
 pub mod chat;
 pub mod contacts;
 pub mod credentials;
+pub mod inbox;
 pub mod knowledge;
 pub mod notifications;
 pub mod ops;

@@ -59,30 +59,6 @@ macro_rules! account_people {
     }};
 }
 
-/// The people of a bot, on `$conn`: the users of its account and the members of the teams it
-/// is shared with (who are told of its handoffs).
-macro_rules! bot_people {
-    ($conn:expr, $bot_id:expr, $account_id:expr) => {{
-        let teams: Vec<String> = $crate::db::schema::team_bots::table
-            .filter($crate::db::schema::team_bots::bot_id.eq($bot_id.to_string()))
-            .select($crate::db::schema::team_bots::team_id)
-            .load($conn)
-            .await?;
-        let mut people = account_people!($conn, $account_id);
-        let members: Vec<String> = $crate::db::schema::team_members::table
-            .filter($crate::db::schema::team_members::team_id.eq_any(teams))
-            .select($crate::db::schema::team_members::user_id)
-            .load($conn)
-            .await?;
-        for member in members {
-            if !people.contains(&member) {
-                people.push(member);
-            }
-        }
-        people
-    }};
-}
-
 /// Adds `$n` messages to the account's counter of `$month` and evaluates to the new count: one
 /// atomic upsert (concurrent adds never lose a count), shared by the quota's transaction and
 /// the chat exchange's (which counts when no quota applies).
@@ -114,7 +90,9 @@ pub mod bots;
 pub mod chat;
 pub mod codes;
 pub mod contacts;
+pub mod inbox;
 pub mod knowledge;
+pub mod live;
 pub mod notifications;
 pub mod presence;
 mod queries;

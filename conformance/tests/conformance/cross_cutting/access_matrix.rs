@@ -117,6 +117,8 @@ fn missing_code(policy: &OperationPolicy) -> &'static str {
         "conversation_not_found"
     } else if policy.path.contains("{webhook_id}") {
         "webhook_not_found"
+    } else if policy.path.contains("{canned_response_id}") {
+        "canned_response_not_found"
     } else {
         "bot_not_found"
     }
@@ -168,9 +170,6 @@ fn expected(policy: &OperationPolicy, success: u16, unimplemented: bool, caller:
                 _ => BotStanding::Visitor,
             };
             match standing {
-                // A resource that is not stored yet (canned responses) is the operation's own
-                // business: it answers 501 to every admitted caller.
-                _ if policy.path.contains("{canned_response_id}") => Ok(()),
                 None if caller == Caller::OtherBotKey => Err(Expect::Error(403, "forbidden")),
                 None => Err(Expect::Error(404, missing_code(policy))),
                 Some(standing) if standing < needed => Err(Expect::Error(403, "forbidden")),
@@ -266,6 +265,7 @@ struct BotScene {
     message: Uuid,
     webhook: Uuid,
     delivery: Uuid,
+    canned_response: Uuid,
 }
 
 /// A team the owner created, with the cast's owner, admin and agent, a pending invitation and
@@ -376,7 +376,22 @@ async fn bot_scene(ctx: &TestContext, cast: &Cast, op: &str) -> BotScene {
     if op == "delivery_redeliver" {
         finished(owner, hook.id, delivery.id).await;
     }
+    let canned_response = owner
+        .canned_response_create()
+        .bot_id(bot.id)
+        .body(
+            types::CannedResponseCreate::builder()
+                .shortcut("hours")
+                .title("Opening hours")
+                .content("We are open 9 to 5, {{contact.name}}."),
+        )
+        .send()
+        .await
+        .expect("canned_response_create")
+        .into_inner()
+        .id;
     BotScene {
+        canned_response,
         bot: bot.id,
         widget_token: bot.widget_token,
         document: document.id,
@@ -492,6 +507,25 @@ async fn request(
     } else {
         None
     };
+    // Per case: a saved view of the caller's own.
+    let own_view = match person {
+        Some(person) if fresh && op.path.contains("{view_id}") => Some(
+            person
+                .client
+                .inbox_view_create()
+                .body(
+                    types::InboxViewCreate::builder()
+                        .name(format!("Matrix {n}"))
+                        .filters(types::InboxViewFiltersInput::builder()),
+                )
+                .send()
+                .await
+                .expect("inbox_view_create")
+                .into_inner()
+                .id,
+        ),
+        _ => None,
+    };
     let team_path = op.id.starts_with("team_") && op.path.contains("{team_id}");
     let mut fill = |name: &str, value: String| {
         path = path.replace(&format!("{{{name}}}"), &value);
@@ -508,6 +542,8 @@ async fn request(
     fill("conversation_id", bot.conversation.to_string());
     fill("webhook_id", bot.webhook.to_string());
     fill("delivery_id", bot.delivery.to_string());
+    fill("canned_response_id", bot.canned_response.to_string());
+    fill("view_id", own_view.unwrap_or_else(Uuid::new_v4).to_string());
     fill("key_id", own_key.unwrap_or_else(Uuid::new_v4).to_string());
     fill(
         "contact_id",
@@ -555,6 +591,9 @@ async fn request(
             "events": ["message.received"],
         })),
         "webhook_update" => Some(json!({"enabled": false})),
+        // A person of the bot: its team's agent.
+        "conversation_assign" => Some(json!({"assignee_id": cast.team_agent.id})),
+        "inbox_view_create" => Some(json!({"name": format!("Created {n}"), "filters": {}})),
         "team_create" => Some(json!({"name": "Created"})),
         "team_invite_create" => Some(json!({
             "email": format!("invited-{n}@example.test"),
@@ -643,6 +682,14 @@ async fn send(
     }
     let response = builder.send().await.expect("a response");
     let status = response.status().as_u16();
+    // A live stream stays open: its status and headers are the answer.
+    let streaming = response
+        .headers()
+        .get("content-type")
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/event-stream"));
+    if streaming && status == 200 {
+        return (status, String::new());
+    }
     (status, response.text().await.unwrap_or_default())
 }
 

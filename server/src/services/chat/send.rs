@@ -60,6 +60,8 @@ user with a human agent. Never invent facts, prices or policies.";
 pub struct Exchange {
     db: Db,
     queue: Arc<store::ExchangeQueue>,
+    /// Woken when a message reaches a conversation humans have (the inbox streams).
+    live: crate::live::LiveHub,
     account_id: String,
     conversation: ConversationRow,
     new: bool,
@@ -398,6 +400,8 @@ async fn prepare(
         last_message_at: Some(now),
         created_at: now,
         updated_at: now,
+        queued_at: None,
+        awaiting_agent_since: None,
     });
     // A message reopens a resolved or closed conversation.
     conversation.status = if conversation.handed_off {
@@ -460,6 +464,7 @@ async fn prepare(
     Ok(Prepared::Ready(Box::new(Exchange {
         db: call.app.db.clone(),
         queue: Arc::clone(&call.app.exchanges),
+        live: call.app.live.clone(),
         account_id: bot.account_id.clone(),
         conversation,
         new,
@@ -483,21 +488,6 @@ fn llm_request(
     message: &str,
 ) -> Option<LlmRequest> {
     let engine = &stored.settings.engine;
-    // A bot's own URL is a tenant's input, checked on every request; the server's is the
-    // operator's.
-    let guarded = engine.llm_base_url.is_some();
-    let base_url = engine
-        .llm_base_url
-        .as_ref()
-        .map(ToString::to_string)
-        .or_else(|| server.base_url.clone());
-    let model = engine
-        .llm_model
-        .as_ref()
-        .map(ToString::to_string)
-        .or_else(|| server.model.clone());
-    // Settings are checked when written, but the server's defaults may have gone since.
-    let (base_url, model) = (base_url?, model?);
     let mut system = engine
         .system_prompt
         .as_deref()
@@ -536,6 +526,32 @@ fn llm_request(
         role: "user",
         content: message.to_string(),
     });
+    llm_of(stored, server, messages)
+}
+
+/// A completion request of the bot's LLM for `messages`: the bot's URL, model and key, else
+/// the server's. `None` when neither names a URL and a model.
+fn llm_of(
+    stored: &super::super::bots::StoredSettings,
+    server: &LlmConfig,
+    messages: Vec<PromptMessage>,
+) -> Option<LlmRequest> {
+    let engine = &stored.settings.engine;
+    // A bot's own URL is a tenant's input, checked on every request; the server's is the
+    // operator's.
+    let guarded = engine.llm_base_url.is_some();
+    let base_url = engine
+        .llm_base_url
+        .as_ref()
+        .map(ToString::to_string)
+        .or_else(|| server.base_url.clone());
+    let model = engine
+        .llm_model
+        .as_ref()
+        .map(ToString::to_string)
+        .or_else(|| server.model.clone());
+    // Settings are checked when written, but the server's defaults may have gone since.
+    let (base_url, model) = (base_url?, model?);
     Some(LlmRequest {
         base_url,
         model,
@@ -548,6 +564,36 @@ fn llm_request(
         messages,
         guarded,
     })
+}
+
+/// What the bot's LLM answers to `system` then `user`, whole; `None` when the bot has no LLM
+/// engine or the LLM fails (the caller then does without).
+pub(in crate::services) async fn llm_complete(
+    call: &Call<'_>,
+    stored: &super::super::bots::StoredSettings,
+    system: String,
+    user: String,
+) -> Option<String> {
+    if stored.settings.engine.kind != BotEngineKind::Llm {
+        return None;
+    }
+    let messages = vec![
+        PromptMessage {
+            role: "system",
+            content: system,
+        },
+        PromptMessage {
+            role: "user",
+            content: user,
+        },
+    ];
+    let request = llm_of(stored, &call.app.config.llm, messages)?;
+    let mut text = String::new();
+    let llm = call.app.llm.stream(&request);
+    match collect(llm, &call.app.metrics, &mut text, None).await {
+        Collected::Complete if !text.trim().is_empty() => Some(text.trim().to_string()),
+        _ => None,
+    }
 }
 
 /// The contract's short name of why an LLM's reply was not used.
@@ -681,15 +727,35 @@ impl Exchange {
         if let Some(reply) = reply {
             events.push(event("message.sent", base(reply)));
         }
+        // A visitor's message to a conversation humans have reaches the agents' streams.
+        let live = if conversation.handed_off {
+            vec![crate::services::inbox::live_row(
+                conversation,
+                crate::services::inbox::To::Agents,
+                "message",
+                &botwire_api::types::InboxMessage {
+                    conversation: conversation_view(conversation),
+                    message: message_view(user_message),
+                },
+            )]
+        } else {
+            Vec::new()
+        };
+        let handed_off = conversation.handed_off;
         let write = store::ExchangeWrite {
             account_id: self.account_id.clone(),
             conversation: conversation.clone(),
             new: self.new,
             messages: rows,
             events,
+            live,
             usage: self.uncounted_month.clone().map(|month| (month, 1)),
         };
-        Ok(store::exchange_record(&self.db, &self.queue, write).await?)
+        let recorded = store::exchange_record(&self.db, &self.queue, write).await?;
+        if handed_off && recorded == Recorded::Yes {
+            self.live.wake(&self.conversation.bot_id);
+        }
+        Ok(recorded)
     }
 
     /// Stores the exchange (the message, the reply unless a human has taken over, their

@@ -187,6 +187,9 @@ struct Shared {
     log: slog::Logger,
     /// This process's name in leases and attempts.
     replica: String,
+    /// The inbox's housekeeping rides the loop too (`services::inbox::sweep`).
+    live: crate::live::LiveHub,
+    inbox_sweep: crate::every::Every,
 }
 
 impl Shared {
@@ -207,6 +210,7 @@ impl Workers {
         db: Db,
         mailer: Arc<Mailer>,
         config: WebhookConfig,
+        live: crate::live::LiveHub,
         log: slog::Logger,
     ) -> anyhow::Result<Workers> {
         let policy = TargetPolicy::new(config.allowed_cidrs.clone());
@@ -228,6 +232,8 @@ impl Workers {
             client,
             log,
             replica,
+            live,
+            inbox_sweep: crate::every::Every::new(INBOX_SWEEP_EVERY),
         });
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(run(shared, stopped));
@@ -252,6 +258,9 @@ impl Drop for Workers {
     }
 }
 
+/// How often each process sweeps the inbox (assignments gone unanswered, automatic rounds).
+const INBOX_SWEEP_EVERY: Duration = Duration::from_secs(2);
+
 async fn run(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
     let permits = Arc::new(Semaphore::new(CONCURRENCY));
     let mut in_flight = JoinSet::new();
@@ -273,6 +282,11 @@ async fn run(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
         {
             Ok(full) => busy |= full,
             Err(error) => slog::warn!(shared.log, "mailing notifications"; "error" => %error),
+        }
+        if shared.inbox_sweep.due()
+            && let Err(error) = crate::services::inbox::sweep(&shared.db, &shared.live).await
+        {
+            slog::warn!(shared.log, "sweeping the inbox"; "error" => %error);
         }
         if !busy {
             tokio::select! {

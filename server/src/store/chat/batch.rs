@@ -5,6 +5,7 @@
 use super::{ExchangeWrite, MessageRow, Recorded};
 use crate::db::schema::{conversations, events, messages};
 use crate::db::{Db, DbError, SqliteConn};
+use crate::store::live::LiveWrites;
 use crate::store::queries::conversations::{ConversationsLock, ConversationsUpdate};
 use crate::store::webhooks::webhook_enabled_accounts;
 use crate::store::{EventInsert, now};
@@ -194,6 +195,7 @@ pub(super) async fn exchanges_write(
             let mut usage = BTreeMap::<(&str, &str), i64>::new();
             let mut new_messages = Vec::new();
             let mut new_events = Vec::new();
+            let mut live = Vec::new();
             // By session (a stable sort keeps a session's exchanges in order), so that batches
             // running at once on PostgreSQL insert new conversations in one order: two first
             // messages of a session in two batches each wait on the other's insert of the
@@ -227,6 +229,7 @@ pub(super) async fn exchanges_write(
                 };
                 if recorded == Recorded::Yes {
                     new_messages.extend(&write.messages);
+                    live.extend(write.live.iter().cloned());
                     new_events.extend(write.events.iter().map(|event| {
                         EventInsert::new(
                             &write.account_id,
@@ -244,6 +247,9 @@ pub(super) async fn exchanges_write(
             let updates: Vec<ConversationUpdate> = updates.into_values().collect();
             conn.rows_write(&updates, &new_messages, new_events, created_at)
                 .await?;
+            if !live.is_empty() {
+                conn.live_write(&live).await?;
+            }
             // Last: on PostgreSQL a counter's row is its account's one hot row, locked from
             // here to the commit. In order, so that two batches lock rows in the same order.
             for ((account_id, month), n) in usage {

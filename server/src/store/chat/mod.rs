@@ -36,6 +36,10 @@ pub struct ConversationRow {
     pub last_message_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// When it last began to wait for a human (the queue's order).
+    pub queued_at: Option<NaiveDateTime>,
+    /// When its assignee got it, until an agent replies.
+    pub awaiting_agent_since: Option<NaiveDateTime>,
 }
 
 /// `treat_none_as_default_value = false`: a `None` is bound as NULL (every optional column's
@@ -187,58 +191,9 @@ pub struct ExchangeWrite {
     pub new: bool,
     pub messages: Vec<MessageRow>,
     pub events: Vec<NewEvent>,
+    /// For the live streams (a visitor's message to a conversation humans have).
+    pub live: Vec<crate::store::live::LiveEventInsert>,
     pub usage: Option<(String, i64)>,
-}
-
-/// Hands a conversation to a human (or back to the bot), with its status, and what it tells:
-/// its event and the notifications of the bot's people.
-pub async fn conversation_handoff_set(
-    db: &Db,
-    account_id: &str,
-    conversation: &ConversationRow,
-    handed_off: bool,
-    status: &str,
-    system_message: Option<&MessageRow>,
-    told: Option<(&NewEvent, &crate::store::notifications::Notice)>,
-) -> Result<(), DbError> {
-    with_write_conn!(db, |conn| {
-        conn.transaction::<_, DbError, _>(async |conn| {
-            let added = i64::from(system_message.is_some());
-            // The system message is the conversation's latest.
-            let last = system_message
-                .map(|m| Some(m.created_at))
-                .unwrap_or(conversation.last_message_at);
-            diesel::update(conversations::table.find(&conversation.id))
-                .set((
-                    conversations::handed_off.eq(handed_off),
-                    conversations::status.eq(status),
-                    conversations::message_count.eq(conversations::message_count + added),
-                    conversations::last_message_at.eq(last),
-                    conversations::updated_at.eq(now()),
-                ))
-                .execute(conn)
-                .await?;
-            if let Some(message) = system_message {
-                diesel::insert_into(messages::table)
-                    .values(message)
-                    .execute(conn)
-                    .await?;
-            }
-            if let Some((event, notice)) = told {
-                insert_event!(
-                    conn,
-                    account_id,
-                    Some(conversation.bot_id.as_str()),
-                    event.event_type,
-                    &event.payload
-                );
-                let people = bot_people!(conn, &conversation.bot_id, account_id);
-                insert_notifications!(conn, people, notice);
-            }
-            Ok(())
-        })
-        .await
-    })
 }
 
 /// A conversation's messages, oldest first, after the cursor. The page's `total` is the
@@ -359,46 +314,14 @@ pub async fn sessions_list(
     after: Option<(NaiveDateTime, &str)>,
     limit: usize,
 ) -> Result<Page<ConversationRow>, DbError> {
-    let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+    let filters = super::inbox::InboxFilters {
+        status: status.map(str::to_string),
+        user_id: user_id.map(str::to_string),
+        contact_id: contact_id.map(str::to_string),
+        ..Default::default()
+    };
     let after = after.map(|(at, id)| (at, id.to_string()));
-    with_conn!(db, |conn| {
-        let filtered = || {
-            let mut query = conversations::table
-                .filter(conversations::bot_id.eq(bot_id.to_string()))
-                .into_boxed();
-            if let Some(user_id) = user_id {
-                query = query.filter(conversations::user_id.eq(user_id.to_string()));
-            }
-            if let Some(status) = status {
-                query = query.filter(conversations::status.eq(status.to_string()));
-            }
-            if let Some(contact_id) = contact_id {
-                query = query.filter(conversations::contact_id.eq(contact_id.to_string()));
-            }
-            query
-        };
-        let mut items = filtered();
-        if let Some((at, id)) = after.clone() {
-            items = items.filter(
-                conversations::last_message_at
-                    .lt(at)
-                    .or(conversations::last_message_at
-                        .eq(at)
-                        .and(conversations::id.lt(id))),
-            );
-        }
-        let items = items
-            .select(ConversationRow::as_select())
-            .order((
-                conversations::last_message_at.desc(),
-                conversations::id.desc(),
-            ))
-            .limit(fetch)
-            .load(&mut conn)
-            .await?;
-        let total = filtered().count().get_result(&mut conn).await?;
-        Ok(page(items, limit, total))
-    })
+    super::inbox::inbox_list(db, bot_id, &filters, after, limit).await
 }
 
 /// Deletes a session's conversation and messages, and writes the event `ended` makes of the

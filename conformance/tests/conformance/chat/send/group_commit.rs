@@ -38,6 +38,8 @@ fn first_exchange(
         last_message_at: Some(at),
         created_at: at,
         updated_at: at,
+        queued_at: None,
+        awaiting_agent_since: None,
     };
     let message = |id: &str, role: &str, content: String| MessageRow {
         id: id.to_string(),
@@ -64,6 +66,7 @@ fn first_exchange(
             event_type: "message.created",
             payload: format!(r#"{{"session":"{session}"}}"#),
         }],
+        live: Vec::new(),
         usage: Some((botwire_server::services::quota::month_now(), 1)),
     }
 }

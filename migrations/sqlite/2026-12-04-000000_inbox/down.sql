@@ -1,0 +1,13 @@
+DROP TABLE live_events;
+DROP TABLE agent_assignments;
+DROP TABLE conversation_summaries;
+DROP TABLE inbox_views;
+DROP TABLE canned_responses;
+DROP TABLE notes;
+DROP TABLE handoffs;
+DROP INDEX conversations_queue;
+DROP INDEX conversations_inbox_assignee;
+DROP INDEX conversations_inbox_status;
+DROP INDEX conversations_inbox;
+ALTER TABLE conversations DROP COLUMN awaiting_agent_since;
+ALTER TABLE conversations DROP COLUMN queued_at;
