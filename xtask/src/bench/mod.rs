@@ -9,6 +9,7 @@
 
 mod dataset;
 pub(crate) mod http;
+mod inbox;
 mod postgres;
 mod probe;
 pub(crate) mod process;
@@ -48,6 +49,12 @@ const CHAT_SEND_POSTGRES_RPS: f64 = 3_000.0;
 const CHAT_SEND_P99_MS: f64 = 25.0;
 const HISTORY_RPS: f64 = 20_000.0;
 const FIRST_BYTE_MS: f64 = 5.0;
+/// Issue 16: a filtered page of the inbox of a bot with 100,000 conversations (p99, one client).
+const INBOX_PAGE_P99_MS: f64 = 10.0;
+/// The inbox scenarios' names.
+pub const INBOX_FIRST: &str = "inbox, first page, 1 client";
+pub const INBOX_DEEP: &str = "inbox, page 51, 1 client";
+pub const INBOX_FIRST_LOADED: &str = "inbox, first page, 64 connections";
 
 pub struct Options {
     /// Seconds per loaded scenario.
@@ -369,6 +376,42 @@ fn bench_botwire(
             probe::concurrent(server.addr, &stream, wrk::CONNECTIONS, seconds)
         })?,
     );
+
+    // The inbox at size: its conversations made through the API, then filtered pages read.
+    let question = &pairs[pairs.len() / 2].question;
+    let took = inbox::populate(server.addr, &setup.bot, &setup.key, question)?;
+    println!(
+        "{backend}: {} conversations made ({} handed off) in {took:.0?}",
+        inbox::CONVERSATIONS,
+        inbox::CONVERSATIONS / inbox::HANDOFF_EVERY
+    );
+    let key_header = [("X-API-Key", setup.key.as_str())];
+    let (first_page, pending) = inbox::pending_page(server.addr, &setup.bot, &setup.key, 0)?;
+    let (deep_page, _) =
+        inbox::pending_page(server.addr, &setup.bot, &setup.key, inbox::DEEP_PAGE)?;
+    if pending != (inbox::CONVERSATIONS / inbox::HANDOFF_EVERY) as u64 {
+        bail!("{backend}: the inbox counts {pending} pending conversations");
+    }
+    for (scenario, path) in [(INBOX_FIRST, &first_page), (INBOX_DEEP, &deep_page)] {
+        let request = [http::request("GET", path, &key_header, b"")];
+        measurements.push(server.measure(backend, scenario, db(), || {
+            probe::sequential(server.addr, &request, SEQUENTIAL_PROBES)
+        })?);
+    }
+    let inbox_script = scratch.write(
+        &format!("{backend}-inbox.lua"),
+        &wrk::script(
+            &key_header,
+            &[wrk::Request {
+                method: "GET",
+                path: first_page.clone(),
+                body: None,
+            }],
+        ),
+    )?;
+    measurements.push(server.measure(backend, INBOX_FIRST_LOADED, db(), || {
+        wrk::run(server.addr, &inbox_script, seconds)
+    })?);
 
     // Profiles of what missed its target: the chat path (send and stream share it), history.
     let mut profiles = Vec::new();

@@ -2,7 +2,7 @@
 
 use super::{
     CHAT_SEND_P99_MS, CHAT_SEND_POSTGRES_RPS, CHAT_SEND_SQLITE_RPS, FIRST_BYTE_MS, HISTORY_RPS,
-    Measurement, Run,
+    INBOX_DEEP, INBOX_FIRST, INBOX_PAGE_P99_MS, Measurement, Run,
 };
 use serde_json::{Value, json};
 use std::fmt::Write;
@@ -65,6 +65,21 @@ pub fn targets_of(backend: &str, scenario: &str, measurements: &[Measurement]) -
                 m.load.p50_us / 1000.0
             ),
             met: p99_ms <= FIRST_BYTE_MS && errors == 0,
+        }],
+        ("sqlite" | "postgres", INBOX_FIRST | INBOX_DEEP) => vec![Target {
+            what: format!(
+                "{} of 100,000 conversations, filtered, p99 <= {INBOX_PAGE_P99_MS:.0} ms (one client)",
+                if scenario == INBOX_FIRST {
+                    "inbox first page"
+                } else {
+                    "inbox page 51"
+                }
+            ),
+            measured: format!(
+                "p50 {:.2} ms, p99 {p99_ms:.2} ms{clean}",
+                m.load.p50_us / 1000.0
+            ),
+            met: p99_ms <= INBOX_PAGE_P99_MS && errors == 0,
         }],
         _ => Vec::new(),
     }
@@ -248,7 +263,12 @@ pub fn markdown(run: &Run, build: Duration) -> String {
          set PyPI `zaragoza-construction-faq` (503 pairs in Swedish and 503 in English) uploaded as \
          one FAQ JSON document. Chat requests rotate through the 1006 questions (language \
          detected by the engine), in {sessions} sessions per scenario; history reads a session of \
-         20 messages (10 exchanges). The baseline is `bench/echo` (raw hyper, HTTP/1.1) echoing \
+         20 messages (10 exchanges). The inbox (issue 16): after those scenarios the bot gets \
+         {inbox} more conversations through the API (one exchange each, from 16 connections), one in \
+         {every} escalated to humans (`pending`), and its inbox list is read filtered by \
+         `status=pending`, {page} a page: the first page and the page {deep_plus} pages in (by \
+         the cursors, keyset), {probes} requests one after another, then the first page under wrk. \
+         The baseline is `bench/echo` (raw hyper, HTTP/1.1) echoing \
          the chat send bodies under the same wrk settings and the same probe. Peak RSS is the \
          server's VmHWM (PostgreSQL's processes not included), cumulative over the server's \
          life. CPU per request is the process's user+system time over the scenario divided by \
@@ -259,15 +279,28 @@ pub fn markdown(run: &Run, build: Duration) -> String {
         probes = super::SEQUENTIAL_PROBES,
         rl = super::UNLIMITED_PER_MINUTE,
         sessions = super::SESSIONS,
+        inbox = super::inbox::CONVERSATIONS,
+        every = super::inbox::HANDOFF_EVERY,
+        page = super::inbox::PAGE,
+        deep_plus = super::inbox::DEEP_PAGE,
     );
 
-    let _ = writeln!(out, "## Targets (issue 4, on this 2-core machine)\n");
+    let _ = writeln!(
+        out,
+        "## Targets (issues 4 and 16, on this 2-core machine)\n"
+    );
     let _ = writeln!(
         out,
         "| backend | target | measured | met |\n| --- | --- | --- | --- |"
     );
     for backend in ["sqlite", "postgres"] {
-        for scenario in ["chat send", "history", "first byte, 1 client"] {
+        for scenario in [
+            "chat send",
+            "history",
+            "first byte, 1 client",
+            INBOX_FIRST,
+            INBOX_DEEP,
+        ] {
             for target in targets_of(backend, scenario, all) {
                 let _ = writeln!(
                     out,
