@@ -536,7 +536,8 @@ pub enum Next {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recorded {
-    /// The lease was lost (it ran out and another replica took the delivery): nothing written.
+    /// The lease was lost (it ran out and another replica took the delivery, or the webhook
+    /// was deleted with its deliveries): nothing written.
     LeaseLost,
     Done {
         /// This failure disabled the webhook (its owner is to be told).
@@ -644,7 +645,17 @@ pub async fn attempt_record(
     let is_test = delivery.event_type == TEST_EVENT;
     with_write_conn!(db, |conn| {
         conn.transaction::<_, DbError, _>(async |conn| {
-            // Written first: the lease is still ours, and this is the attempt it began.
+            // The webhook's row is locked before the delivery's, in the order `webhook_delete`
+            // takes them (its cascade): the other way round, a delete meanwhile deadlocks with
+            // this on PostgreSQL. A webhook deleted meanwhile took the delivery with it.
+            let webhook_present = diesel::update(webhooks::table.find(&delivery.webhook_id))
+                .set(webhooks::enabled.eq(webhooks::enabled))
+                .execute(conn)
+                .await?;
+            if webhook_present == 0 {
+                return Ok(Recorded::LeaseLost);
+            }
+            // Then the lease: it is still ours, and this is the attempt it began.
             let ours = diesel::update(
                 webhook_deliveries::table
                     .filter(webhook_deliveries::id.eq(&delivery.id))

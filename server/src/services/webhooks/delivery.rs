@@ -422,7 +422,7 @@ async fn deliver(shared: &Shared, delivery: DeliveryRow, webhook: WebhookRow) {
             "webhook" => &webhook.id, "failures" => DISABLE_AFTER),
         Ok(Recorded::Done { disabled: false }) => {}
         Ok(Recorded::LeaseLost) => slog::warn!(shared.log,
-            "a webhook attempt outlived its lease; another replica owns the delivery";
+            "a webhook attempt outlived its lease (another replica owns the delivery) or its webhook";
             "delivery" => &delivery.id),
         // The lease runs out and the attempt is made again: at least once.
         Err(error) => slog::error!(shared.log, "recording a webhook attempt";
