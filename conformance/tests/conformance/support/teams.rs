@@ -41,6 +41,22 @@ pub async fn mailed_invite_token(ctx: &TestContext, email: &str, count: usize) -
     }
 }
 
+/// Waits until an invitation with `token` has been mailed to `email` (mails are sent by the
+/// worker loop, in no promised order).
+pub async fn expect_invite_mailed(ctx: &TestContext, email: &str, token: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !invite_tokens(ctx, email)
+        .iter()
+        .any(|mailed| mailed == token)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the invitation {token} was not mailed to {email}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 /// The tokens of the invitations mailed to `email`, oldest first.
 pub fn invite_tokens(ctx: &TestContext, email: &str) -> Vec<String> {
     super::mails_to(ctx, email)
