@@ -813,6 +813,26 @@ pub mod types {
                 })
         }
     }
+    ///A limit of open or pending conversations that auto-assignment gives one agent; null for none.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[serde(transparent)]
+    pub struct AgentCapacity(pub ::std::option::Option<::std::num::NonZeroU64>);
+    impl ::std::ops::Deref for AgentCapacity {
+        type Target = ::std::option::Option<::std::num::NonZeroU64>;
+        fn deref(&self) -> &::std::option::Option<::std::num::NonZeroU64> {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<AgentCapacity> for ::std::option::Option<::std::num::NonZeroU64> {
+        fn from(value: AgentCapacity) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::std::option::Option<::std::num::NonZeroU64>> for AgentCapacity {
+        fn from(value: ::std::option::Option<::std::num::NonZeroU64>) -> Self {
+            Self(value)
+        }
+    }
     ///`AnalyticsConversationsGetInterval`
     #[derive(
         ::serde::Deserialize,
@@ -1964,7 +1984,7 @@ pub mod types {
     ///How the bot's conversations reach human agents.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct BotInboxSettings {
-        ///Most open or pending conversations of this bot one agent is given by auto-assignment; null for no limit (the default). Manual assignment is not limited.
+        ///Most open or pending conversations of this bot one agent is given by auto-assignment; null for no limit (the default). Manual assignment is not limited. Teams and their members may have limits of their own, over every bot (`Team.agent_capacity`).
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub agent_capacity: ::std::option::Option<::std::num::NonZeroU64>,
         ///Run `inbox_auto_assign`'s round on every handoff and whenever an agent frees capacity (default false).
@@ -8894,6 +8914,7 @@ pub mod types {
     ///A team the caller belongs to.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Team {
+        pub agent_capacity: AgentCapacity,
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         pub id: ::uuid::Uuid,
         pub member_count: ::std::num::NonZeroU64,
@@ -8996,6 +9017,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct TeamCreate {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub agent_capacity: ::std::option::Option<AgentCapacity>,
         ///The team's name.
         pub name: TeamCreateName,
     }
@@ -9376,6 +9399,7 @@ pub mod types {
     ///A user's membership of a team.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct TeamMember {
+        pub agent_capacity: AgentCapacity,
         pub email: ::std::string::String,
         pub joined_at: ::chrono::DateTime<::chrono::offset::Utc>,
         pub name: ::std::string::String,
@@ -9528,10 +9552,12 @@ pub mod types {
                 })
         }
     }
-    ///Changes to a membership.
+    ///Changes to a membership; fields left out stay as they are.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct TeamMemberUpdate {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub agent_capacity: ::std::option::Option<AgentCapacity>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role: ::std::option::Option<TeamRole>,
     }
@@ -9611,6 +9637,74 @@ pub mod types {
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///Changes to a team; fields left out stay as they are.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    pub struct TeamUpdate {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub agent_capacity: ::std::option::Option<AgentCapacity>,
+        ///The team's new name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<TeamUpdateName>,
+    }
+    impl TeamUpdate {
+        pub fn builder() -> builder::TeamUpdate {
+            Default::default()
+        }
+    }
+    ///The team's new name.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct TeamUpdateName(::std::string::String);
+    impl ::std::ops::Deref for TeamUpdateName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<TeamUpdateName> for ::std::string::String {
+        fn from(value: TeamUpdateName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for TeamUpdateName {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 100usize {
+                return Err("longer than 100 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for TeamUpdateName {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for TeamUpdateName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TeamUpdateName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///A pending TOTP secret (RFC 6238: SHA-1, 6 digits, 30 s). It takes effect only after `account_totp_verify` confirms a code generated from it.
@@ -20867,6 +20961,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct Team {
+            agent_capacity: ::std::result::Result<super::AgentCapacity, ::std::string::String>,
             created_at: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
                 ::std::string::String,
@@ -20879,6 +20974,7 @@ pub mod types {
         impl ::std::default::Default for Team {
             fn default() -> Self {
                 Self {
+                    agent_capacity: Err("no value supplied for agent_capacity".to_string()),
                     created_at: Err("no value supplied for created_at".to_string()),
                     id: Err("no value supplied for id".to_string()),
                     member_count: Err("no value supplied for member_count".to_string()),
@@ -20888,6 +20984,16 @@ pub mod types {
             }
         }
         impl Team {
+            pub fn agent_capacity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AgentCapacity>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.agent_capacity = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for agent_capacity: {e}")
+                });
+                self
+            }
             pub fn created_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -20943,6 +21049,7 @@ pub mod types {
             type Error = super::error::ConversionError;
             fn try_from(value: Team) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    agent_capacity: value.agent_capacity?,
                     created_at: value.created_at?,
                     id: value.id?,
                     member_count: value.member_count?,
@@ -20954,6 +21061,7 @@ pub mod types {
         impl ::std::convert::From<super::Team> for Team {
             fn from(value: super::Team) -> Self {
                 Self {
+                    agent_capacity: Ok(value.agent_capacity),
                     created_at: Ok(value.created_at),
                     id: Ok(value.id),
                     member_count: Ok(value.member_count),
@@ -21143,16 +21251,31 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct TeamCreate {
+            agent_capacity: ::std::result::Result<
+                ::std::option::Option<super::AgentCapacity>,
+                ::std::string::String,
+            >,
             name: ::std::result::Result<super::TeamCreateName, ::std::string::String>,
         }
         impl ::std::default::Default for TeamCreate {
             fn default() -> Self {
                 Self {
+                    agent_capacity: Ok(Default::default()),
                     name: Err("no value supplied for name".to_string()),
                 }
             }
         }
         impl TeamCreate {
+            pub fn agent_capacity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::AgentCapacity>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.agent_capacity = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for agent_capacity: {e}")
+                });
+                self
+            }
             pub fn name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::TeamCreateName>,
@@ -21169,12 +21292,16 @@ pub mod types {
             fn try_from(
                 value: TeamCreate,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { name: value.name? })
+                Ok(Self {
+                    agent_capacity: value.agent_capacity?,
+                    name: value.name?,
+                })
             }
         }
         impl ::std::convert::From<super::TeamCreate> for TeamCreate {
             fn from(value: super::TeamCreate) -> Self {
                 Self {
+                    agent_capacity: Ok(value.agent_capacity),
                     name: Ok(value.name),
                 }
             }
@@ -21478,6 +21605,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct TeamMember {
+            agent_capacity: ::std::result::Result<super::AgentCapacity, ::std::string::String>,
             email: ::std::result::Result<::std::string::String, ::std::string::String>,
             joined_at: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
@@ -21491,6 +21619,7 @@ pub mod types {
         impl ::std::default::Default for TeamMember {
             fn default() -> Self {
                 Self {
+                    agent_capacity: Err("no value supplied for agent_capacity".to_string()),
                     email: Err("no value supplied for email".to_string()),
                     joined_at: Err("no value supplied for joined_at".to_string()),
                     name: Err("no value supplied for name".to_string()),
@@ -21501,6 +21630,16 @@ pub mod types {
             }
         }
         impl TeamMember {
+            pub fn agent_capacity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AgentCapacity>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.agent_capacity = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for agent_capacity: {e}")
+                });
+                self
+            }
             pub fn email<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -21568,6 +21707,7 @@ pub mod types {
                 value: TeamMember,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    agent_capacity: value.agent_capacity?,
                     email: value.email?,
                     joined_at: value.joined_at?,
                     name: value.name?,
@@ -21580,6 +21720,7 @@ pub mod types {
         impl ::std::convert::From<super::TeamMember> for TeamMember {
             fn from(value: super::TeamMember) -> Self {
                 Self {
+                    agent_capacity: Ok(value.agent_capacity),
                     email: Ok(value.email),
                     joined_at: Ok(value.joined_at),
                     name: Ok(value.name),
@@ -21840,6 +21981,10 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct TeamMemberUpdate {
+            agent_capacity: ::std::result::Result<
+                ::std::option::Option<super::AgentCapacity>,
+                ::std::string::String,
+            >,
             role: ::std::result::Result<
                 ::std::option::Option<super::TeamRole>,
                 ::std::string::String,
@@ -21848,11 +21993,22 @@ pub mod types {
         impl ::std::default::Default for TeamMemberUpdate {
             fn default() -> Self {
                 Self {
+                    agent_capacity: Ok(Default::default()),
                     role: Ok(Default::default()),
                 }
             }
         }
         impl TeamMemberUpdate {
+            pub fn agent_capacity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::AgentCapacity>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.agent_capacity = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for agent_capacity: {e}")
+                });
+                self
+            }
             pub fn role<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<super::TeamRole>>,
@@ -21869,12 +22025,16 @@ pub mod types {
             fn try_from(
                 value: TeamMemberUpdate,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { role: value.role? })
+                Ok(Self {
+                    agent_capacity: value.agent_capacity?,
+                    role: value.role?,
+                })
             }
         }
         impl ::std::convert::From<super::TeamMemberUpdate> for TeamMemberUpdate {
             fn from(value: super::TeamMemberUpdate) -> Self {
                 Self {
+                    agent_capacity: Ok(value.agent_capacity),
                     role: Ok(value.role),
                 }
             }
@@ -21991,6 +22151,66 @@ pub mod types {
                     online: Ok(value.online),
                     status: Ok(value.status),
                     user_id: Ok(value.user_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TeamUpdate {
+            agent_capacity: ::std::result::Result<
+                ::std::option::Option<super::AgentCapacity>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<super::TeamUpdateName>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TeamUpdate {
+            fn default() -> Self {
+                Self {
+                    agent_capacity: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                }
+            }
+        }
+        impl TeamUpdate {
+            pub fn agent_capacity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::AgentCapacity>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.agent_capacity = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for agent_capacity: {e}")
+                });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::TeamUpdateName>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for name: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TeamUpdate> for super::TeamUpdate {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TeamUpdate,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    agent_capacity: value.agent_capacity?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TeamUpdate> for TeamUpdate {
+            fn from(value: super::TeamUpdate) -> Self {
+                Self {
+                    agent_capacity: Ok(value.agent_capacity),
+                    name: Ok(value.name),
                 }
             }
         }
@@ -24096,7 +24316,7 @@ impl Client {
     }
     /**Auto-assign a bot's unassigned conversations
 
-    Assigns the bot's queue: its open or pending conversations handed to humans that have no assignee, the longest waiting first (waiting since the handoff), each to the available agent (`presence_available_list` for the bot: its account's users and the members of the teams it is shared with, status `online`, a heartbeat in the last 60 s) assigned least recently by this bot, skipping agents who hold `settings.inbox.agent_capacity` open or pending conversations of the bot. Rounds of every replica run one at a time per bot, so a conversation is assigned once and, over a round, agents' counts differ by at most one. Each assignment notifies the agent and fires `session.assigned`; with nothing to assign or no agent available, `assigned` is empty. With `settings.inbox.auto_assign` the server runs the same round itself on every handoff and whenever an agent frees capacity (a conversation resolved, closed or unassigned).
+    Assigns the bot's queue: its open or pending conversations handed to humans that have no assignee, the longest waiting first (waiting since the handoff), each to the available agent (`presence_available_list` for the bot: its account's users and the members of the teams it is shared with, status `online`, a heartbeat in the last 60 s) assigned least recently by this bot, skipping agents at a capacity: `settings.inbox.agent_capacity` open or pending conversations of the bot, or, for a member of a team the bot is shared with, their own `agent_capacity` in that team or else the team's, counted over every bot (the smallest limit that applies wins). Rounds of every replica run one at a time per bot, so a conversation is assigned once and, over a round, agents' counts differ by at most one. Each assignment notifies the agent and fires `session.assigned`; with nothing to assign or no agent available, `assigned` is empty. With `settings.inbox.auto_assign` the server runs the same round itself on every handoff and whenever an agent frees capacity (a conversation resolved, closed or unassigned).
 
 
     Sends a `POST` request to `/v1/bots/{bot_id}/inbox/auto-assign`
@@ -25075,6 +25295,25 @@ impl Client {
     pub fn team_delete(&self) -> builder::TeamDelete<'_> {
         builder::TeamDelete::new(self)
     }
+    /**Rename a team or set its agents' capacity
+
+    Changes the team's name or `agent_capacity`; fields left out stay as they are, and `agent_capacity` set to null removes the limit. Owners and admins may change a team (403 `forbidden` for agents); non-members get 404 `team_not_found`.
+
+    Sends a `PATCH` request to `/v1/teams/{team_id}`
+
+    Arguments:
+    - `team_id`: The team's id.
+    - `body`
+    ```ignore
+    let response = client.team_update()
+        .team_id(team_id)
+        .body(body)
+        .send()
+        .await;
+    ```*/
+    pub fn team_update(&self) -> builder::TeamUpdate<'_> {
+        builder::TeamUpdate::new(self)
+    }
     /**List bots shared with a team
 
     Lists the bots shared with the team, most recently shared first; any member may call it. Non-members get 404 `team_not_found`.
@@ -25252,9 +25491,9 @@ impl Client {
     pub fn team_member_remove(&self) -> builder::TeamMemberRemove<'_> {
         builder::TeamMemberRemove::new(self)
     }
-    /**Change a member's role
+    /**Change a member's role or capacity
 
-    Changes a member's role. Owners may set any role; admins may only move members between `admin` and `agent` and may neither change an owner nor grant `owner` (403 `forbidden`, as for agents). Demoting the team's last owner answers 409 `conflict`; an unknown member answers 404 `member_not_found`.
+    Changes a member's role or own `agent_capacity` (fields left out stay as they are). Owners may set any role; admins may only move members between `admin` and `agent` and may neither change an owner nor grant `owner` (403 `forbidden`, as for agents). Demoting the team's last owner answers 409 `conflict`; an unknown member answers 404 `member_not_found`.
 
     Sends a `PATCH` request to `/v1/teams/{team_id}/members/{user_id}`
 
@@ -33738,6 +33977,119 @@ pub mod builder {
                     ResponseValue::from_response(response).await?,
                 )),
                 404u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16..=599u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::team_update`]
+
+    [`Client::team_update`]: super::Client::team_update*/
+    #[derive(Debug, Clone)]
+    pub struct TeamUpdate<'a> {
+        client: &'a super::Client,
+        team_id: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::TeamUpdate, String>,
+    }
+    impl<'a> TeamUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                team_id: Err("team_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn team_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.team_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: uuid :: Uuid` for team_id failed".to_string());
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TeamUpdate>,
+            <V as std::convert::TryInto<types::TeamUpdate>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `TeamUpdate` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::TeamUpdate) -> types::builder::TeamUpdate,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/v1/teams/{team_id}`
+        pub async fn send(self) -> Result<ResponseValue<types::Team>, Error<types::Error>> {
+            let Self {
+                client,
+                team_id,
+                body,
+            } = self;
+            let team_id = team_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::TeamUpdate::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/teams/{}",
+                client.baseurl,
+                encode_path(&team_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "team_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                404u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                413u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
                     ResponseValue::from_response(response).await?,
                 )),
                 429u16 => Err(Error::ErrorResponse(

@@ -835,7 +835,7 @@ pub trait BotwireApi {
     ) -> Result<crate::Reply<dropshot::HttpResponseOk<types::Health>>, types::Error>;
     /// Auto-assign a bot's unassigned conversations
     ///
-    /// Assigns the bot's queue: its open or pending conversations handed to humans that have no assignee, the longest waiting first (waiting since the handoff), each to the available agent (`presence_available_list` for the bot: its account's users and the members of the teams it is shared with, status `online`, a heartbeat in the last 60 s) assigned least recently by this bot, skipping agents who hold `settings.inbox.agent_capacity` open or pending conversations of the bot. Rounds of every replica run one at a time per bot, so a conversation is assigned once and, over a round, agents' counts differ by at most one. Each assignment notifies the agent and fires `session.assigned`; with nothing to assign or no agent available, `assigned` is empty. With `settings.inbox.auto_assign` the server runs the same round itself on every handoff and whenever an agent frees capacity (a conversation resolved, closed or unassigned).
+    /// Assigns the bot's queue: its open or pending conversations handed to humans that have no assignee, the longest waiting first (waiting since the handoff), each to the available agent (`presence_available_list` for the bot: its account's users and the members of the teams it is shared with, status `online`, a heartbeat in the last 60 s) assigned least recently by this bot, skipping agents at a capacity: `settings.inbox.agent_capacity` open or pending conversations of the bot, or, for a member of a team the bot is shared with, their own `agent_capacity` in that team or else the team's, counted over every bot (the smallest limit that applies wins). Rounds of every replica run one at a time per bot, so a conversation is assigned once and, over a round, agents' counts differ by at most one. Each assignment notifies the agent and fires `session.assigned`; with nothing to assign or no agent available, `assigned` is empty. With `settings.inbox.auto_assign` the server runs the same round itself on every handoff and whenever an agent frees capacity (a conversation resolved, closed or unassigned).
     #[endpoint{method = POST,
     path = "/v1/bots/{bot_id}/inbox/auto-assign",
     tags = ["inbox"],
@@ -1410,9 +1410,9 @@ pub trait BotwireApi {
         rqctx: dropshot::RequestContext<Self::Context>,
         path: crate::PathParams<types::TeamMemberRemovePath>,
     ) -> Result<crate::Reply<dropshot::HttpResponseDeleted, crate::RateLimited>, types::Error>;
-    /// Change a member's role
+    /// Change a member's role or capacity
     ///
-    /// Changes a member's role. Owners may set any role; admins may only move members between `admin` and `agent` and may neither change an owner nor grant `owner` (403 `forbidden`, as for agents). Demoting the team's last owner answers 409 `conflict`; an unknown member answers 404 `member_not_found`.
+    /// Changes a member's role or own `agent_capacity` (fields left out stay as they are). Owners may set any role; admins may only move members between `admin` and `agent` and may neither change an owner nor grant `owner` (403 `forbidden`, as for agents). Demoting the team's last owner answers 409 `conflict`; an unknown member answers 404 `member_not_found`.
     #[endpoint{method = PATCH,
     path = "/v1/teams/{team_id}/members/{user_id}",
     tags = ["teams"],
@@ -1425,6 +1425,18 @@ pub trait BotwireApi {
         crate::Reply<dropshot::HttpResponseOk<types::TeamMember>, crate::RateLimited>,
         types::Error,
     >;
+    /// Rename a team or set its agents' capacity
+    ///
+    /// Changes the team's name or `agent_capacity`; fields left out stay as they are, and `agent_capacity` set to null removes the limit. Owners and admins may change a team (403 `forbidden` for agents); non-members get 404 `team_not_found`.
+    #[endpoint{method = PATCH,
+    path = "/v1/teams/{team_id}",
+    tags = ["teams"],
+    }]
+    async fn team_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: crate::PathParams<types::TeamUpdatePath>,
+        body: crate::JsonBody<types::TeamUpdate>,
+    ) -> Result<crate::Reply<dropshot::HttpResponseOk<types::Team>, crate::RateLimited>, types::Error>;
     /// Create a webhook
     ///
     /// Subscribes an endpoint to events of this bot; callable with any credential of the bot's

@@ -969,6 +969,13 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
         access: Access::TeamAdmin,
     },
     OperationPolicy {
+        operation_id: "team_update",
+        path: "/v1/teams/{team_id}",
+        schemes: &[SecurityScheme::UserJwt],
+        class: RateLimitClass::Standard,
+        access: Access::TeamAdmin,
+    },
+    OperationPolicy {
         operation_id: "webhook_create",
         path: "/v1/bots/{bot_id}/webhooks",
         schemes: &[

@@ -797,6 +797,26 @@ impl<'de> ::serde::Deserialize<'de> for AccountTotpVerifyCode {
             })
     }
 }
+///A limit of open or pending conversations that auto-assignment gives one agent; null for none.
+#[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+#[serde(transparent)]
+pub struct AgentCapacity(pub ::std::option::Option<::std::num::NonZeroU64>);
+impl ::std::ops::Deref for AgentCapacity {
+    type Target = ::std::option::Option<::std::num::NonZeroU64>;
+    fn deref(&self) -> &::std::option::Option<::std::num::NonZeroU64> {
+        &self.0
+    }
+}
+impl ::std::convert::From<AgentCapacity> for ::std::option::Option<::std::num::NonZeroU64> {
+    fn from(value: AgentCapacity) -> Self {
+        value.0
+    }
+}
+impl ::std::convert::From<::std::option::Option<::std::num::NonZeroU64>> for AgentCapacity {
+    fn from(value: ::std::option::Option<::std::num::NonZeroU64>) -> Self {
+        Self(value)
+    }
+}
 ///path parameters of `analytics_conversations_get`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct AnalyticsConversationsGetPath {
@@ -2083,7 +2103,7 @@ pub struct BotGetPath {
 ///How the bot's conversations reach human agents.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct BotInboxSettings {
-    ///Most open or pending conversations of this bot one agent is given by auto-assignment; null for no limit (the default). Manual assignment is not limited.
+    ///Most open or pending conversations of this bot one agent is given by auto-assignment; null for no limit (the default). Manual assignment is not limited. Teams and their members may have limits of their own, over every bot (`Team.agent_capacity`).
     #[serde(deserialize_with = "::std::option::Option::deserialize")]
     #[schemars(with = "crate::Nullable<:: std :: num :: NonZeroU64>")]
     pub agent_capacity: ::std::option::Option<::std::num::NonZeroU64>,
@@ -9346,6 +9366,8 @@ impl ::std::convert::TryFrom<::std::string::String> for SuggestedActionType {
 ///A team the caller belongs to.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct Team {
+    ///Most open or pending conversations, over every bot, that auto-assignment gives each member of this team while it works the queue of a bot shared with the team; a member's own `agent_capacity` replaces it. Null for no limit (the default).
+    pub agent_capacity: AgentCapacity,
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
     pub id: ::uuid::Uuid,
     pub member_count: ::std::num::NonZeroU64,
@@ -9469,6 +9491,9 @@ pub struct TeamBotUnsharePath {
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct TeamCreate {
+    ///See `Team.agent_capacity`; null or left out for no limit.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub agent_capacity: ::std::option::Option<AgentCapacity>,
     ///The team's name.
     pub name: TeamCreateName,
 }
@@ -9912,6 +9937,8 @@ impl<'de> ::serde::Deserialize<'de> for TeamListQueryCursor {
 ///A user's membership of a team.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct TeamMember {
+    ///This member's own limit of open or pending conversations, over every bot, that auto-assignment gives them while they work for this team; it replaces the team's `agent_capacity`. Null when the team's applies.
+    pub agent_capacity: AgentCapacity,
     pub email: ::std::string::String,
     pub joined_at: ::chrono::DateTime<::chrono::offset::Utc>,
     pub name: ::std::string::String,
@@ -10087,12 +10114,15 @@ pub struct TeamMemberRemovePath {
     ///The member's user id.
     pub user_id: ::uuid::Uuid,
 }
-///Changes to a membership.
+///Changes to a membership; fields left out stay as they are.
 #[derive(
     ::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default,
 )]
 #[serde(deny_unknown_fields)]
 pub struct TeamMemberUpdate {
+    ///The member's own limit (see `TeamMember.agent_capacity`); null returns them to the team's.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub agent_capacity: ::std::option::Option<AgentCapacity>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub role: ::std::option::Option<TeamRole>,
 }
@@ -10173,6 +10203,80 @@ impl ::std::convert::TryFrom<::std::string::String> for TeamRole {
     ) -> ::std::result::Result<Self, self::error::ConversionError> {
         value.parse()
     }
+}
+///Changes to a team; fields left out stay as they are.
+#[derive(
+    ::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default,
+)]
+#[serde(deny_unknown_fields)]
+pub struct TeamUpdate {
+    ///See `Team.agent_capacity`; null removes the limit.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub agent_capacity: ::std::option::Option<AgentCapacity>,
+    ///The team's new name.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub name: ::std::option::Option<TeamUpdateName>,
+}
+///The team's new name.
+#[derive(
+    ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
+)]
+#[serde(transparent)]
+pub struct TeamUpdateName(::std::string::String);
+impl ::std::ops::Deref for TeamUpdateName {
+    type Target = ::std::string::String;
+    fn deref(&self) -> &::std::string::String {
+        &self.0
+    }
+}
+impl ::std::convert::From<TeamUpdateName> for ::std::string::String {
+    fn from(value: TeamUpdateName) -> Self {
+        value.0
+    }
+}
+impl ::std::str::FromStr for TeamUpdateName {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        if value.chars().count() > 100usize {
+            return Err("longer than 100 characters".into());
+        }
+        if value.chars().count() < 1usize {
+            return Err("shorter than 1 characters".into());
+        }
+        Ok(Self(value.to_string()))
+    }
+}
+impl ::std::convert::TryFrom<&str> for TeamUpdateName {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for TeamUpdateName {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for TeamUpdateName {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        ::std::string::String::deserialize(deserializer)?
+            .parse()
+            .map_err(|e: self::error::ConversionError| {
+                <D::Error as ::serde::de::Error>::custom(e.to_string())
+            })
+    }
+}
+///path parameters of `team_update`.
+#[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct TeamUpdatePath {
+    ///The team's id.
+    pub team_id: ::uuid::Uuid,
 }
 ///A pending TOTP secret (RFC 6238: SHA-1, 6 digits, 30 s). It takes effect only after `account_totp_verify` confirms a code generated from it.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]

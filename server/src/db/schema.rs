@@ -261,6 +261,7 @@ diesel::table! {
         id -> Text,
         name -> Text,
         created_at -> Timestamp,
+        agent_capacity -> Nullable<BigInt>,
     }
 }
 
@@ -270,6 +271,7 @@ diesel::table! {
         user_id -> Text,
         role -> Text,
         joined_at -> Timestamp,
+        agent_capacity -> Nullable<BigInt>,
     }
 }
 

@@ -1181,6 +1181,21 @@ impl BotwireApi for ServerImpl {
         .await
     }
 
+    async fn team_update(
+        rqctx: Ctx,
+        path: PathParams<types::TeamUpdatePath>,
+        body: JsonBody<types::TeamUpdate>,
+    ) -> Limited<HttpResponseOk<types::Team>> {
+        serve(
+            &rqctx,
+            (path, WithJson(body)),
+            async |call: &Call<'_>, (_, body)| {
+                teams::team_update(call, body).await.map(HttpResponseOk)
+            },
+        )
+        .await
+    }
+
     async fn team_invite_accept(
         rqctx: Ctx,
         body: JsonBody<types::TeamInviteAccept>,
@@ -1293,7 +1308,7 @@ impl BotwireApi for ServerImpl {
     ) -> Limited<HttpResponseOk<types::TeamMember>> {
         serve(
             &rqctx,
-            (path, body),
+            (path, WithJson(body)),
             async |call: &Call<'_>, (path, body)| {
                 teams::team_member_update(call, path.user_id, body)
                     .await

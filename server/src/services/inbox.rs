@@ -832,7 +832,12 @@ pub async fn assign_round(
             ],
         }
     };
-    let made = store::queue_assign_round(db, account_id, bot_id, &agents, capacity, &told).await?;
+    let capacities = store::Capacities {
+        per_bot: capacity,
+        per_user: crate::store::teams::agent_limits(db, bot_id, &agents).await?,
+    };
+    let made =
+        store::queue_assign_round(db, account_id, bot_id, &agents, &capacities, &told).await?;
     if !made.is_empty() {
         live.wake(bot_id);
     }

@@ -18,7 +18,7 @@ use botwire_api::types::{
     self, ErrorCode, PendingTeamInvite, PendingTeamInviteList, Team, TeamBot, TeamBotList,
     TeamBotListQuery, TeamBotShare, TeamCreate, TeamInvite, TeamInviteAccept, TeamInviteCreate,
     TeamInviteListQuery, TeamInviteRole, TeamList, TeamListQuery, TeamMember, TeamMemberList,
-    TeamMemberListQuery, TeamMemberUpdate,
+    TeamMemberListQuery, TeamMemberUpdate, TeamUpdate,
 };
 use rand::distr::{Alphanumeric, SampleString};
 use std::num::NonZeroU64;
@@ -59,8 +59,22 @@ fn invite_role(text: &str) -> TeamInviteRole {
     }
 }
 
+/// A capacity as stored (the contract bounds it to 1..=1000).
+fn capacity_of(capacity: &types::AgentCapacity) -> Option<i64> {
+    capacity.0.and_then(|c| i64::try_from(c.get()).ok())
+}
+
+fn capacity_view(stored: Option<i64>) -> types::AgentCapacity {
+    types::AgentCapacity(
+        stored
+            .and_then(|c| u64::try_from(c).ok())
+            .and_then(NonZeroU64::new),
+    )
+}
+
 fn team_view(row: &TeamWithRole) -> Team {
     Team {
+        agent_capacity: capacity_view(row.team.agent_capacity),
         created_at: utc(row.team.created_at),
         id: stores::uuid(&row.team.id),
         member_count: NonZeroU64::new(u64::try_from(row.member_count).unwrap_or(1))
@@ -72,6 +86,7 @@ fn team_view(row: &TeamWithRole) -> Team {
 
 fn member_view(row: &MemberWithUser) -> TeamMember {
     TeamMember {
+        agent_capacity: capacity_view(row.member.agent_capacity),
         email: row.email.clone(),
         joined_at: utc(row.member.joined_at),
         name: row.name.clone(),
@@ -130,12 +145,14 @@ pub async fn team_create(call: &Call<'_>, body: TeamCreate) -> Result<Team, Erro
         id: new_id(),
         name: body.name.to_string(),
         created_at: now,
+        agent_capacity: body.agent_capacity.as_ref().and_then(capacity_of),
     };
     let owner = MemberRow {
         team_id: team.id.clone(),
         user_id: user_id.to_string(),
         role: TeamRole::Owner.as_str().into(),
         joined_at: now,
+        agent_capacity: None,
     };
     store::team_create(&call.app.db, &team, &owner).await?;
     Ok(team_view(&TeamWithRole {
@@ -169,6 +186,28 @@ pub async fn team_get(call: &Call<'_>) -> Result<Team, Error> {
         .await?
         .ok_or_else(team_missing)?;
     Ok(team_view(&row))
+}
+
+/// Renames the team or sets its agents' capacity (team admins: the access rule).
+pub async fn team_update(
+    call: &Call<'_>,
+    (body, json): (TeamUpdate, serde_json::Value),
+) -> Result<Team, Error> {
+    let (team_id, _) = granted_team(call)?;
+    let name = body.name.as_deref().map(String::to_string);
+    let capacity = botwire_api::given(&json, "/agent_capacity")
+        .then(|| body.agent_capacity.as_ref().and_then(capacity_of));
+    if !store::team_update(
+        &call.app.db,
+        &team_id.to_string(),
+        name.as_deref(),
+        capacity,
+    )
+    .await?
+    {
+        return Err(team_missing());
+    }
+    team_get(call).await
 }
 
 pub async fn team_delete(call: &Call<'_>) -> Result<(), Error> {
@@ -360,6 +399,7 @@ pub async fn team_invite_accept(
         user_id: user.id.clone(),
         role: invite.role.clone(),
         joined_at: now(),
+        agent_capacity: None,
     };
     let team = store::team_name_get(db, &invite.team_id)
         .await?
@@ -434,10 +474,18 @@ fn last_owner() -> Error {
 pub async fn team_member_update(
     call: &Call<'_>,
     user_id: Uuid,
-    body: TeamMemberUpdate,
+    (body, json): (TeamMemberUpdate, serde_json::Value),
 ) -> Result<TeamMember, Error> {
     let (team_id, caller_role) = granted_team(call)?;
     let mut target = member(call, team_id, user_id).await?;
+    if botwire_api::given(&json, "/agent_capacity") {
+        let capacity = body.agent_capacity.as_ref().and_then(capacity_of);
+        let (team, user) = (team_id.to_string(), user_id.to_string());
+        if !store::team_member_capacity_set(&call.app.db, &team, &user, capacity).await? {
+            return Err(member_missing());
+        }
+        target.member.agent_capacity = capacity;
+    }
     let Some(new_role) = body.role.map(own_role) else {
         return Ok(member_view(&target));
     };

@@ -333,17 +333,27 @@ pub async fn queue_position(db: &Db, conversation_id: &str) -> Result<Option<i64
 /// How an assignment round tells of each assignment it makes.
 pub type AssignmentTold<'a> = dyn Fn(&ConversationRow, &ConversationRow) -> Told + Send + Sync + 'a;
 
+/// How many active conversations auto-assignment may give an agent.
+#[derive(Debug, Clone, Default)]
+pub struct Capacities {
+    /// Of the bot's, per agent (the bot's setting).
+    pub per_bot: Option<i64>,
+    /// Over every bot, per user (their teams' limits, `store::teams::agent_limits`).
+    pub per_user: Vec<(String, i64)>,
+}
+
 /// One assignment round of a bot's queue, in one transaction that holds the bot's queue lock
-/// (rounds of every replica run one at a time per bot): each waiting conversation, longest
-/// waiting first, goes to the agent of `agents` assigned least recently by this bot (never
-/// assigned: first; then by id) who holds fewer than `capacity` of its active conversations.
-/// Returns the assignments made as (conversation after, assignee).
+/// (rounds of every replica run one at a time per bot) and the locks of the agents with a
+/// limit over every bot (rounds of two bots sharing an agent take turns at that agent): each
+/// waiting conversation, longest waiting first, goes to the agent of `agents` assigned least
+/// recently by this bot (never assigned: first; then by id) who is under both capacities.
+/// Returns the conversations assigned, as they are after.
 pub async fn queue_assign_round(
     db: &Db,
     account_id: &str,
     bot_id: &str,
     agents: &[String],
-    capacity: Option<i64>,
+    capacities: &Capacities,
     told: &AssignmentTold<'_>,
 ) -> Result<Vec<ConversationRow>, DbError> {
     if agents.is_empty() {
@@ -352,6 +362,13 @@ pub async fn queue_assign_round(
     with_write_conn!(db, |conn| {
         conn.transaction::<_, DbError, _>(async |conn| {
             conn.queue_lock(bot_id).await?;
+            let mut limited: Vec<&str> = capacities
+                .per_user
+                .iter()
+                .map(|(user, _)| user.as_str())
+                .collect();
+            limited.sort_unstable();
+            conn.agents_lock(&limited).await?;
             let waiting = || {
                 conversations::table
                     .filter(conversations::bot_id.eq(bot_id))
@@ -381,6 +398,23 @@ pub async fn queue_assign_round(
                 .select((conversations::assignee_id, diesel::dsl::count_star()))
                 .load(conn)
                 .await?;
+            let total_loads: Vec<(Option<String>, i64)> = if limited.is_empty() {
+                Vec::new()
+            } else {
+                conversations::table
+                    .filter(conversations::assignee_id.eq_any(&limited))
+                    .filter(conversations::status.eq_any(ACTIVE))
+                    .group_by(conversations::assignee_id)
+                    .select((conversations::assignee_id, diesel::dsl::count_star()))
+                    .load(conn)
+                    .await?
+            };
+            let load_of = |loads: &[(Option<String>, i64)], agent: &str| {
+                loads
+                    .iter()
+                    .find(|(u, _)| u.as_deref() == Some(agent))
+                    .map_or(0, |(_, n)| *n)
+            };
             let last: Vec<(String, NaiveDateTime)> = agent_assignments::table
                 .filter(agent_assignments::bot_id.eq(bot_id))
                 .filter(agent_assignments::user_id.eq_any(agents))
@@ -390,34 +424,38 @@ pub async fn queue_assign_round(
                 ))
                 .load(conn)
                 .await?;
-            // (last assigned, id, load) per agent; `None` sorts first: never assigned.
-            let mut pool: Vec<(Option<NaiveDateTime>, String, i64)> = agents
+            let mut pool: Vec<PoolAgent> = agents
                 .iter()
-                .map(|agent| {
-                    let at = last.iter().find(|(u, _)| u == agent).map(|(_, at)| *at);
-                    let load = loads
+                .map(|agent| PoolAgent {
+                    last_assigned_at: last.iter().find(|(u, _)| u == agent).map(|(_, at)| *at),
+                    id: agent.clone(),
+                    bot_load: load_of(&loads, agent),
+                    total_load: load_of(&total_loads, agent),
+                    per_user: capacities
+                        .per_user
                         .iter()
-                        .find(|(u, _)| u.as_deref() == Some(agent.as_str()))
-                        .map_or(0, |(_, n)| *n);
-                    (at, agent.clone(), load)
+                        .find(|(u, _)| u == agent)
+                        .map(|(_, limit)| *limit),
                 })
                 .collect();
             let start = now();
             let mut made = Vec::new();
             let mut all_told = Vec::new();
             for (i, conversation) in queue.iter().enumerate() {
+                // `None` sorts first: never assigned.
                 let free = pool
                     .iter_mut()
-                    .filter(|(_, _, load)| capacity.is_none_or(|c| *load < c))
-                    .min_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+                    .filter(|agent| agent.has_room(capacities.per_bot))
+                    .min_by(|a, b| (a.last_assigned_at, &a.id).cmp(&(b.last_assigned_at, &b.id)));
                 let Some(agent) = free else {
                     break;
                 };
                 // Distinct times keep the round's order for the next round.
                 let at = start + chrono::Duration::microseconds(i64::try_from(i).unwrap_or(0));
-                agent.0 = Some(at);
-                agent.2 += 1;
-                let assignee = agent.1.clone();
+                agent.last_assigned_at = Some(at);
+                agent.bot_load += 1;
+                agent.total_load += 1;
+                let assignee = agent.id.clone();
                 let mut after = conversation.clone();
                 after.assignee_id = Some(assignee.clone());
                 after.awaiting_agent_since = Some(at);
@@ -455,6 +493,24 @@ pub async fn queue_assign_round(
         })
         .await
     })
+}
+
+/// An agent of an assignment round.
+struct PoolAgent {
+    id: String,
+    last_assigned_at: Option<NaiveDateTime>,
+    /// Active conversations of the round's bot.
+    bot_load: i64,
+    /// Active conversations of every bot (counted only when `per_user` is set).
+    total_load: i64,
+    per_user: Option<i64>,
+}
+
+impl PoolAgent {
+    fn has_room(&self, per_bot: Option<i64>) -> bool {
+        per_bot.is_none_or(|limit| self.bot_load < limit)
+            && self.per_user.is_none_or(|limit| self.total_load < limit)
+    }
 }
 
 /// Conversations assigned before `before` that no agent has answered since (candidates for

@@ -62,6 +62,13 @@ pub trait LiveWrites {
         bot_id: &'a str,
     ) -> impl Future<Output = Result<(), DbError>> + Send + 'a;
 
+    /// Makes the transaction the only one assigning to these agents (ids in order) until it
+    /// commits (PostgreSQL; SQLite's write turn already does).
+    fn agents_lock<'a>(
+        &'a mut self,
+        ids: &'a [&'a str],
+    ) -> impl Future<Output = Result<(), DbError>> + Send + 'a;
+
     /// Locks conversations in id order, as a chat batch does (PostgreSQL; SQLite's write
     /// turn holds them all), so that the two never wait on each other in a circle.
     fn conversations_lock<'a>(
@@ -87,6 +94,10 @@ impl LiveWrites for Object<SqliteConn> {
         diesel::sql_query("UPDATE agent_assignments SET bot_id = bot_id WHERE 0")
             .execute(self)
             .await?;
+        Ok(())
+    }
+
+    async fn agents_lock(&mut self, _ids: &[&str]) -> Result<(), DbError> {
         Ok(())
     }
 
@@ -126,6 +137,17 @@ impl LiveWrites for Object<AsyncPgConnection> {
             .bind::<Text, _>(bot_id)
             .execute(self)
             .await?;
+        Ok(())
+    }
+
+    async fn agents_lock(&mut self, ids: &[&str]) -> Result<(), DbError> {
+        for id in ids {
+            // The two-key form: a space of its own, apart from the queue and sequence locks.
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('agent'), hashtext($1))")
+                .bind::<Text, _>(*id)
+                .execute(self)
+                .await?;
+        }
         Ok(())
     }
 

@@ -16,6 +16,8 @@ pub struct TeamRow {
     pub id: String,
     pub name: String,
     pub created_at: NaiveDateTime,
+    /// Each member's limit of active conversations given by auto-assignment, over every bot.
+    pub agent_capacity: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -25,6 +27,8 @@ pub struct MemberRow {
     pub user_id: String,
     pub role: String,
     pub joined_at: NaiveDateTime,
+    /// The member's own limit, replacing the team's.
+    pub agent_capacity: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -252,6 +256,76 @@ pub async fn team_get(
             member_count,
         }))
     })
+}
+
+/// Renames the team (`Some`) and sets its agents' capacity (`Some`, `None` inside: no
+/// limit); true if the team exists.
+pub async fn team_update(
+    db: &Db,
+    team_id: &str,
+    name: Option<&str>,
+    agent_capacity: Option<Option<i64>>,
+) -> Result<bool, DbError> {
+    #[derive(AsChangeset)]
+    #[diesel(table_name = teams)]
+    struct Changes<'a> {
+        name: Option<&'a str>,
+        agent_capacity: Option<Option<i64>>,
+    }
+    let changes = Changes {
+        name,
+        agent_capacity,
+    };
+    let update = diesel::update(teams::table.find(team_id)).set(&changes);
+    let updated = with_write_conn!(db, |conn| update.execute(&mut conn).await?);
+    Ok(updated == 1)
+}
+
+/// Sets a member's own capacity (`None`: the team's applies); true if the member exists.
+pub async fn team_member_capacity_set(
+    db: &Db,
+    team_id: &str,
+    user_id: &str,
+    agent_capacity: Option<i64>,
+) -> Result<bool, DbError> {
+    let update = diesel::update(team_members::table.find((team_id, user_id)))
+        .set(team_members::agent_capacity.eq(agent_capacity));
+    let updated = with_write_conn!(db, |conn| update.execute(&mut conn).await?);
+    Ok(updated == 1)
+}
+
+/// The capacities that apply to `agents` when they work `bot_id`'s queue, as (user, limit):
+/// for each team the bot is shared with, each member's own capacity or else the team's; the
+/// smallest per user. Users without any are left out.
+pub async fn agent_limits(
+    db: &Db,
+    bot_id: &str,
+    agents: &[String],
+) -> Result<Vec<(String, i64)>, DbError> {
+    let rows: Vec<(String, Option<i64>, Option<i64>)> = with_conn!(db, |conn| {
+        team_bots::table
+            .inner_join(teams::table.inner_join(team_members::table))
+            .filter(team_bots::bot_id.eq(bot_id))
+            .filter(team_members::user_id.eq_any(agents))
+            .select((
+                team_members::user_id,
+                team_members::agent_capacity,
+                teams::agent_capacity,
+            ))
+            .load(&mut conn)
+            .await?
+    });
+    let mut limits: Vec<(String, i64)> = Vec::new();
+    for (user_id, own, team) in rows {
+        let Some(limit) = own.or(team) else {
+            continue;
+        };
+        match limits.iter_mut().find(|(u, _)| *u == user_id) {
+            Some((_, smallest)) => *smallest = (*smallest).min(limit),
+            None => limits.push((user_id, limit)),
+        }
+    }
+    Ok(limits)
 }
 
 /// Deletes the team; its memberships, invitations and shares go with it (foreign keys).

@@ -4,7 +4,7 @@
 //! each agent's capacity; once per conversation across replicas; back to the queue when an
 //! assignee does not reply in time.
 
-use super::{Desk, desk, handed_off, inbox_settings, online, reply};
+use super::{Desk, desk, handed_off, handed_off_on, inbox_settings, online, reply};
 use crate::conformance::support::{bearer, expect_error, expect_invalid_field};
 use botwire_client::Client;
 use botwire_client::types::{self, ConversationStatus, ErrorCode};
@@ -165,9 +165,123 @@ async fn conversation_assign_gives_it_to_a_person_of_the_bot(ctx: &TestContext) 
     );
 }
 
+fn capacity(limit: Option<u64>) -> types::AgentCapacity {
+    types::AgentCapacity(limit.and_then(std::num::NonZeroU64::new))
+}
+
+/// A team's `agent_capacity` bounds each member's open conversations over every bot, a
+/// member's own replaces it, and the smallest limit that applies wins.
+async fn team_and_member_capacities_bound_auto_assignment_over_every_bot(ctx: &TestContext) {
+    let desk = desk(ctx, &["cleo", "bruno"], &["bruno"]).await;
+    let (cleo, bruno) = (&desk.agents[0], &desk.agents[1]);
+    let owner = &desk.owner.client;
+    let team_update =
+        |body: types::builder::TeamUpdate| owner.team_update().team_id(desk.team).body(body).send();
+    // Agents may not change the team; the bounds are the contract's.
+    expect_error(
+        cleo.client
+            .team_update()
+            .team_id(desk.team)
+            .body(types::TeamUpdate::builder().agent_capacity(capacity(Some(1))))
+            .send()
+            .await,
+        403,
+        ErrorCode::Forbidden,
+    );
+    let raw = reqwest::Client::new();
+    let over = raw
+        .patch(format!("{}/v1/teams/{}", ctx.base_url, desk.team))
+        .bearer_auth(&desk.owner.token)
+        .json(&serde_json::json!({"agent_capacity": 1001}))
+        .send()
+        .await
+        .expect("team_update");
+    assert_eq!(over.status(), 422);
+    let team = team_update(types::TeamUpdate::builder().agent_capacity(capacity(Some(2))))
+        .await
+        .expect("team_update")
+        .into_inner();
+    assert_eq!(team.agent_capacity, capacity(Some(2)));
+    assert_eq!(team.name, "Support", "fields left out stay");
+    let member = owner
+        .team_member_update()
+        .team_id(desk.team)
+        .user_id(cleo.id)
+        .body(types::TeamMemberUpdate::builder().agent_capacity(capacity(Some(1))))
+        .send()
+        .await
+        .expect("team_member_update")
+        .into_inner();
+    assert_eq!(member.agent_capacity, capacity(Some(1)));
+    assert_eq!(member.role, types::TeamRole::Agent, "fields left out stay");
+
+    // Bruno already holds a conversation of another bot the team works.
+    let other = crate::conformance::support::create_bot(owner, "Other desk").await;
+    crate::conformance::support::chat::upload_faq(owner, other.id).await;
+    owner
+        .team_bot_share()
+        .team_id(desk.team)
+        .body(types::TeamBotShare::builder().bot_id(other.id))
+        .send()
+        .await
+        .expect("team_bot_share");
+    let elsewhere = crate::conformance::support::widget(ctx, &other.widget_token);
+    let held = handed_off_on(&elsewhere, other.id, "held-1").await;
+    owner
+        .conversation_assign()
+        .conversation_id(held)
+        .body(types::ConversationAssign::builder().assignee_id(Some(bruno.id)))
+        .send()
+        .await
+        .expect("conversation_assign");
+
+    let mut queue = Vec::new();
+    for i in 0..4 {
+        queue.push(handed_off(&desk, &format!("cap-{i}")).await);
+    }
+    online(cleo).await;
+    online(bruno).await;
+    let made = round(&bruno.client, desk.bot.id).await;
+    let to = |made: &[types::InboxAutoAssignment], agent: Uuid| {
+        made.iter().filter(|a| a.assignee_id == agent).count()
+    };
+    assert_eq!(
+        to(&made, cleo.id),
+        1,
+        "her own limit, 1, replaces the team's"
+    );
+    assert_eq!(
+        to(&made, bruno.id),
+        1,
+        "the team's 2, counted over both bots"
+    );
+    assert_eq!(made.len(), 2);
+
+    // No team limit: Bruno is free, Cleo keeps her own; then hers goes back to none.
+    let team = team_update(types::TeamUpdate::builder().agent_capacity(capacity(None)))
+        .await
+        .expect("team_update")
+        .into_inner();
+    assert_eq!(team.agent_capacity, capacity(None));
+    let made = round(&bruno.client, desk.bot.id).await;
+    assert_eq!(to(&made, cleo.id), 0, "{made:?}");
+    assert_eq!(to(&made, bruno.id), 2, "{made:?}");
+    let renamed = team_update(
+        types::TeamUpdate::builder().name(Some("Support EMEA".parse().expect("a name"))),
+    )
+    .await
+    .expect("team_update")
+    .into_inner();
+    assert_eq!(
+        (renamed.name.as_str(), renamed.agent_capacity),
+        ("Support EMEA", capacity(None))
+    );
+}
+
 on_both_databases!(
     inbox_auto_assign_takes_the_queue_in_turn_within_capacity,
     conversation_assign_gives_it_to_a_person_of_the_bot,
+    team_and_member_capacities_bound_auto_assignment_over_every_bot,
 );
 
 /// Three replicas run rounds at the same time: each conversation is assigned once, and the

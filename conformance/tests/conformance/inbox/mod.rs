@@ -37,6 +37,8 @@ pub struct Desk {
     pub bot: types::Bot,
     pub visitor: Client,
     pub agents: Vec<Agent>,
+    /// The team the bot is shared with: the agents and the owner.
+    pub team: Uuid,
 }
 
 async fn agent(ctx: &TestContext, email: &str, name: &str) -> Agent {
@@ -82,14 +84,19 @@ pub async fn desk(ctx: &TestContext, names: &[&str], admins: &[&str]) -> Desk {
         owner,
         bot,
         agents,
+        team,
     }
 }
 
 /// A visitor's conversation on `session`, handed to humans; its id.
 pub async fn handed_off(desk: &Desk, session: &str) -> Uuid {
-    let reply = ask(&desk.visitor, desk.bot.id, session, "Do you ship abroad?").await;
-    let conversation = desk
-        .visitor
+    handed_off_on(&desk.visitor, desk.bot.id, session).await
+}
+
+/// A conversation of `visitor` (a bot's widget client) on `session`, handed to humans; its id.
+pub async fn handed_off_on(visitor: &Client, bot: Uuid, session: &str) -> Uuid {
+    let reply = ask(visitor, bot, session, "Do you ship abroad?").await;
+    let conversation = visitor
         .conversation_escalate()
         .conversation_id(reply.conversation_id)
         .body(
