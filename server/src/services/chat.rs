@@ -381,7 +381,12 @@ pub async fn conversation_escalate(
     })
     .await?;
     if escalated.changed {
-        super::inbox::assign_if_automatic(call.app, &escalated.row.bot_id, &account_id).await?;
+        let made =
+            super::inbox::assign_if_automatic(call.app, &escalated.row.bot_id, &account_id).await?;
+        // Assigned at once when an agent had room: the answer says to whom.
+        if let Some(now) = made.iter().find(|row| row.id == escalated.row.id) {
+            return Ok(conversation_view(now));
+        }
     }
     Ok(conversation_view(&escalated.row))
 }

@@ -94,6 +94,18 @@ pub struct Change {
     pub told: Told,
 }
 
+impl Change {
+    /// A change of the conversation's fields alone: no message, no handoff.
+    pub fn fields(after: ConversationRow, told: Told) -> Change {
+        Change {
+            after,
+            message: None,
+            handoff: HandoffWrite::None,
+            told,
+        }
+    }
+}
+
 /// What [`change`] did.
 pub struct Changed {
     /// The conversation now.
@@ -437,21 +449,18 @@ pub async fn conversation_assign(
                 ));
             }
         }
-        Ok(Some(Change {
-            after,
-            message: None,
-            handoff: HandoffWrite::None,
-            told,
-        }))
+        Ok(Some(Change::fields(after, told)))
     })
     .await?;
     if assigned.changed && assignee.is_none() {
         let (bot_id, account_id) = granted(call)?;
-        assign_if_automatic(call.app, &bot_id, &account_id).await?;
+        let made = assign_if_automatic(call.app, &bot_id, &account_id).await?;
+        // The round may have given it to someone already.
+        if let Some(now) = made.iter().find(|row| row.id == assigned.row.id) {
+            return Ok(conversation_view(now));
+        }
     }
-    // A round may have given it to someone already.
-    let (now, _) = conversation_of_caller(call, conversation_id).await?;
-    Ok(conversation_view(&now))
+    Ok(conversation_view(&assigned.row))
 }
 
 pub async fn conversation_status_set(
@@ -478,12 +487,7 @@ pub async fn conversation_status_set(
             "conversation",
             &conversation_view(&after),
         ));
-        Ok(Some(Change {
-            after,
-            message: None,
-            handoff: HandoffWrite::None,
-            told,
-        }))
+        Ok(Some(Change::fields(after, told)))
     })
     .await?;
     if set.changed && is_done(&status) && set.row.assignee_id.is_some() {
@@ -541,12 +545,7 @@ pub async fn conversation_tags_set(
             )],
             ..Default::default()
         };
-        Ok(Some(Change {
-            after,
-            message: None,
-            handoff: HandoffWrite::None,
-            told,
-        }))
+        Ok(Some(Change::fields(after, told)))
     })
     .await?;
     Ok(conversation_view(&set.row))
@@ -860,16 +859,21 @@ fn inbox_settings(
     ))
 }
 
-/// Runs a round when the bot assigns automatically (after a handoff, or freed capacity).
-pub async fn assign_if_automatic(app: &App, bot_id: &str, account_id: &str) -> Result<(), Error> {
+/// Runs a round when the bot assigns automatically (after a handoff, or freed capacity); the
+/// conversations it assigned.
+pub async fn assign_if_automatic(
+    app: &App,
+    bot_id: &str,
+    account_id: &str,
+) -> Result<Vec<ConversationRow>, Error> {
     let Some(bot) = crate::store::bots::bot_get(&app.db, account_id, bot_id).await? else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let (automatic, capacity, _) = inbox_settings(&bot.id, &bot.settings)?;
-    if automatic {
-        assign_round(&app.db, &app.live, bot_id, account_id, capacity).await?;
+    if !automatic {
+        return Ok(Vec::new());
     }
-    Ok(())
+    assign_round(&app.db, &app.live, bot_id, account_id, capacity).await
 }
 
 pub async fn inbox_auto_assign(

@@ -71,13 +71,20 @@ async fn flow(ctx: &TestContext, stream_base: &str) {
     let state = visitor_stream.next("conversation", LIVE_WAIT).await;
     assert_eq!(state.data["handed_off"], false);
 
-    desk.visitor
+    let escalated = desk
+        .visitor
         .conversation_escalate()
         .conversation_id(conversation_id)
         .body(types::ConversationEscalate::builder())
         .send()
         .await
-        .expect("conversation_escalate");
+        .expect("conversation_escalate")
+        .into_inner();
+    assert_eq!(
+        escalated.assignee_id,
+        Some(cleo.id),
+        "assigned on handoff, and the answer says so"
+    );
     let handoff = cleo_inbox.next("handoff", LIVE_WAIT).await;
     assert_eq!(handoff.data["id"], conversation_id.to_string());
     let assigned = cleo_inbox.next("assigned", LIVE_WAIT).await;
