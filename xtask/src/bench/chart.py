@@ -9,7 +9,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 results = json.load(open(sys.argv[1]))
-rows = results["measurements"]
+# The medians of the runs (results["measurements"] holds every run).
+rows = results["summaries"]
 targets = results["targets"]
 scenarios = ["chat send", "history", "first byte, 1 client", "first byte, 64 connections"]
 names = {
@@ -40,7 +41,20 @@ for k, (backend, color) in enumerate(backends):
         rps.append(row["rps"])
         p50.append(row["p50_ms"])
         p99.append(row["p99_ms"])
-    bars = rps_ax.bar(xs, rps, width, label=backend, color=color)
+    spread = [
+        [row["rps"] - row["rps_min"], row["rps_max"] - row["rps"]]
+        for row in (find(backend, s) for s in scenarios)
+        if row is not None
+    ]
+    bars = rps_ax.bar(
+        xs,
+        rps,
+        width,
+        label=backend,
+        color=color,
+        yerr=list(zip(*spread)) if spread else None,
+        capsize=2,
+    )
     rps_ax.bar_label(bars, labels=[f"{v:,.0f}" for v in rps], fontsize=7, rotation=90, padding=2)
     lat_ax.bar(xs, p99, width, label=f"{backend} p99", color=color)
     lat_ax.bar(xs, p50, width, label=f"{backend} p50", color="white", alpha=0.55, hatch="//")
@@ -71,6 +85,9 @@ lat_ax.legend(
     loc="upper center",
     bbox_to_anchor=(0.5, -0.12),
 )
-fig.suptitle(f"Botwire, cargo xtask bench, {results['started']}: 2 cores, loopback, 64 connections")
+fig.suptitle(
+    f"Botwire, cargo xtask bench, {results['started']}: 2 cores, loopback, 64 connections; "
+    "medians of the runs, whiskers: their range"
+)
 fig.tight_layout()
 fig.savefig(sys.argv[2], dpi=110)

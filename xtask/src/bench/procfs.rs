@@ -18,12 +18,23 @@ pub(super) fn load_average() -> String {
 
 /// The status file's VmHWM: the process's peak resident set.
 pub(super) fn peak_rss_kib(pid: u32) -> Result<u64> {
+    status_kib(pid, "VmHWM")
+}
+
+/// The status file's RssAnon: the process's own memory now (heap, stacks), without the file
+/// pages it maps (SQLite's memory-mapped database file counts in VmHWM, not here).
+pub(super) fn anon_rss_kib(pid: u32) -> Result<u64> {
+    status_kib(pid, "RssAnon")
+}
+
+/// A `<field>: <n> kB` line of /proc/<pid>/status.
+fn status_kib(pid: u32, field: &str) -> Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no VmHWM in /proc/<pid>/status")
+        .with_context(|| format!("no {field} in /proc/<pid>/status"))
 }
 
 /// User and system CPU ticks of a process; with `children`, also those of its live children
@@ -84,12 +95,27 @@ pub(super) fn machine_description() -> Vec<String> {
         .ok()
         .and_then(|info| info.lines().next().map(str::to_string))
         .unwrap_or_default();
+    let mhz = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|line| line.strip_prefix("cpu MHz"))
+                .map(|mhz| mhz.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_default();
+    // lscpu's "L1d cache: 96 KiB (2 instances)" lines.
+    let caches: Vec<String> = command_line("lscpu", &[])
+        .lines()
+        .filter(|line| line.starts_with('L') && line.contains("cache:"))
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
     vec![
         format!(
-            "{} CPUs ({cpu}); {}",
+            "{} CPUs ({cpu}, {mhz} MHz); {}",
             command_line("nproc", &[]),
             memory.split_whitespace().collect::<Vec<_>>().join(" ")
         ),
+        format!("caches: {}", caches.join(", ")),
         format!("kernel {}", command_line("uname", &["-r"])),
         command_line("rustc", &["--version"]),
         command_line("wrk", &["-v"])
