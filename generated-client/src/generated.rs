@@ -813,26 +813,6 @@ pub mod types {
                 })
         }
     }
-    ///A limit of open or pending conversations that auto-assignment gives one agent; null for none.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(transparent)]
-    pub struct AgentCapacity(pub ::std::option::Option<::std::num::NonZeroU64>);
-    impl ::std::ops::Deref for AgentCapacity {
-        type Target = ::std::option::Option<::std::num::NonZeroU64>;
-        fn deref(&self) -> &::std::option::Option<::std::num::NonZeroU64> {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<AgentCapacity> for ::std::option::Option<::std::num::NonZeroU64> {
-        fn from(value: AgentCapacity) -> Self {
-            value.0
-        }
-    }
-    impl ::std::convert::From<::std::option::Option<::std::num::NonZeroU64>> for AgentCapacity {
-        fn from(value: ::std::option::Option<::std::num::NonZeroU64>) -> Self {
-            Self(value)
-        }
-    }
     ///`AnalyticsConversationsGetInterval`
     #[derive(
         ::serde::Deserialize,
@@ -8914,7 +8894,9 @@ pub mod types {
     ///A team the caller belongs to.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Team {
-        pub agent_capacity: AgentCapacity,
+        ///Most open or pending conversations, over every bot, that auto-assignment gives each member of this team while it works the queue of a bot shared with the team; a member's own `agent_capacity` replaces it. Null for no limit (the default).
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub agent_capacity: ::std::option::Option<::std::num::NonZeroU64>,
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         pub id: ::uuid::Uuid,
         pub member_count: ::std::num::NonZeroU64,
@@ -9017,8 +8999,9 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct TeamCreate {
+        ///See `Team.agent_capacity`; null or left out for no limit.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub agent_capacity: ::std::option::Option<AgentCapacity>,
+        pub agent_capacity: ::std::option::Option<::std::num::NonZeroU64>,
         ///The team's name.
         pub name: TeamCreateName,
     }
@@ -9399,7 +9382,9 @@ pub mod types {
     ///A user's membership of a team.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct TeamMember {
-        pub agent_capacity: AgentCapacity,
+        ///This member's own limit of open or pending conversations, over every bot, that auto-assignment gives them while they work for this team; it replaces the team's `agent_capacity`. Null when the team's applies.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub agent_capacity: ::std::option::Option<::std::num::NonZeroU64>,
         pub email: ::std::string::String,
         pub joined_at: ::chrono::DateTime<::chrono::offset::Utc>,
         pub name: ::std::string::String,
@@ -9556,8 +9541,9 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct TeamMemberUpdate {
+        ///The member's own limit (see `TeamMember.agent_capacity`); null returns them to the team's.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub agent_capacity: ::std::option::Option<AgentCapacity>,
+        pub agent_capacity: ::std::option::Option<::std::num::NonZeroU64>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role: ::std::option::Option<TeamRole>,
     }
@@ -9643,8 +9629,9 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct TeamUpdate {
+        ///See `Team.agent_capacity`; null removes the limit.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub agent_capacity: ::std::option::Option<AgentCapacity>,
+        pub agent_capacity: ::std::option::Option<::std::num::NonZeroU64>,
         ///The team's new name.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<TeamUpdateName>,
@@ -20961,7 +20948,10 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct Team {
-            agent_capacity: ::std::result::Result<super::AgentCapacity, ::std::string::String>,
+            agent_capacity: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU64>,
+                ::std::string::String,
+            >,
             created_at: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
                 ::std::string::String,
@@ -20986,7 +20976,7 @@ pub mod types {
         impl Team {
             pub fn agent_capacity<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::AgentCapacity>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::num::NonZeroU64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.agent_capacity = value.try_into().map_err(|e| {
@@ -21252,7 +21242,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct TeamCreate {
             agent_capacity: ::std::result::Result<
-                ::std::option::Option<super::AgentCapacity>,
+                ::std::option::Option<::std::num::NonZeroU64>,
                 ::std::string::String,
             >,
             name: ::std::result::Result<super::TeamCreateName, ::std::string::String>,
@@ -21268,7 +21258,7 @@ pub mod types {
         impl TeamCreate {
             pub fn agent_capacity<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::AgentCapacity>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::num::NonZeroU64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.agent_capacity = value.try_into().map_err(|e| {
@@ -21605,7 +21595,10 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct TeamMember {
-            agent_capacity: ::std::result::Result<super::AgentCapacity, ::std::string::String>,
+            agent_capacity: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU64>,
+                ::std::string::String,
+            >,
             email: ::std::result::Result<::std::string::String, ::std::string::String>,
             joined_at: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
@@ -21632,7 +21625,7 @@ pub mod types {
         impl TeamMember {
             pub fn agent_capacity<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::AgentCapacity>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::num::NonZeroU64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.agent_capacity = value.try_into().map_err(|e| {
@@ -21982,7 +21975,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct TeamMemberUpdate {
             agent_capacity: ::std::result::Result<
-                ::std::option::Option<super::AgentCapacity>,
+                ::std::option::Option<::std::num::NonZeroU64>,
                 ::std::string::String,
             >,
             role: ::std::result::Result<
@@ -22001,7 +21994,7 @@ pub mod types {
         impl TeamMemberUpdate {
             pub fn agent_capacity<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::AgentCapacity>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::num::NonZeroU64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.agent_capacity = value.try_into().map_err(|e| {
@@ -22157,7 +22150,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct TeamUpdate {
             agent_capacity: ::std::result::Result<
-                ::std::option::Option<super::AgentCapacity>,
+                ::std::option::Option<::std::num::NonZeroU64>,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -22176,7 +22169,7 @@ pub mod types {
         impl TeamUpdate {
             pub fn agent_capacity<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::AgentCapacity>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::num::NonZeroU64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.agent_capacity = value.try_into().map_err(|e| {

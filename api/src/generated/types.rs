@@ -797,26 +797,6 @@ impl<'de> ::serde::Deserialize<'de> for AccountTotpVerifyCode {
             })
     }
 }
-///A limit of open or pending conversations that auto-assignment gives one agent; null for none.
-#[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-#[serde(transparent)]
-pub struct AgentCapacity(pub ::std::option::Option<::std::num::NonZeroU64>);
-impl ::std::ops::Deref for AgentCapacity {
-    type Target = ::std::option::Option<::std::num::NonZeroU64>;
-    fn deref(&self) -> &::std::option::Option<::std::num::NonZeroU64> {
-        &self.0
-    }
-}
-impl ::std::convert::From<AgentCapacity> for ::std::option::Option<::std::num::NonZeroU64> {
-    fn from(value: AgentCapacity) -> Self {
-        value.0
-    }
-}
-impl ::std::convert::From<::std::option::Option<::std::num::NonZeroU64>> for AgentCapacity {
-    fn from(value: ::std::option::Option<::std::num::NonZeroU64>) -> Self {
-        Self(value)
-    }
-}
 ///path parameters of `analytics_conversations_get`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct AnalyticsConversationsGetPath {
@@ -9367,7 +9347,9 @@ impl ::std::convert::TryFrom<::std::string::String> for SuggestedActionType {
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct Team {
     ///Most open or pending conversations, over every bot, that auto-assignment gives each member of this team while it works the queue of a bot shared with the team; a member's own `agent_capacity` replaces it. Null for no limit (the default).
-    pub agent_capacity: AgentCapacity,
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: num :: NonZeroU64>")]
+    pub agent_capacity: ::std::option::Option<::std::num::NonZeroU64>,
     pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
     pub id: ::uuid::Uuid,
     pub member_count: ::std::num::NonZeroU64,
@@ -9493,7 +9475,7 @@ pub struct TeamBotUnsharePath {
 pub struct TeamCreate {
     ///See `Team.agent_capacity`; null or left out for no limit.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub agent_capacity: ::std::option::Option<AgentCapacity>,
+    pub agent_capacity: ::std::option::Option<::std::num::NonZeroU64>,
     ///The team's name.
     pub name: TeamCreateName,
 }
@@ -9938,7 +9920,9 @@ impl<'de> ::serde::Deserialize<'de> for TeamListQueryCursor {
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct TeamMember {
     ///This member's own limit of open or pending conversations, over every bot, that auto-assignment gives them while they work for this team; it replaces the team's `agent_capacity`. Null when the team's applies.
-    pub agent_capacity: AgentCapacity,
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<:: std :: num :: NonZeroU64>")]
+    pub agent_capacity: ::std::option::Option<::std::num::NonZeroU64>,
     pub email: ::std::string::String,
     pub joined_at: ::chrono::DateTime<::chrono::offset::Utc>,
     pub name: ::std::string::String,
@@ -10122,7 +10106,7 @@ pub struct TeamMemberRemovePath {
 pub struct TeamMemberUpdate {
     ///The member's own limit (see `TeamMember.agent_capacity`); null returns them to the team's.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub agent_capacity: ::std::option::Option<AgentCapacity>,
+    pub agent_capacity: ::std::option::Option<::std::num::NonZeroU64>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub role: ::std::option::Option<TeamRole>,
 }
@@ -10212,7 +10196,7 @@ impl ::std::convert::TryFrom<::std::string::String> for TeamRole {
 pub struct TeamUpdate {
     ///See `Team.agent_capacity`; null removes the limit.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub agent_capacity: ::std::option::Option<AgentCapacity>,
+    pub agent_capacity: ::std::option::Option<::std::num::NonZeroU64>,
     ///The team's new name.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<TeamUpdateName>,

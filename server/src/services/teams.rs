@@ -60,16 +60,14 @@ fn invite_role(text: &str) -> TeamInviteRole {
 }
 
 /// A capacity as stored (the contract bounds it to 1..=1000).
-fn capacity_of(capacity: &types::AgentCapacity) -> Option<i64> {
-    capacity.0.and_then(|c| i64::try_from(c.get()).ok())
+fn capacity_of(capacity: Option<NonZeroU64>) -> Option<i64> {
+    capacity.and_then(|c| i64::try_from(c.get()).ok())
 }
 
-fn capacity_view(stored: Option<i64>) -> types::AgentCapacity {
-    types::AgentCapacity(
-        stored
-            .and_then(|c| u64::try_from(c).ok())
-            .and_then(NonZeroU64::new),
-    )
+fn capacity_view(stored: Option<i64>) -> Option<NonZeroU64> {
+    stored
+        .and_then(|c| u64::try_from(c).ok())
+        .and_then(NonZeroU64::new)
 }
 
 fn team_view(row: &TeamWithRole) -> Team {
@@ -145,7 +143,7 @@ pub async fn team_create(call: &Call<'_>, body: TeamCreate) -> Result<Team, Erro
         id: new_id(),
         name: body.name.to_string(),
         created_at: now,
-        agent_capacity: body.agent_capacity.as_ref().and_then(capacity_of),
+        agent_capacity: capacity_of(body.agent_capacity),
     };
     let owner = MemberRow {
         team_id: team.id.clone(),
@@ -195,8 +193,8 @@ pub async fn team_update(
 ) -> Result<Team, Error> {
     let (team_id, _) = granted_team(call)?;
     let name = body.name.as_deref().map(String::to_string);
-    let capacity = botwire_api::given(&json, "/agent_capacity")
-        .then(|| body.agent_capacity.as_ref().and_then(capacity_of));
+    let capacity =
+        botwire_api::given(&json, "/agent_capacity").then(|| capacity_of(body.agent_capacity));
     if !store::team_update(
         &call.app.db,
         &team_id.to_string(),
@@ -479,7 +477,7 @@ pub async fn team_member_update(
     let (team_id, caller_role) = granted_team(call)?;
     let mut target = member(call, team_id, user_id).await?;
     if botwire_api::given(&json, "/agent_capacity") {
-        let capacity = body.agent_capacity.as_ref().and_then(capacity_of);
+        let capacity = capacity_of(body.agent_capacity);
         let (team, user) = (team_id.to_string(), user_id.to_string());
         if !store::team_member_capacity_set(&call.app.db, &team, &user, capacity).await? {
             return Err(member_missing());
