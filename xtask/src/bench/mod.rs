@@ -7,6 +7,7 @@
 //! probe. Where a target is missed, it profiles a shortened run with `perf`. Writes
 //! `target/bench/report.md` and `chart.png` and copies both to `docs/bench/`.
 
+mod counters;
 mod dataset;
 pub(crate) mod http;
 mod inbox;
@@ -142,6 +143,11 @@ pub struct Measurement {
     /// The statements PostgreSQL ran during the scenario, most frequent first (PostgreSQL
     /// only; from pg_stat_statements).
     pub db_statements: Option<Vec<DbStatement>>,
+    /// The server's `perf stat` counts over the scenario (empty without perf).
+    pub counters: Vec<counters::Count>,
+    /// What autovacuum did during the scenario, as `table: vacuum, analyze` (PostgreSQL only;
+    /// its CPU counts in PostgreSQL's).
+    pub autovacuum: Vec<String>,
 }
 
 /// One normalised statement of pg_stat_statements over a scenario.
@@ -373,6 +379,25 @@ struct Shared<'a> {
     scratch: &'a Scratch,
     options: &'a Options,
     baseline: &'a Baseline,
+}
+
+/// The tables autovacuum vacuumed or analyzed between two readings of its counts.
+fn autovacuum_during(before: &[(String, i64, i64)], after: &[(String, i64, i64)]) -> Vec<String> {
+    after
+        .iter()
+        .filter_map(|(table, vacuums, analyzes)| {
+            let (v0, a0) = before
+                .iter()
+                .find(|(t, _, _)| t == table)
+                .map_or((0, 0), |(_, v, a)| (*v, *a));
+            let what: Vec<&str> = [(vacuums - v0, "vacuum"), (analyzes - a0, "analyze")]
+                .into_iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(_, what)| what)
+                .collect();
+            (!what.is_empty()).then(|| format!("{table}: {}", what.join(", ")))
+        })
+        .collect()
 }
 
 /// Marks measurements as made in `round`.
@@ -633,12 +658,15 @@ impl Server {
         if let Some(db) = db {
             db.statements_reset();
         }
+        let vacuums_before = db.map(postgres::Cluster::autovacuum_counts);
         let tool = if scenario.starts_with("first byte") || scenario.contains("1 client") {
             "probe"
         } else {
             "wrk"
         };
+        let counting = counters::Counting::start(pid);
         let load = load()?;
+        let counters = counting.map(counters::Counting::stop).unwrap_or_default();
         let per_request = |ticks: u64| {
             ticks as f64 * 1e6 / procfs::clock_ticks_per_second() / load.requests.max(1) as f64
         };
@@ -646,6 +674,10 @@ impl Server {
         let db_cpu_us = db_pid
             .zip(db_before)
             .map(|(pid, before)| per_request(procfs::cpu_ticks(pid, true).saturating_sub(before)));
+        let autovacuum = db
+            .zip(vacuums_before)
+            .map(|(db, before)| autovacuum_during(&before, &db.autovacuum_counts()))
+            .unwrap_or_default();
         let peak_rss_kib = procfs::peak_rss_kib(pid)?;
         let anon_rss_kib = procfs::anon_rss_kib(pid)?;
         let db_statements = db.map(|db| {
@@ -681,6 +713,8 @@ impl Server {
             server_cpu_us,
             db_cpu_us,
             db_statements,
+            counters,
+            autovacuum,
         })
     }
 }

@@ -142,6 +142,26 @@ impl Cluster {
             .collect()
     }
 
+    /// How many times autovacuum has vacuumed and analyzed each table so far, as (table,
+    /// vacuums, analyzes): the difference over a scenario says what ran beside it.
+    pub fn autovacuum_counts(&self) -> Vec<(String, i64, i64)> {
+        let query = "SELECT relname, autovacuum_count, autoanalyze_count FROM pg_stat_user_tables";
+        let Ok(text) = self.sql(query) else {
+            return Vec::new();
+        };
+        text.lines()
+            .filter_map(|line| {
+                let mut fields = line.split('\t');
+                let table = fields.next()?.to_string();
+                Some((
+                    table,
+                    fields.next()?.parse().ok()?,
+                    fields.next()?.parse().ok()?,
+                ))
+            })
+            .collect()
+    }
+
     /// The postmaster's pid (its backends are its children).
     pub fn postmaster_pid(&self) -> Option<u32> {
         std::fs::read_to_string(self.data().join("postmaster.pid"))

@@ -116,6 +116,14 @@ pub(super) fn machine_description() -> Vec<String> {
             memory.split_whitespace().collect::<Vec<_>>().join(" ")
         ),
         format!("caches: {}", caches.join(", ")),
+        format!(
+            "clock source {}",
+            std::fs::read_to_string(
+                "/sys/devices/system/clocksource/clocksource0/current_clocksource"
+            )
+            .unwrap_or_default()
+            .trim()
+        ),
         format!("kernel {}", command_line("uname", &["-r"])),
         command_line("rustc", &["--version"]),
         command_line("wrk", &["-v"])

@@ -493,14 +493,15 @@ pub fn markdown(run: &Run, build: Duration) -> String {
     }
     let _ = writeln!(
         out,
-        "\n### Every run\n\n| round | backend | scenario | req/s | p99 ms | server CPU µs/req | \
-         PostgreSQL CPU µs/req | load avg before |\n| ---: | --- | --- | ---: | ---: | ---: | ---: \
-         | --- |"
+        "\n### Every run\n\nAutovacuum: the tables PostgreSQL's autovacuum vacuumed or analyzed \
+         during the run (its CPU counts in PostgreSQL's).\n\n| round | backend | scenario | req/s | \
+         p99 ms | server CPU µs/req | PostgreSQL CPU µs/req | autovacuum | load avg before |\n| \
+         ---: | --- | --- | ---: | ---: | ---: | ---: | --- | --- |"
     );
     for m in all {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.0} | {:.2} | {:.0} | {} | {} |",
+            "| {} | {} | {} | {:.0} | {:.2} | {:.0} | {} | {} | {} |",
             m.round,
             m.backend,
             label(m),
@@ -508,9 +509,16 @@ pub fn markdown(run: &Run, build: Duration) -> String {
             m.load.p99_us / 1000.0,
             m.server_cpu_us,
             m.db_cpu_us.map_or("-".into(), |us| format!("{us:.0}")),
+            if m.autovacuum.is_empty() {
+                "-".to_string()
+            } else {
+                m.autovacuum.join("; ")
+            },
             m.load_before,
         );
     }
+
+    counters_section(&mut out, all);
 
     let _ = writeln!(out, "\n## Errors\n");
     for (backend, failures) in &run.race_failures {
@@ -739,4 +747,74 @@ pub fn json(run: &Run) -> Value {
             })
             .collect::<Vec<Value>>(),
     })
+}
+
+/// The server's `perf stat` counts per request, medians of the runs.
+fn counters_section(out: &mut String, all: &[Measurement]) {
+    let summaries: Vec<Summary<'_>> = Summary::all(all)
+        .into_iter()
+        .filter(|s| !s.first().counters.is_empty())
+        .collect();
+    if summaries.is_empty() {
+        return;
+    }
+    let per_request = |m: &Measurement, event: &str| {
+        let value = m.counters.iter().find(|c| c.event == event)?.value?;
+        Some(value / m.load.requests.max(1) as f64)
+    };
+    let hardware = summaries.iter().any(|s| {
+        s.runs
+            .iter()
+            .any(|m| per_request(m, "instructions").is_some())
+    });
+    let _ = writeln!(
+        out,
+        "\n### Counters per request (`perf stat` on the server process)\n\n{}\n",
+        if hardware {
+            "Instructions and cycles per request tell a machine that runs more code from one \
+             that runs the same code slower (IPC: instructions per cycle)."
+        } else {
+            "This machine exposes no hardware counters (`perf stat` answers `<not supported>` \
+             for instructions, cycles and cache misses: a VM without access to the CPU's PMU), \
+             so instructions per request cannot be compared here; the software counters are \
+             below, and the clock source is in the machine's description."
+        }
+    );
+    let _ = writeln!(
+        out,
+        "| backend | scenario | context switches/req | CPU migrations/req | page faults/req | \
+         instructions/req | cycles/req | IPC | cache misses/req |\n| --- | --- | ---: | ---: | \
+         ---: | ---: | ---: | ---: | ---: |"
+    );
+    for summary in &summaries {
+        let m = summary.first();
+        let count = |event: &'static str, digits: usize| {
+            let spread = summary.spread(|r| per_request(r, event));
+            if spread.median.is_finite() {
+                spread.show(digits)
+            } else {
+                "n/s".into()
+            }
+        };
+        let ipc =
+            summary.spread(|r| Some(per_request(r, "instructions")? / per_request(r, "cycles")?));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            m.backend,
+            label(m),
+            count("context-switches", 2),
+            count("cpu-migrations", 3),
+            count("page-faults", 2),
+            count("instructions", 0),
+            count("cycles", 0),
+            if ipc.median.is_finite() {
+                ipc.show(2)
+            } else {
+                "n/s".into()
+            },
+            count("cache-misses", 1),
+        );
+    }
+    let _ = writeln!(out, "\nn/s: not supported by this machine.");
 }
