@@ -192,17 +192,10 @@ pub async fn team_update(
     (body, json): (TeamUpdate, serde_json::Value),
 ) -> Result<Team, Error> {
     let (team_id, _) = granted_team(call)?;
-    let name = body.name.as_deref().map(String::to_string);
+    let name = body.name.as_deref().map(String::as_str);
     let capacity =
         botwire_api::given(&json, "/agent_capacity").then(|| capacity_of(body.agent_capacity));
-    if !store::team_update(
-        &call.app.db,
-        &team_id.to_string(),
-        name.as_deref(),
-        capacity,
-    )
-    .await?
-    {
+    if !store::team_update(&call.app.db, &team_id.to_string(), name, capacity).await? {
         return Err(team_missing());
     }
     team_get(call).await
@@ -475,41 +468,34 @@ pub async fn team_member_update(
     (body, json): (TeamMemberUpdate, serde_json::Value),
 ) -> Result<TeamMember, Error> {
     let (team_id, caller_role) = granted_team(call)?;
+    let (team, user) = (team_id.to_string(), user_id.to_string());
     let mut target = member(call, team_id, user_id).await?;
+    // The role first: a role change refused (403, 409) leaves the capacity as it was too.
+    if let Some(new_role) = body.role.map(own_role) {
+        let current = role_of(&target.member.role);
+        // Owners set any role; admins move members between admin and agent only.
+        if caller_role < TeamRole::Owner
+            && (current == TeamRole::Owner || new_role == TeamRole::Owner)
+        {
+            return Err(Error::Forbidden(
+                "only an owner may change an owner or make one".into(),
+            ));
+        }
+        match store::team_member_change(&call.app.db, &team, &user, Some(new_role.as_str())).await?
+        {
+            MemberChange::Done => target.member.role = new_role.as_str().into(),
+            MemberChange::NoSuchMember => return Err(member_missing()),
+            MemberChange::LastOwner => return Err(last_owner()),
+        }
+    }
     if botwire_api::given(&json, "/agent_capacity") {
         let capacity = capacity_of(body.agent_capacity);
-        let (team, user) = (team_id.to_string(), user_id.to_string());
         if !store::team_member_capacity_set(&call.app.db, &team, &user, capacity).await? {
             return Err(member_missing());
         }
         target.member.agent_capacity = capacity;
     }
-    let Some(new_role) = body.role.map(own_role) else {
-        return Ok(member_view(&target));
-    };
-    let current = role_of(&target.member.role);
-    // Owners set any role; admins move members between admin and agent only.
-    if caller_role < TeamRole::Owner && (current == TeamRole::Owner || new_role == TeamRole::Owner)
-    {
-        return Err(Error::Forbidden(
-            "only an owner may change an owner or make one".into(),
-        ));
-    }
-    match store::team_member_change(
-        &call.app.db,
-        &team_id.to_string(),
-        &user_id.to_string(),
-        Some(new_role.as_str()),
-    )
-    .await?
-    {
-        MemberChange::Done => {
-            target.member.role = new_role.as_str().into();
-            Ok(member_view(&target))
-        }
-        MemberChange::NoSuchMember => Err(member_missing()),
-        MemberChange::LastOwner => Err(last_owner()),
-    }
+    Ok(member_view(&target))
 }
 
 pub async fn team_member_remove(call: &Call<'_>, user_id: Uuid) -> Result<(), Error> {

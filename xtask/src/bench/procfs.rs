@@ -83,25 +83,19 @@ pub(super) fn clock_ticks_per_second() -> f64 {
 }
 
 pub(super) fn machine_description() -> Vec<String> {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find_map(|line| line.strip_prefix("model name"))
-                .map(|name| name.trim_start_matches([' ', '\t', ':']).to_string())
-        })
-        .unwrap_or_default();
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    // The first CPU's `<field>\t: <value>` line.
+    let cpu_field = |field: &str| {
+        cpuinfo
+            .lines()
+            .find_map(|line| line.strip_prefix(field))
+            .map(|value| value.trim_start_matches([' ', '\t', ':']).to_string())
+            .unwrap_or_default()
+    };
+    let (cpu, mhz) = (cpu_field("model name"), cpu_field("cpu MHz"));
     let memory = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|info| info.lines().next().map(str::to_string))
-        .unwrap_or_default();
-    let mhz = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find_map(|line| line.strip_prefix("cpu MHz"))
-                .map(|mhz| mhz.trim_start_matches([' ', '\t', ':']).to_string())
-        })
         .unwrap_or_default();
     // lscpu's "L1d cache: 96 KiB (2 instances)" lines.
     let caches: Vec<String> = command_line("lscpu", &[])
