@@ -13,6 +13,7 @@ import hmac
 import json
 import os
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -33,6 +34,17 @@ def signature_valid(secret, webhook_id, timestamp, body, signatures):
     )
 
 
+# Deliveries are handled on threads of their own; print() writes a line and its newline
+# separately, so two at once could share a line. One write per line, one at a time.
+_OUTPUT = threading.Lock()
+
+
+def say(line):
+    with _OUTPUT:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
 class Delivery(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("content-length", "0")))
@@ -44,7 +56,7 @@ class Delivery(BaseHTTPRequestHandler):
                 SECRET, webhook_id, timestamp, body, self.headers.get("webhook-signature", "")
             )
             if not (fresh and signed):
-                print(f"refused {webhook_id}: bad signature or timestamp", flush=True)
+                say(f"refused {webhook_id}: bad signature or timestamp")
                 self.send_response(401)
                 self.end_headers()
                 return
@@ -53,7 +65,7 @@ class Delivery(BaseHTTPRequestHandler):
         except ValueError:
             event = "?"
         checked = "signature checked" if SECRET else "signature not checked"
-        print(f"delivery {webhook_id} {event} ({checked}): {body.decode(errors='replace')}", flush=True)
+        say(f"delivery {webhook_id} {event} ({checked}): {body.decode(errors='replace')}")
         self.send_response(204)
         self.end_headers()
 
@@ -66,7 +78,7 @@ if __name__ == "__main__":
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 9000
     server = ThreadingHTTPServer(("127.0.0.1", port), Delivery)
     # Port 0 takes a free one; the line says which.
-    print(f"receiving webhooks on http://127.0.0.1:{server.server_address[1]}/", flush=True)
+    say(f"receiving webhooks on http://127.0.0.1:{server.server_address[1]}/")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
