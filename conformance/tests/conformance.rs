@@ -1,14 +1,12 @@
 //! The one conformance test binary: behaviour against the contract, on SQLite and PostgreSQL,
 //! through the generated client.
 //!
-//! Layout: a module per resource group, the contract's tags (`accounts`, `bots`, `chat`,
+//! Layout: a module per resource group, the contract's tags (`accounts`, `analytics`, `bots`, `chat`,
 //! `contacts`, `credentials`, `inbox`, `knowledge_base`, `notifications`, `operations`,
 //! `presence`, `teams`, `webhooks`), so that an operation's tests are found from its name:
 //! they live in its tag's module (a folder, with a file per operation or pair of operations,
 //! where the group is big: `chat_send`'s tests are all under `chat::send`) and their names
-//! start with or contain the operationId they test. The one group whose operations are all
-//! unimplemented (`analytics`) has no module yet; `cross_cutting::coverage` keeps it pinned in
-//! `uncovered-operations.txt` until a test calls it.
+//! start with or contain the operationId they test.
 //!
 //! `cross_cutting` holds the sweeps over every operation or over the storage under them (inputs,
 //! errors, credentials, 501s, endpoint coverage, tenancy, secrets, rate limits, migrations,
@@ -19,6 +17,7 @@
 
 mod conformance {
     mod accounts;
+    mod analytics;
     mod bots;
     mod chat;
     mod contacts;

@@ -877,17 +877,78 @@ pub mod types {
             AnalyticsConversationsGetInterval::Day
         }
     }
-    ///Customer satisfaction ratings over a date range.
+    ///`AnalyticsConversationsGetTimezone`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct AnalyticsConversationsGetTimezone(::std::string::String);
+    impl ::std::ops::Deref for AnalyticsConversationsGetTimezone {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<AnalyticsConversationsGetTimezone> for ::std::string::String {
+        fn from(value: AnalyticsConversationsGetTimezone) -> Self {
+            value.0
+        }
+    }
+    impl ::std::default::Default for AnalyticsConversationsGetTimezone {
+        fn default() -> Self {
+            AnalyticsConversationsGetTimezone("UTC".to_string())
+        }
+    }
+    impl ::std::str::FromStr for AnalyticsConversationsGetTimezone {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AnalyticsConversationsGetTimezone {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AnalyticsConversationsGetTimezone {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AnalyticsConversationsGetTimezone {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Customer satisfaction ratings over a range.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AnalyticsCsat {
         ///Mean score; null without ratings.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub average: ::std::option::Option<f64>,
         ///Ratings per score, always five entries, score 1 to 5.
-        pub distribution: ::std::vec::Vec<AnalyticsCsatBucket>,
+        pub distribution: [AnalyticsCsatBucket; 5usize],
         pub from: ::chrono::DateTime<::chrono::offset::Utc>,
-        ///CSAT ratings received.
+        ///CSAT ratings left in the range.
         pub responses: u64,
+        ///The share of ratings that are 4 or 5; null without ratings.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub satisfied_share: ::std::option::Option<f64>,
         pub to: ::chrono::DateTime<::chrono::offset::Utc>,
     }
     impl AnalyticsCsat {
@@ -903,6 +964,67 @@ pub mod types {
     }
     impl AnalyticsCsatBucket {
         pub fn builder() -> builder::AnalyticsCsatBucket {
+            Default::default()
+        }
+    }
+    ///Durations in milliseconds (microsecond precision): how many, their mean, median and 90th percentile, by the nearest rank (the value at rank ceil(p x count) of the sorted durations). Without durations, `count` is 0 and the others are null. `bot_response_ms`: for each bot reply of the range, the time from the user message it answers. `agent_first_response_ms`: for each handoff of the range that an agent has answered, the time from the handoff to the first agent reply after it (bot time before the handoff does not count).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct AnalyticsDuration {
+        pub count: u64,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub mean: ::std::option::Option<f64>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub median: ::std::option::Option<f64>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub p90: ::std::option::Option<f64>,
+    }
+    impl AnalyticsDuration {
+        pub fn builder() -> builder::AnalyticsDuration {
+            Default::default()
+        }
+    }
+    ///A bot's figures over `[from, to)`. A message, a rating and a handoff count in the range of their own time; a conversation in the range of its start.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct AnalyticsFigures {
+        pub agent_first_response_ms: AnalyticsDuration,
+        pub bot_response_ms: AnalyticsDuration,
+        ///Of the conversations started in the range, the share the bot replied in and that were never handed to a human (0 when none started).
+        pub containment_rate: f64,
+        ///CSAT ratings left in the range.
+        pub csat_responses: u64,
+        ///Start of the range, inclusive.
+        pub from: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Of the conversations started in the range, the share handed to a human so far (0 when none started).
+        pub handoff_rate: f64,
+        ///Times a conversation was handed to a human in the range (`handoff_request`, or a user's message reopening a resolved or closed conversation that humans have).
+        pub handoffs: u64,
+        ///Of those, the ones no agent has replied to yet.
+        pub handoffs_unanswered: u64,
+        ///Their mean (1-5); null without ratings.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub satisfaction: ::std::option::Option<f64>,
+        ///The share of them that are 4 or 5; null without ratings.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub satisfied_share: ::std::option::Option<f64>,
+        ///Thumbs-down ratings left in the range.
+        pub thumbs_down: u64,
+        ///Thumbs-up ratings left in the range.
+        pub thumbs_up: u64,
+        ///End of the range, exclusive.
+        pub to: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Conversations started (by their first message) in the range.
+        pub total_conversations: u64,
+        ///Messages from users, the bot and agents in the range (not system messages, not internal notes).
+        pub total_messages: u64,
+        ///User messages of the range the offline engine had no confident answer to (those `analytics_gaps_get` groups).
+        pub unanswered_messages: u64,
+        ///Distinct users who sent a message in the range (a conversation's `user_id` when the caller gave one, else its `session_id`).
+        pub unique_users: u64,
+        ///Of those, the users' messages.
+        pub user_messages: u64,
+    }
+    impl AnalyticsFigures {
+        pub fn builder() -> builder::AnalyticsFigures {
             Default::default()
         }
     }
@@ -970,47 +1092,89 @@ pub mod types {
             AnalyticsMessagesGetInterval::Day
         }
     }
-    ///A bot's totals over a date range.
+    ///`AnalyticsMessagesGetTimezone`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct AnalyticsMessagesGetTimezone(::std::string::String);
+    impl ::std::ops::Deref for AnalyticsMessagesGetTimezone {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<AnalyticsMessagesGetTimezone> for ::std::string::String {
+        fn from(value: AnalyticsMessagesGetTimezone) -> Self {
+            value.0
+        }
+    }
+    impl ::std::default::Default for AnalyticsMessagesGetTimezone {
+        fn default() -> Self {
+            AnalyticsMessagesGetTimezone("UTC".to_string())
+        }
+    }
+    impl ::std::str::FromStr for AnalyticsMessagesGetTimezone {
+        type Err = self::error::ConversionError;
+        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AnalyticsMessagesGetTimezone {
+        type Error = self::error::ConversionError;
+        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AnalyticsMessagesGetTimezone {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for AnalyticsMessagesGetTimezone {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///A bot's figures over a range and over the period of equal length before it.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AnalyticsOverview {
-        ///Mean milliseconds from a user's message to the bot's reply; null without replies.
-        #[serde(deserialize_with = "::std::option::Option::deserialize")]
-        pub average_response_ms: ::std::option::Option<f64>,
-        ///Start of the range used, inclusive.
-        pub from: ::chrono::DateTime<::chrono::offset::Utc>,
-        ///Share of the range's conversations handed off to a human (0 when there were none).
-        pub handoff_rate: f64,
-        ///Mean CSAT score (1-5); null without ratings.
-        #[serde(deserialize_with = "::std::option::Option::deserialize")]
-        pub satisfaction: ::std::option::Option<f64>,
-        pub thumbs_down: u64,
-        pub thumbs_up: u64,
-        ///End of the range used, exclusive.
-        pub to: ::chrono::DateTime<::chrono::offset::Utc>,
-        ///The most frequent user messages (compared case- and whitespace-insensitively), at most 10, most frequent first.
+        pub current: AnalyticsFigures,
+        pub previous: AnalyticsFigures,
+        ///The most frequent user messages of the current range (compared after lower casing, collapsing whitespace and dropping trailing `?`, `!` and `.`), at most 10, most frequent first, ties in alphabetical order.
         pub top_questions: ::std::vec::Vec<AnalyticsTopQuestion>,
-        ///Conversations started in the range.
-        pub total_conversations: u64,
-        ///Messages from users, the bot and agents.
-        pub total_messages: u64,
-        ///Distinct users (`user_id` when the caller gave one, else `session_id`).
-        pub unique_users: u64,
     }
     impl AnalyticsOverview {
         pub fn builder() -> builder::AnalyticsOverview {
             Default::default()
         }
     }
-    ///A count per time bucket over a date range.
+    ///A count per time bucket over a range.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AnalyticsTimeSeries {
-        ///Start of the first bucket.
+        ///Start of the first bucket (the request's `from`, moved back to its bucket's start).
         pub from: ::chrono::DateTime<::chrono::offset::Utc>,
         ///Width of each bucket.
         pub interval: AnalyticsTimeSeriesInterval,
         ///One point per bucket, oldest first, empty buckets included (at most 1000).
         pub points: ::std::vec::Vec<AnalyticsTimeSeriesPoint>,
-        ///End of the range, exclusive.
+        ///The time zone the buckets begin in.
+        pub timezone: ::std::string::String,
+        ///End of the last bucket, exclusive (the request's `to`, moved forward to its bucket's end).
         pub to: ::chrono::DateTime<::chrono::offset::Utc>,
     }
     impl AnalyticsTimeSeries {
@@ -1080,9 +1244,9 @@ pub mod types {
     ///The value of one bucket.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AnalyticsTimeSeriesPoint {
-        ///Start of the bucket (UTC).
+        ///Start of the bucket, in UTC (the local start in the series' time zone).
         pub start: ::chrono::DateTime<::chrono::offset::Utc>,
-        pub value: f64,
+        pub value: u64,
     }
     impl AnalyticsTimeSeriesPoint {
         pub fn builder() -> builder::AnalyticsTimeSeriesPoint {
@@ -1093,7 +1257,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AnalyticsTopQuestion {
         pub count: ::std::num::NonZeroU64,
-        ///The question, normalized (lower case, collapsed whitespace).
+        ///The question, normalized (lower case, collapsed whitespace, no trailing `?`, `!` or `.`).
         pub question: ::std::string::String,
     }
     impl AnalyticsTopQuestion {
@@ -1101,12 +1265,12 @@ pub mod types {
             Default::default()
         }
     }
-    ///A group of user messages sharing their most significant keywords.
+    ///A group of user messages sharing their most significant keyword.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AnalyticsTopic {
         ///User messages in the topic.
         pub count: ::std::num::NonZeroU64,
-        ///Up to 3 user messages of the topic, as written.
+        ///Up to 3 user messages of the topic, as first written.
         pub sample_questions: ::std::vec::Vec<::std::string::String>,
         ///The keywords naming the topic.
         pub topic: ::std::string::String,
@@ -1116,12 +1280,14 @@ pub mod types {
             Default::default()
         }
     }
-    ///The most frequent topics of users' messages over a date range.
+    ///User messages of a range grouped into topics.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AnalyticsTopics {
         pub from: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The user messages grouped (all of the range for topics, the unanswered ones for gaps), including those without keywords.
+        pub messages: u64,
         pub to: ::chrono::DateTime<::chrono::offset::Utc>,
-        ///Largest first.
+        ///Largest first (ties by name), at most `limit`.
         pub topics: ::std::vec::Vec<AnalyticsTopic>,
     }
     impl AnalyticsTopics {
@@ -10833,15 +10999,15 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct AnalyticsCsat {
             average: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
-            distribution: ::std::result::Result<
-                ::std::vec::Vec<super::AnalyticsCsatBucket>,
-                ::std::string::String,
-            >,
+            distribution:
+                ::std::result::Result<[super::AnalyticsCsatBucket; 5usize], ::std::string::String>,
             from: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
                 ::std::string::String,
             >,
             responses: ::std::result::Result<u64, ::std::string::String>,
+            satisfied_share:
+                ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
             to: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
                 ::std::string::String,
@@ -10854,6 +11020,7 @@ pub mod types {
                     distribution: Err("no value supplied for distribution".to_string()),
                     from: Err("no value supplied for from".to_string()),
                     responses: Err("no value supplied for responses".to_string()),
+                    satisfied_share: Err("no value supplied for satisfied_share".to_string()),
                     to: Err("no value supplied for to".to_string()),
                 }
             }
@@ -10871,7 +11038,7 @@ pub mod types {
             }
             pub fn distribution<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::AnalyticsCsatBucket>>,
+                T: ::std::convert::TryInto<[super::AnalyticsCsatBucket; 5usize]>,
                 T::Error: ::std::fmt::Display,
             {
                 self.distribution = value
@@ -10899,6 +11066,16 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for responses: {e}"));
                 self
             }
+            pub fn satisfied_share<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.satisfied_share = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for satisfied_share: {e}")
+                });
+                self
+            }
             pub fn to<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -10920,6 +11097,7 @@ pub mod types {
                     distribution: value.distribution?,
                     from: value.from?,
                     responses: value.responses?,
+                    satisfied_share: value.satisfied_share?,
                     to: value.to?,
                 })
             }
@@ -10931,6 +11109,7 @@ pub mod types {
                     distribution: Ok(value.distribution),
                     from: Ok(value.from),
                     responses: Ok(value.responses),
+                    satisfied_share: Ok(value.satisfied_share),
                     to: Ok(value.to),
                 }
             }
@@ -10990,58 +11169,186 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
-        pub struct AnalyticsOverview {
-            average_response_ms:
-                ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
+        pub struct AnalyticsDuration {
+            count: ::std::result::Result<u64, ::std::string::String>,
+            mean: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
+            median: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
+            p90: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
+        }
+        impl ::std::default::Default for AnalyticsDuration {
+            fn default() -> Self {
+                Self {
+                    count: Err("no value supplied for count".to_string()),
+                    mean: Err("no value supplied for mean".to_string()),
+                    median: Err("no value supplied for median".to_string()),
+                    p90: Err("no value supplied for p90".to_string()),
+                }
+            }
+        }
+        impl AnalyticsDuration {
+            pub fn count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.count = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for count: {e}"));
+                self
+            }
+            pub fn mean<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mean = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for mean: {e}"));
+                self
+            }
+            pub fn median<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.median = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for median: {e}"));
+                self
+            }
+            pub fn p90<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.p90 = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for p90: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AnalyticsDuration> for super::AnalyticsDuration {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AnalyticsDuration,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    count: value.count?,
+                    mean: value.mean?,
+                    median: value.median?,
+                    p90: value.p90?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AnalyticsDuration> for AnalyticsDuration {
+            fn from(value: super::AnalyticsDuration) -> Self {
+                Self {
+                    count: Ok(value.count),
+                    mean: Ok(value.mean),
+                    median: Ok(value.median),
+                    p90: Ok(value.p90),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AnalyticsFigures {
+            agent_first_response_ms:
+                ::std::result::Result<super::AnalyticsDuration, ::std::string::String>,
+            bot_response_ms: ::std::result::Result<super::AnalyticsDuration, ::std::string::String>,
+            containment_rate: ::std::result::Result<f64, ::std::string::String>,
+            csat_responses: ::std::result::Result<u64, ::std::string::String>,
             from: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
                 ::std::string::String,
             >,
             handoff_rate: ::std::result::Result<f64, ::std::string::String>,
+            handoffs: ::std::result::Result<u64, ::std::string::String>,
+            handoffs_unanswered: ::std::result::Result<u64, ::std::string::String>,
             satisfaction: ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
+            satisfied_share:
+                ::std::result::Result<::std::option::Option<f64>, ::std::string::String>,
             thumbs_down: ::std::result::Result<u64, ::std::string::String>,
             thumbs_up: ::std::result::Result<u64, ::std::string::String>,
             to: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
                 ::std::string::String,
             >,
-            top_questions: ::std::result::Result<
-                ::std::vec::Vec<super::AnalyticsTopQuestion>,
-                ::std::string::String,
-            >,
             total_conversations: ::std::result::Result<u64, ::std::string::String>,
             total_messages: ::std::result::Result<u64, ::std::string::String>,
+            unanswered_messages: ::std::result::Result<u64, ::std::string::String>,
             unique_users: ::std::result::Result<u64, ::std::string::String>,
+            user_messages: ::std::result::Result<u64, ::std::string::String>,
         }
-        impl ::std::default::Default for AnalyticsOverview {
+        impl ::std::default::Default for AnalyticsFigures {
             fn default() -> Self {
                 Self {
-                    average_response_ms: Err(
-                        "no value supplied for average_response_ms".to_string()
+                    agent_first_response_ms: Err(
+                        "no value supplied for agent_first_response_ms".to_string()
                     ),
+                    bot_response_ms: Err("no value supplied for bot_response_ms".to_string()),
+                    containment_rate: Err("no value supplied for containment_rate".to_string()),
+                    csat_responses: Err("no value supplied for csat_responses".to_string()),
                     from: Err("no value supplied for from".to_string()),
                     handoff_rate: Err("no value supplied for handoff_rate".to_string()),
+                    handoffs: Err("no value supplied for handoffs".to_string()),
+                    handoffs_unanswered: Err(
+                        "no value supplied for handoffs_unanswered".to_string()
+                    ),
                     satisfaction: Err("no value supplied for satisfaction".to_string()),
+                    satisfied_share: Err("no value supplied for satisfied_share".to_string()),
                     thumbs_down: Err("no value supplied for thumbs_down".to_string()),
                     thumbs_up: Err("no value supplied for thumbs_up".to_string()),
                     to: Err("no value supplied for to".to_string()),
-                    top_questions: Err("no value supplied for top_questions".to_string()),
                     total_conversations: Err(
                         "no value supplied for total_conversations".to_string()
                     ),
                     total_messages: Err("no value supplied for total_messages".to_string()),
+                    unanswered_messages: Err(
+                        "no value supplied for unanswered_messages".to_string()
+                    ),
                     unique_users: Err("no value supplied for unique_users".to_string()),
+                    user_messages: Err("no value supplied for user_messages".to_string()),
                 }
             }
         }
-        impl AnalyticsOverview {
-            pub fn average_response_ms<T>(mut self, value: T) -> Self
+        impl AnalyticsFigures {
+            pub fn agent_first_response_ms<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T: ::std::convert::TryInto<super::AnalyticsDuration>,
                 T::Error: ::std::fmt::Display,
             {
-                self.average_response_ms = value.try_into().map_err(|e| {
-                    format!("error converting supplied value for average_response_ms: {e}")
+                self.agent_first_response_ms = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for agent_first_response_ms: {e}")
+                });
+                self
+            }
+            pub fn bot_response_ms<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AnalyticsDuration>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.bot_response_ms = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for bot_response_ms: {e}")
+                });
+                self
+            }
+            pub fn containment_rate<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<f64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.containment_rate = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for containment_rate: {e}")
+                });
+                self
+            }
+            pub fn csat_responses<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.csat_responses = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for csat_responses: {e}")
                 });
                 self
             }
@@ -11065,6 +11372,26 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for handoff_rate: {e}"));
                 self
             }
+            pub fn handoffs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.handoffs = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for handoffs: {e}"));
+                self
+            }
+            pub fn handoffs_unanswered<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.handoffs_unanswered = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for handoffs_unanswered: {e}")
+                });
+                self
+            }
             pub fn satisfaction<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
@@ -11073,6 +11400,16 @@ pub mod types {
                 self.satisfaction = value
                     .try_into()
                     .map_err(|e| format!("error converting supplied value for satisfaction: {e}"));
+                self
+            }
+            pub fn satisfied_share<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.satisfied_share = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for satisfied_share: {e}")
+                });
                 self
             }
             pub fn thumbs_down<T>(mut self, value: T) -> Self
@@ -11105,16 +11442,6 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for to: {e}"));
                 self
             }
-            pub fn top_questions<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::AnalyticsTopQuestion>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.top_questions = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for top_questions: {e}"));
-                self
-            }
             pub fn total_conversations<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<u64>,
@@ -11135,6 +11462,16 @@ pub mod types {
                 });
                 self
             }
+            pub fn unanswered_messages<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.unanswered_messages = value.try_into().map_err(|e| {
+                    format!("error converting supplied value for unanswered_messages: {e}")
+                });
+                self
+            }
             pub fn unique_users<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<u64>,
@@ -11145,6 +11482,117 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for unique_users: {e}"));
                 self
             }
+            pub fn user_messages<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_messages = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for user_messages: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AnalyticsFigures> for super::AnalyticsFigures {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AnalyticsFigures,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    agent_first_response_ms: value.agent_first_response_ms?,
+                    bot_response_ms: value.bot_response_ms?,
+                    containment_rate: value.containment_rate?,
+                    csat_responses: value.csat_responses?,
+                    from: value.from?,
+                    handoff_rate: value.handoff_rate?,
+                    handoffs: value.handoffs?,
+                    handoffs_unanswered: value.handoffs_unanswered?,
+                    satisfaction: value.satisfaction?,
+                    satisfied_share: value.satisfied_share?,
+                    thumbs_down: value.thumbs_down?,
+                    thumbs_up: value.thumbs_up?,
+                    to: value.to?,
+                    total_conversations: value.total_conversations?,
+                    total_messages: value.total_messages?,
+                    unanswered_messages: value.unanswered_messages?,
+                    unique_users: value.unique_users?,
+                    user_messages: value.user_messages?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AnalyticsFigures> for AnalyticsFigures {
+            fn from(value: super::AnalyticsFigures) -> Self {
+                Self {
+                    agent_first_response_ms: Ok(value.agent_first_response_ms),
+                    bot_response_ms: Ok(value.bot_response_ms),
+                    containment_rate: Ok(value.containment_rate),
+                    csat_responses: Ok(value.csat_responses),
+                    from: Ok(value.from),
+                    handoff_rate: Ok(value.handoff_rate),
+                    handoffs: Ok(value.handoffs),
+                    handoffs_unanswered: Ok(value.handoffs_unanswered),
+                    satisfaction: Ok(value.satisfaction),
+                    satisfied_share: Ok(value.satisfied_share),
+                    thumbs_down: Ok(value.thumbs_down),
+                    thumbs_up: Ok(value.thumbs_up),
+                    to: Ok(value.to),
+                    total_conversations: Ok(value.total_conversations),
+                    total_messages: Ok(value.total_messages),
+                    unanswered_messages: Ok(value.unanswered_messages),
+                    unique_users: Ok(value.unique_users),
+                    user_messages: Ok(value.user_messages),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AnalyticsOverview {
+            current: ::std::result::Result<super::AnalyticsFigures, ::std::string::String>,
+            previous: ::std::result::Result<super::AnalyticsFigures, ::std::string::String>,
+            top_questions: ::std::result::Result<
+                ::std::vec::Vec<super::AnalyticsTopQuestion>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AnalyticsOverview {
+            fn default() -> Self {
+                Self {
+                    current: Err("no value supplied for current".to_string()),
+                    previous: Err("no value supplied for previous".to_string()),
+                    top_questions: Err("no value supplied for top_questions".to_string()),
+                }
+            }
+        }
+        impl AnalyticsOverview {
+            pub fn current<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AnalyticsFigures>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.current = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for current: {e}"));
+                self
+            }
+            pub fn previous<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AnalyticsFigures>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.previous = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for previous: {e}"));
+                self
+            }
+            pub fn top_questions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::AnalyticsTopQuestion>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.top_questions = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for top_questions: {e}"));
+                self
+            }
         }
         impl ::std::convert::TryFrom<AnalyticsOverview> for super::AnalyticsOverview {
             type Error = super::error::ConversionError;
@@ -11152,34 +11600,18 @@ pub mod types {
                 value: AnalyticsOverview,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
-                    average_response_ms: value.average_response_ms?,
-                    from: value.from?,
-                    handoff_rate: value.handoff_rate?,
-                    satisfaction: value.satisfaction?,
-                    thumbs_down: value.thumbs_down?,
-                    thumbs_up: value.thumbs_up?,
-                    to: value.to?,
+                    current: value.current?,
+                    previous: value.previous?,
                     top_questions: value.top_questions?,
-                    total_conversations: value.total_conversations?,
-                    total_messages: value.total_messages?,
-                    unique_users: value.unique_users?,
                 })
             }
         }
         impl ::std::convert::From<super::AnalyticsOverview> for AnalyticsOverview {
             fn from(value: super::AnalyticsOverview) -> Self {
                 Self {
-                    average_response_ms: Ok(value.average_response_ms),
-                    from: Ok(value.from),
-                    handoff_rate: Ok(value.handoff_rate),
-                    satisfaction: Ok(value.satisfaction),
-                    thumbs_down: Ok(value.thumbs_down),
-                    thumbs_up: Ok(value.thumbs_up),
-                    to: Ok(value.to),
+                    current: Ok(value.current),
+                    previous: Ok(value.previous),
                     top_questions: Ok(value.top_questions),
-                    total_conversations: Ok(value.total_conversations),
-                    total_messages: Ok(value.total_messages),
-                    unique_users: Ok(value.unique_users),
                 }
             }
         }
@@ -11195,6 +11627,7 @@ pub mod types {
                 ::std::vec::Vec<super::AnalyticsTimeSeriesPoint>,
                 ::std::string::String,
             >,
+            timezone: ::std::result::Result<::std::string::String, ::std::string::String>,
             to: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
                 ::std::string::String,
@@ -11206,6 +11639,7 @@ pub mod types {
                     from: Err("no value supplied for from".to_string()),
                     interval: Err("no value supplied for interval".to_string()),
                     points: Err("no value supplied for points".to_string()),
+                    timezone: Err("no value supplied for timezone".to_string()),
                     to: Err("no value supplied for to".to_string()),
                 }
             }
@@ -11241,6 +11675,16 @@ pub mod types {
                     .map_err(|e| format!("error converting supplied value for points: {e}"));
                 self
             }
+            pub fn timezone<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timezone = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for timezone: {e}"));
+                self
+            }
             pub fn to<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -11261,6 +11705,7 @@ pub mod types {
                     from: value.from?,
                     interval: value.interval?,
                     points: value.points?,
+                    timezone: value.timezone?,
                     to: value.to?,
                 })
             }
@@ -11271,6 +11716,7 @@ pub mod types {
                     from: Ok(value.from),
                     interval: Ok(value.interval),
                     points: Ok(value.points),
+                    timezone: Ok(value.timezone),
                     to: Ok(value.to),
                 }
             }
@@ -11281,7 +11727,7 @@ pub mod types {
                 ::chrono::DateTime<::chrono::offset::Utc>,
                 ::std::string::String,
             >,
-            value: ::std::result::Result<f64, ::std::string::String>,
+            value: ::std::result::Result<u64, ::std::string::String>,
         }
         impl ::std::default::Default for AnalyticsTimeSeriesPoint {
             fn default() -> Self {
@@ -11304,7 +11750,7 @@ pub mod types {
             }
             pub fn value<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<f64>,
+                T: ::std::convert::TryInto<u64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.value = value
@@ -11463,6 +11909,7 @@ pub mod types {
                 ::chrono::DateTime<::chrono::offset::Utc>,
                 ::std::string::String,
             >,
+            messages: ::std::result::Result<u64, ::std::string::String>,
             to: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
                 ::std::string::String,
@@ -11476,6 +11923,7 @@ pub mod types {
             fn default() -> Self {
                 Self {
                     from: Err("no value supplied for from".to_string()),
+                    messages: Err("no value supplied for messages".to_string()),
                     to: Err("no value supplied for to".to_string()),
                     topics: Err("no value supplied for topics".to_string()),
                 }
@@ -11490,6 +11938,16 @@ pub mod types {
                 self.from = value
                     .try_into()
                     .map_err(|e| format!("error converting supplied value for from: {e}"));
+                self
+            }
+            pub fn messages<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.messages = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for messages: {e}"));
                 self
             }
             pub fn to<T>(mut self, value: T) -> Self
@@ -11520,6 +11978,7 @@ pub mod types {
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     from: value.from?,
+                    messages: value.messages?,
                     to: value.to?,
                     topics: value.topics?,
                 })
@@ -11529,6 +11988,7 @@ pub mod types {
             fn from(value: super::AnalyticsTopics) -> Self {
                 Self {
                     from: Ok(value.from),
+                    messages: Ok(value.messages),
                     to: Ok(value.to),
                     topics: Ok(value.topics),
                 }
@@ -24029,18 +24489,14 @@ impl Client {
     }
     /**Get a bot's analytics overview
 
-    Totals for the bot over `[from, to)`: messages, conversations, unique users (distinct
-    `user_id`, else `session_id`), mean bot response time, mean CSAT, thumbs, handoff rate and
-    the 10 most frequent user questions. The range defaults to the 30 days before now; 422
-    when `from` is not before `to` or the range exceeds 366 days. Callable with any credential
-    of the bot's account (a key scoped to another bot gets 403); 404 for an unknown bot.
+    The bot's figures over `[from, to)` (`current`) and over the period of equal length just before it (`previous`, for comparison), with the 10 most frequent user questions of `[from, to)`. Every figure is computed from what is stored, as each field defines it; a figure counts what happened in the range (a message by its time, a conversation by its start, a rating by when it was left, a handoff by when it was requested), and the same request answers the same on SQLite and PostgreSQL. Range rules: see `from`. Callable with any credential of the bot's account (a key scoped to another bot gets 403); 404 for an unknown bot.
 
 
     Sends a `GET` request to `/v1/bots/{bot_id}/analytics`
 
     Arguments:
     - `bot_id`: The bot.
-    - `from`: Start of the range, inclusive (RFC 3339). Defaults to 30 days before `to`.
+    - `from`: Start of the range, inclusive (RFC 3339; times count to the microsecond, finer digits of `from` and `to` are dropped). Defaults to 30 days before `to`. `from` must be before `to` and the range at most 366 days long, else 422 on `from`.
     - `to`: End of the range, exclusive (RFC 3339). Defaults to now.
     ```ignore
     let response = client.analytics_overview_get()
@@ -24055,25 +24511,23 @@ impl Client {
     }
     /**Get a bot's conversations over time
 
-    The number of conversations started in each `interval` bucket of `[from, to)`, empty
-    buckets included as 0; buckets are aligned in UTC (weeks start on Monday) and `from` is
-    rounded down to its bucket's start. 422 when `from` is not before `to`, the range exceeds
-    366 days or it would give more than 1000 points. Callable with any credential of the bot's
-    account (a key scoped to another bot gets 403); 404 for an unknown bot.
+    The number of conversations started (by their first message) in each `interval` bucket, empty buckets included as 0. Buckets begin where the interval begins in `timezone` (hours, days at midnight, ISO weeks on Monday, months on the 1st); `from` is moved back to the start of its bucket and `to` forward to the end of its bucket, and the answer's `from` and `to` are those, so every conversation started in the answer's `[from, to)` is in exactly one point and the points add up to `analytics_overview_get`'s `total_conversations` for the same `from` and `to`. 422 on `from` when the range breaks its rules, on `interval` when it would give more than 1000 buckets, on `timezone` for an unknown zone. Callable with any credential of the bot's account (a key scoped to another bot gets 403); 404 for an unknown bot.
 
 
     Sends a `GET` request to `/v1/bots/{bot_id}/analytics/conversations`
 
     Arguments:
     - `bot_id`: The bot.
-    - `from`: Start of the range, inclusive (RFC 3339). Defaults to 30 days before `to`.
+    - `from`: Start of the range, inclusive (RFC 3339; times count to the microsecond, finer digits of `from` and `to` are dropped). Defaults to 30 days before `to`. `from` must be before `to` and the range at most 366 days long, else 422 on `from`.
     - `interval`: Width of each bucket.
+    - `timezone`: The IANA time zone (`Europe/Stockholm`, `America/New_York`) in which buckets begin: hours, days at midnight, ISO weeks on Monday at midnight, months on the 1st at midnight. A bucket across a daylight-saving change has its true length (a day of 23 or 25 hours). An unknown zone answers 422 on `timezone`.
     - `to`: End of the range, exclusive (RFC 3339). Defaults to now.
     ```ignore
     let response = client.analytics_conversations_get()
         .bot_id(bot_id)
         .from(from)
         .interval(interval)
+        .timezone(timezone)
         .to(to)
         .send()
         .await;
@@ -24083,18 +24537,14 @@ impl Client {
     }
     /**Get a bot's customer satisfaction scores
 
-    The CSAT ratings (1-5, from `feedback_create`) left on the bot's conversations in
-    `[from, to)`: their number, mean and distribution, always five entries from score 1 to 5.
-    The range defaults to the 30 days before now; 422 when `from` is not before `to` or the
-    range exceeds 366 days. Callable with any credential of the bot's account (a key scoped to
-    another bot gets 403); 404 for an unknown bot.
+    The CSAT ratings (1-5, from `feedback_create`) left on the bot's conversations in `[from, to)`, each rating counted once (a conversation rated twice counts twice): their number, mean, the share of 4 and 5, and the distribution, always five entries from score 1 to 5. The same ratings as `analytics_overview_get`'s `csat_responses`. Range rules: see `from`. Callable with any credential of the bot's account (a key scoped to another bot gets 403); 404 for an unknown bot.
 
 
     Sends a `GET` request to `/v1/bots/{bot_id}/analytics/csat`
 
     Arguments:
     - `bot_id`: The bot.
-    - `from`: Start of the range, inclusive (RFC 3339). Defaults to 30 days before `to`.
+    - `from`: Start of the range, inclusive (RFC 3339; times count to the microsecond, finer digits of `from` and `to` are dropped). Defaults to 30 days before `to`. `from` must be before `to` and the range at most 366 days long, else 422 on `from`.
     - `to`: End of the range, exclusive (RFC 3339). Defaults to now.
     ```ignore
     let response = client.analytics_csat_get()
@@ -24107,26 +24557,49 @@ impl Client {
     pub fn analytics_csat_get(&self) -> builder::AnalyticsCsatGet<'_> {
         builder::AnalyticsCsatGet::new(self)
     }
+    /**Get a bot's knowledge gaps
+
+    What the knowledge base lacks: the user messages of `[from, to)` that the offline engine had no confident answer to (it replied with its fallback, or, for an LLM bot, found no confident passage), grouped into topics as `analytics_topics_get` groups them, largest first, so that an owner sees what to add. Messages sent while a human had the conversation are not counted (the bot did not answer them). Their number is `analytics_overview_get`'s `unanswered_messages`. Range rules: see `from`. Callable with any credential of the bot's account (a key scoped to another bot gets 403); 404 for an unknown bot.
+
+
+    Sends a `GET` request to `/v1/bots/{bot_id}/analytics/gaps`
+
+    Arguments:
+    - `bot_id`: The bot.
+    - `from`: Start of the range, inclusive (RFC 3339; times count to the microsecond, finer digits of `from` and `to` are dropped). Defaults to 30 days before `to`. `from` must be before `to` and the range at most 366 days long, else 422 on `from`.
+    - `limit`: How many topics to return.
+    - `to`: End of the range, exclusive (RFC 3339). Defaults to now.
+    ```ignore
+    let response = client.analytics_gaps_get()
+        .bot_id(bot_id)
+        .from(from)
+        .limit(limit)
+        .to(to)
+        .send()
+        .await;
+    ```*/
+    pub fn analytics_gaps_get(&self) -> builder::AnalyticsGapsGet<'_> {
+        builder::AnalyticsGapsGet::new(self)
+    }
     /**Get a bot's message volume over time
 
-    The number of messages (from users, the bot and agents; not system messages) stored in
-    each `interval` bucket of `[from, to)`, empty buckets included as 0, with the same bucket
-    alignment and 422 rules as `analytics_conversations_get`. Callable with any credential of
-    the bot's account (a key scoped to another bot gets 403); 404 for an unknown bot.
+    The number of messages from users, the bot and agents (not system messages, not internal notes) stored in each `interval` bucket, empty buckets included as 0, with the buckets, range and 422 rules of `analytics_conversations_get`: the points add up to `analytics_overview_get`'s `total_messages` for the answer's `from` and `to`. Callable with any credential of the bot's account (a key scoped to another bot gets 403); 404 for an unknown bot.
 
 
     Sends a `GET` request to `/v1/bots/{bot_id}/analytics/messages`
 
     Arguments:
     - `bot_id`: The bot.
-    - `from`: Start of the range, inclusive (RFC 3339). Defaults to 30 days before `to`.
+    - `from`: Start of the range, inclusive (RFC 3339; times count to the microsecond, finer digits of `from` and `to` are dropped). Defaults to 30 days before `to`. `from` must be before `to` and the range at most 366 days long, else 422 on `from`.
     - `interval`: Width of each bucket.
+    - `timezone`: The IANA time zone (`Europe/Stockholm`, `America/New_York`) in which buckets begin: hours, days at midnight, ISO weeks on Monday at midnight, months on the 1st at midnight. A bucket across a daylight-saving change has its true length (a day of 23 or 25 hours). An unknown zone answers 422 on `timezone`.
     - `to`: End of the range, exclusive (RFC 3339). Defaults to now.
     ```ignore
     let response = client.analytics_messages_get()
         .bot_id(bot_id)
         .from(from)
         .interval(interval)
+        .timezone(timezone)
         .to(to)
         .send()
         .await;
@@ -24136,18 +24609,14 @@ impl Client {
     }
     /**Get a bot's top topics
 
-    The most frequent topics of the users' messages in `[from, to)`, largest first: messages
-    are grouped by their most significant keywords (the offline engine's analyzer, no LLM
-    needed), each topic with up to 3 sample questions. The range defaults to the 30 days
-    before now; 422 when `from` is not before `to` or the range exceeds 366 days. Callable
-    with any credential of the bot's account (a key scoped to another bot gets 403).
+    The most frequent topics of the users' messages in `[from, to)`, largest first. Each message is reduced to its keywords by the offline engine's analysis of its language (lower case, stop words out, stemmed; no LLM needed) and joins the topic of its keyword that the most messages of the range have (ties: the keyword first in alphabetical order); a topic is named by its keyword's most frequent written form, followed by a second one when more than half of the topic's messages, and at least two, share it. Messages without keywords join no topic. Deterministic: the same messages give the same topics. Each topic carries up to 3 sample questions: its most frequent distinct messages (compared as `top_questions` are), as first written. Range rules: see `from`. Callable with any credential of the bot's account (a key scoped to another bot gets 403); 404 for an unknown bot.
 
 
     Sends a `GET` request to `/v1/bots/{bot_id}/analytics/topics`
 
     Arguments:
     - `bot_id`: The bot.
-    - `from`: Start of the range, inclusive (RFC 3339). Defaults to 30 days before `to`.
+    - `from`: Start of the range, inclusive (RFC 3339; times count to the microsecond, finer digits of `from` and `to` are dropped). Defaults to 30 days before `to`. `from` must be before `to` and the range at most 366 days long, else 422 on `from`.
     - `limit`: How many topics to return.
     - `to`: End of the range, exclusive (RFC 3339). Defaults to now.
     ```ignore
@@ -27871,6 +28340,7 @@ pub mod builder {
         bot_id: Result<::uuid::Uuid, String>,
         from: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
         interval: Result<Option<types::AnalyticsConversationsGetInterval>, String>,
+        timezone: Result<Option<types::AnalyticsConversationsGetTimezone>, String>,
         to: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
     }
     impl<'a> AnalyticsConversationsGet<'a> {
@@ -27880,6 +28350,7 @@ pub mod builder {
                 bot_id: Err("bot_id was not initialized".to_string()),
                 from: Ok(None),
                 interval: Ok(None),
+                timezone: Ok(None),
                 to: Ok(None),
             }
         }
@@ -27914,6 +28385,15 @@ pub mod builder {
             });
             self
         }
+        pub fn timezone<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AnalyticsConversationsGetTimezone>,
+        {
+            self.timezone = value.try_into().map(Some).map_err(|_| {
+                "conversion to `AnalyticsConversationsGetTimezone` for timezone failed".to_string()
+            });
+            self
+        }
         pub fn to<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -27933,11 +28413,13 @@ pub mod builder {
                 bot_id,
                 from,
                 interval,
+                timezone,
                 to,
             } = self;
             let bot_id = bot_id.map_err(Error::InvalidRequest)?;
             let from = from.map_err(Error::InvalidRequest)?;
             let interval = interval.map_err(Error::InvalidRequest)?;
+            let timezone = timezone.map_err(Error::InvalidRequest)?;
             let to = to.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v1/bots/{}/analytics/conversations",
@@ -27959,6 +28441,7 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("from", &from))
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
+                .query(&progenitor_client::QueryParam::new("timezone", &timezone))
                 .query(&progenitor_client::QueryParam::new("to", &to))
                 .headers(header_map)
                 .build()?;
@@ -28116,6 +28599,140 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::analytics_gaps_get`]
+
+    [`Client::analytics_gaps_get`]: super::Client::analytics_gaps_get*/
+    #[derive(Debug, Clone)]
+    pub struct AnalyticsGapsGet<'a> {
+        client: &'a super::Client,
+        bot_id: Result<::uuid::Uuid, String>,
+        from: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+        limit: Result<Option<::std::num::NonZeroU64>, String>,
+        to: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+    }
+    impl<'a> AnalyticsGapsGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                bot_id: Err("bot_id was not initialized".to_string()),
+                from: Ok(None),
+                limit: Ok(None),
+                to: Ok(None),
+            }
+        }
+        pub fn bot_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.bot_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: uuid :: Uuid` for bot_id failed".to_string());
+            self
+        }
+        pub fn from<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.from = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for from failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.limit = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for limit failed".to_string()
+            });
+            self
+        }
+        pub fn to<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.to = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for to failed"
+                    .to_string()
+            });
+            self
+        }
+        ///Sends a `GET` request to `/v1/bots/{bot_id}/analytics/gaps`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AnalyticsTopics>, Error<types::Error>> {
+            let Self {
+                client,
+                bot_id,
+                from,
+                limit,
+                to,
+            } = self;
+            let bot_id = bot_id.map_err(Error::InvalidRequest)?;
+            let from = from.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let to = to.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/bots/{}/analytics/gaps",
+                client.baseurl,
+                encode_path(&bot_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("from", &from))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("to", &to))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "analytics_gaps_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                404u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                429u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16..=599u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::analytics_messages_get`]
 
     [`Client::analytics_messages_get`]: super::Client::analytics_messages_get*/
@@ -28125,6 +28742,7 @@ pub mod builder {
         bot_id: Result<::uuid::Uuid, String>,
         from: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
         interval: Result<Option<types::AnalyticsMessagesGetInterval>, String>,
+        timezone: Result<Option<types::AnalyticsMessagesGetTimezone>, String>,
         to: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
     }
     impl<'a> AnalyticsMessagesGet<'a> {
@@ -28134,6 +28752,7 @@ pub mod builder {
                 bot_id: Err("bot_id was not initialized".to_string()),
                 from: Ok(None),
                 interval: Ok(None),
+                timezone: Ok(None),
                 to: Ok(None),
             }
         }
@@ -28168,6 +28787,15 @@ pub mod builder {
             });
             self
         }
+        pub fn timezone<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AnalyticsMessagesGetTimezone>,
+        {
+            self.timezone = value.try_into().map(Some).map_err(|_| {
+                "conversion to `AnalyticsMessagesGetTimezone` for timezone failed".to_string()
+            });
+            self
+        }
         pub fn to<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -28187,11 +28815,13 @@ pub mod builder {
                 bot_id,
                 from,
                 interval,
+                timezone,
                 to,
             } = self;
             let bot_id = bot_id.map_err(Error::InvalidRequest)?;
             let from = from.map_err(Error::InvalidRequest)?;
             let interval = interval.map_err(Error::InvalidRequest)?;
+            let timezone = timezone.map_err(Error::InvalidRequest)?;
             let to = to.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/v1/bots/{}/analytics/messages",
@@ -28213,6 +28843,7 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("from", &from))
                 .query(&progenitor_client::QueryParam::new("interval", &interval))
+                .query(&progenitor_client::QueryParam::new("timezone", &timezone))
                 .query(&progenitor_client::QueryParam::new("to", &to))
                 .headers(header_map)
                 .build()?;

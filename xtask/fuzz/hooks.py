@@ -29,7 +29,20 @@ REPLY_OR_CANNED = {"content"}
 # conversation_tags_set: "a tag that is blank once trimmed answers 422" (on `tags[i]`).
 TAGS = "tags["
 
+# components.parameters.AnalyticsFrom: "`from` must be before `to` and the range at most 366
+# days long, else 422 on `from`"; analytics_conversations_get (and analytics_messages_get, by
+# reference): "422 ... on `interval` when it would give more than 1000 buckets, on `timezone` for
+# an unknown zone".
+ANALYTICS_RANGE = {"from"}
+ANALYTICS_SERIES = {"from", "interval", "timezone"}
+
 DOCUMENTED_REFUSALS = {
+    "analytics_overview_get": ANALYTICS_RANGE,
+    "analytics_csat_get": ANALYTICS_RANGE,
+    "analytics_topics_get": ANALYTICS_RANGE,
+    "analytics_gaps_get": ANALYTICS_RANGE,
+    "analytics_conversations_get": ANALYTICS_SERIES,
+    "analytics_messages_get": ANALYTICS_SERIES,
     "account_email_verify": CODE,
     "account_password_reset": CODE,
     "account_totp_verify": CODE,

@@ -139,11 +139,7 @@ pub trait BotwireApi {
     ) -> Result<crate::Reply<dropshot::HttpResponseOk<types::User>, crate::RateLimited>, types::Error>;
     /// Get a bot's conversations over time
     ///
-    /// The number of conversations started in each `interval` bucket of `[from, to)`, empty
-    /// buckets included as 0; buckets are aligned in UTC (weeks start on Monday) and `from` is
-    /// rounded down to its bucket's start. 422 when `from` is not before `to`, the range exceeds
-    /// 366 days or it would give more than 1000 points. Callable with any credential of the bot's
-    /// account (a key scoped to another bot gets 403); 404 for an unknown bot.
+    /// The number of conversations started (by their first message) in each `interval` bucket, empty buckets included as 0. Buckets begin where the interval begins in `timezone` (hours, days at midnight, ISO weeks on Monday, months on the 1st); `from` is moved back to the start of its bucket and `to` forward to the end of its bucket, and the answer's `from` and `to` are those, so every conversation started in the answer's `[from, to)` is in exactly one point and the points add up to `analytics_overview_get`'s `total_conversations` for the same `from` and `to`. 422 on `from` when the range breaks its rules, on `interval` when it would give more than 1000 buckets, on `timezone` for an unknown zone. Callable with any credential of the bot's account (a key scoped to another bot gets 403); 404 for an unknown bot.
     #[endpoint{method = GET,
     path = "/v1/bots/{bot_id}/analytics/conversations",
     tags = ["analytics"],
@@ -158,11 +154,7 @@ pub trait BotwireApi {
     >;
     /// Get a bot's customer satisfaction scores
     ///
-    /// The CSAT ratings (1-5, from `feedback_create`) left on the bot's conversations in
-    /// `[from, to)`: their number, mean and distribution, always five entries from score 1 to 5.
-    /// The range defaults to the 30 days before now; 422 when `from` is not before `to` or the
-    /// range exceeds 366 days. Callable with any credential of the bot's account (a key scoped to
-    /// another bot gets 403); 404 for an unknown bot.
+    /// The CSAT ratings (1-5, from `feedback_create`) left on the bot's conversations in `[from, to)`, each rating counted once (a conversation rated twice counts twice): their number, mean, the share of 4 and 5, and the distribution, always five entries from score 1 to 5. The same ratings as `analytics_overview_get`'s `csat_responses`. Range rules: see `from`. Callable with any credential of the bot's account (a key scoped to another bot gets 403); 404 for an unknown bot.
     #[endpoint{method = GET,
     path = "/v1/bots/{bot_id}/analytics/csat",
     tags = ["analytics"],
@@ -175,12 +167,24 @@ pub trait BotwireApi {
         crate::Reply<dropshot::HttpResponseOk<types::AnalyticsCsat>, crate::RateLimited>,
         types::Error,
     >;
+    /// Get a bot's knowledge gaps
+    ///
+    /// What the knowledge base lacks: the user messages of `[from, to)` that the offline engine had no confident answer to (it replied with its fallback, or, for an LLM bot, found no confident passage), grouped into topics as `analytics_topics_get` groups them, largest first, so that an owner sees what to add. Messages sent while a human had the conversation are not counted (the bot did not answer them). Their number is `analytics_overview_get`'s `unanswered_messages`. Range rules: see `from`. Callable with any credential of the bot's account (a key scoped to another bot gets 403); 404 for an unknown bot.
+    #[endpoint{method = GET,
+    path = "/v1/bots/{bot_id}/analytics/gaps",
+    tags = ["analytics"],
+    }]
+    async fn analytics_gaps_get(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: crate::PathParams<types::AnalyticsGapsGetPath>,
+        query: crate::QueryParams<types::AnalyticsGapsGetQuery>,
+    ) -> Result<
+        crate::Reply<dropshot::HttpResponseOk<types::AnalyticsTopics>, crate::RateLimited>,
+        types::Error,
+    >;
     /// Get a bot's message volume over time
     ///
-    /// The number of messages (from users, the bot and agents; not system messages) stored in
-    /// each `interval` bucket of `[from, to)`, empty buckets included as 0, with the same bucket
-    /// alignment and 422 rules as `analytics_conversations_get`. Callable with any credential of
-    /// the bot's account (a key scoped to another bot gets 403); 404 for an unknown bot.
+    /// The number of messages from users, the bot and agents (not system messages, not internal notes) stored in each `interval` bucket, empty buckets included as 0, with the buckets, range and 422 rules of `analytics_conversations_get`: the points add up to `analytics_overview_get`'s `total_messages` for the answer's `from` and `to`. Callable with any credential of the bot's account (a key scoped to another bot gets 403); 404 for an unknown bot.
     #[endpoint{method = GET,
     path = "/v1/bots/{bot_id}/analytics/messages",
     tags = ["analytics"],
@@ -195,11 +199,7 @@ pub trait BotwireApi {
     >;
     /// Get a bot's analytics overview
     ///
-    /// Totals for the bot over `[from, to)`: messages, conversations, unique users (distinct
-    /// `user_id`, else `session_id`), mean bot response time, mean CSAT, thumbs, handoff rate and
-    /// the 10 most frequent user questions. The range defaults to the 30 days before now; 422
-    /// when `from` is not before `to` or the range exceeds 366 days. Callable with any credential
-    /// of the bot's account (a key scoped to another bot gets 403); 404 for an unknown bot.
+    /// The bot's figures over `[from, to)` (`current`) and over the period of equal length just before it (`previous`, for comparison), with the 10 most frequent user questions of `[from, to)`. Every figure is computed from what is stored, as each field defines it; a figure counts what happened in the range (a message by its time, a conversation by its start, a rating by when it was left, a handoff by when it was requested), and the same request answers the same on SQLite and PostgreSQL. Range rules: see `from`. Callable with any credential of the bot's account (a key scoped to another bot gets 403); 404 for an unknown bot.
     #[endpoint{method = GET,
     path = "/v1/bots/{bot_id}/analytics",
     tags = ["analytics"],
@@ -214,11 +214,7 @@ pub trait BotwireApi {
     >;
     /// Get a bot's top topics
     ///
-    /// The most frequent topics of the users' messages in `[from, to)`, largest first: messages
-    /// are grouped by their most significant keywords (the offline engine's analyzer, no LLM
-    /// needed), each topic with up to 3 sample questions. The range defaults to the 30 days
-    /// before now; 422 when `from` is not before `to` or the range exceeds 366 days. Callable
-    /// with any credential of the bot's account (a key scoped to another bot gets 403).
+    /// The most frequent topics of the users' messages in `[from, to)`, largest first. Each message is reduced to its keywords by the offline engine's analysis of its language (lower case, stop words out, stemmed; no LLM needed) and joins the topic of its keyword that the most messages of the range have (ties: the keyword first in alphabetical order); a topic is named by its keyword's most frequent written form, followed by a second one when more than half of the topic's messages, and at least two, share it. Messages without keywords join no topic. Deterministic: the same messages give the same topics. Each topic carries up to 3 sample questions: its most frequent distinct messages (compared as `top_questions` are), as first written. Range rules: see `from`. Callable with any credential of the bot's account (a key scoped to another bot gets 403); 404 for an unknown bot.
     #[endpoint{method = GET,
     path = "/v1/bots/{bot_id}/analytics/topics",
     tags = ["analytics"],

@@ -100,6 +100,18 @@ pub static OPERATION_POLICIES: &[OperationPolicy] = &[
         access: Access::BotTeamAdmin,
     },
     OperationPolicy {
+        operation_id: "analytics_gaps_get",
+        path: "/v1/bots/{bot_id}/analytics/gaps",
+        schemes: &[
+            SecurityScheme::UserJwt,
+            SecurityScheme::ApiKeyBearer,
+            SecurityScheme::ApiKeyHeader,
+            SecurityScheme::ClientCredentials,
+        ],
+        class: RateLimitClass::Standard,
+        access: Access::BotTeamAdmin,
+    },
+    OperationPolicy {
         operation_id: "analytics_messages_get",
         path: "/v1/bots/{bot_id}/analytics/messages",
         schemes: &[

@@ -806,12 +806,15 @@ pub struct AnalyticsConversationsGetPath {
 ///query parameters of `analytics_conversations_get`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct AnalyticsConversationsGetQuery {
-    ///Start of the range, inclusive (RFC 3339). Defaults to 30 days before `to`.
+    ///Start of the range, inclusive (RFC 3339; times count to the microsecond, finer digits of `from` and `to` are dropped). Defaults to 30 days before `to`. `from` must be before `to` and the range at most 366 days long, else 422 on `from`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub from: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     ///Width of each bucket.
     #[serde(default = "defaults::analytics_conversations_get_query_interval")]
     pub interval: AnalyticsConversationsGetQueryInterval,
+    ///The IANA time zone (`Europe/Stockholm`, `America/New_York`) in which buckets begin: hours, days at midnight, ISO weeks on Monday at midnight, months on the 1st at midnight. A bucket across a daylight-saving change has its true length (a day of 23 or 25 hours). An unknown zone answers 422 on `timezone`.
+    #[serde(default = "defaults::analytics_conversations_get_query_timezone")]
+    pub timezone: AnalyticsConversationsGetQueryTimezone,
     ///End of the range, exclusive (RFC 3339). Defaults to now.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub to: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -821,6 +824,7 @@ impl ::std::default::Default for AnalyticsConversationsGetQuery {
         Self {
             from: Default::default(),
             interval: defaults::analytics_conversations_get_query_interval(),
+            timezone: defaults::analytics_conversations_get_query_timezone(),
             to: Default::default(),
         }
     }
@@ -890,7 +894,67 @@ impl ::std::default::Default for AnalyticsConversationsGetQueryInterval {
         AnalyticsConversationsGetQueryInterval::Day
     }
 }
-///Customer satisfaction ratings over a date range.
+///The IANA time zone (`Europe/Stockholm`, `America/New_York`) in which buckets begin: hours, days at midnight, ISO weeks on Monday at midnight, months on the 1st at midnight. A bucket across a daylight-saving change has its true length (a day of 23 or 25 hours). An unknown zone answers 422 on `timezone`.
+#[derive(
+    ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
+)]
+#[serde(transparent)]
+pub struct AnalyticsConversationsGetQueryTimezone(::std::string::String);
+impl ::std::ops::Deref for AnalyticsConversationsGetQueryTimezone {
+    type Target = ::std::string::String;
+    fn deref(&self) -> &::std::string::String {
+        &self.0
+    }
+}
+impl ::std::convert::From<AnalyticsConversationsGetQueryTimezone> for ::std::string::String {
+    fn from(value: AnalyticsConversationsGetQueryTimezone) -> Self {
+        value.0
+    }
+}
+impl ::std::default::Default for AnalyticsConversationsGetQueryTimezone {
+    fn default() -> Self {
+        AnalyticsConversationsGetQueryTimezone("UTC".to_string())
+    }
+}
+impl ::std::str::FromStr for AnalyticsConversationsGetQueryTimezone {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        if value.chars().count() > 64usize {
+            return Err("longer than 64 characters".into());
+        }
+        if value.chars().count() < 1usize {
+            return Err("shorter than 1 characters".into());
+        }
+        Ok(Self(value.to_string()))
+    }
+}
+impl ::std::convert::TryFrom<&str> for AnalyticsConversationsGetQueryTimezone {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for AnalyticsConversationsGetQueryTimezone {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for AnalyticsConversationsGetQueryTimezone {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        ::std::string::String::deserialize(deserializer)?
+            .parse()
+            .map_err(|e: self::error::ConversionError| {
+                <D::Error as ::serde::de::Error>::custom(e.to_string())
+            })
+    }
+}
+///Customer satisfaction ratings over a range.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct AnalyticsCsat {
     ///Mean score; null without ratings.
@@ -898,10 +962,14 @@ pub struct AnalyticsCsat {
     #[schemars(with = "crate::Nullable<f64>")]
     pub average: ::std::option::Option<f64>,
     ///Ratings per score, always five entries, score 1 to 5.
-    pub distribution: ::std::vec::Vec<AnalyticsCsatBucket>,
+    pub distribution: [AnalyticsCsatBucket; 5usize],
     pub from: ::chrono::DateTime<::chrono::offset::Utc>,
-    ///CSAT ratings received.
+    ///CSAT ratings left in the range.
     pub responses: u64,
+    ///The share of ratings that are 4 or 5; null without ratings.
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<f64>")]
+    pub satisfied_share: ::std::option::Option<f64>,
     pub to: ::chrono::DateTime<::chrono::offset::Utc>,
 }
 ///How many ratings gave one score.
@@ -921,12 +989,96 @@ pub struct AnalyticsCsatGetPath {
     ::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default,
 )]
 pub struct AnalyticsCsatGetQuery {
-    ///Start of the range, inclusive (RFC 3339). Defaults to 30 days before `to`.
+    ///Start of the range, inclusive (RFC 3339; times count to the microsecond, finer digits of `from` and `to` are dropped). Defaults to 30 days before `to`. `from` must be before `to` and the range at most 366 days long, else 422 on `from`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub from: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     ///End of the range, exclusive (RFC 3339). Defaults to now.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub to: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+}
+///Durations in milliseconds (microsecond precision): how many, their mean, median and 90th percentile, by the nearest rank (the value at rank ceil(p x count) of the sorted durations). Without durations, `count` is 0 and the others are null. `bot_response_ms`: for each bot reply of the range, the time from the user message it answers. `agent_first_response_ms`: for each handoff of the range that an agent has answered, the time from the handoff to the first agent reply after it (bot time before the handoff does not count).
+#[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct AnalyticsDuration {
+    pub count: u64,
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<f64>")]
+    pub mean: ::std::option::Option<f64>,
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<f64>")]
+    pub median: ::std::option::Option<f64>,
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<f64>")]
+    pub p90: ::std::option::Option<f64>,
+}
+///A bot's figures over `[from, to)`. A message, a rating and a handoff count in the range of their own time; a conversation in the range of its start.
+#[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct AnalyticsFigures {
+    pub agent_first_response_ms: AnalyticsDuration,
+    pub bot_response_ms: AnalyticsDuration,
+    ///Of the conversations started in the range, the share the bot replied in and that were never handed to a human (0 when none started).
+    pub containment_rate: f64,
+    ///CSAT ratings left in the range.
+    pub csat_responses: u64,
+    ///Start of the range, inclusive.
+    pub from: ::chrono::DateTime<::chrono::offset::Utc>,
+    ///Of the conversations started in the range, the share handed to a human so far (0 when none started).
+    pub handoff_rate: f64,
+    ///Times a conversation was handed to a human in the range (`handoff_request`, or a user's message reopening a resolved or closed conversation that humans have).
+    pub handoffs: u64,
+    ///Of those, the ones no agent has replied to yet.
+    pub handoffs_unanswered: u64,
+    ///Their mean (1-5); null without ratings.
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<f64>")]
+    pub satisfaction: ::std::option::Option<f64>,
+    ///The share of them that are 4 or 5; null without ratings.
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[schemars(with = "crate::Nullable<f64>")]
+    pub satisfied_share: ::std::option::Option<f64>,
+    ///Thumbs-down ratings left in the range.
+    pub thumbs_down: u64,
+    ///Thumbs-up ratings left in the range.
+    pub thumbs_up: u64,
+    ///End of the range, exclusive.
+    pub to: ::chrono::DateTime<::chrono::offset::Utc>,
+    ///Conversations started (by their first message) in the range.
+    pub total_conversations: u64,
+    ///Messages from users, the bot and agents in the range (not system messages, not internal notes).
+    pub total_messages: u64,
+    ///User messages of the range the offline engine had no confident answer to (those `analytics_gaps_get` groups).
+    pub unanswered_messages: u64,
+    ///Distinct users who sent a message in the range (a conversation's `user_id` when the caller gave one, else its `session_id`).
+    pub unique_users: u64,
+    ///Of those, the users' messages.
+    pub user_messages: u64,
+}
+///path parameters of `analytics_gaps_get`.
+#[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct AnalyticsGapsGetPath {
+    ///The bot.
+    pub bot_id: ::uuid::Uuid,
+}
+///query parameters of `analytics_gaps_get`.
+#[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+pub struct AnalyticsGapsGetQuery {
+    ///Start of the range, inclusive (RFC 3339; times count to the microsecond, finer digits of `from` and `to` are dropped). Defaults to 30 days before `to`. `from` must be before `to` and the range at most 366 days long, else 422 on `from`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub from: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+    ///How many topics to return.
+    #[serde(default = "defaults::default_nzu64::<::std::num::NonZeroU64, 10>")]
+    pub limit: ::std::num::NonZeroU64,
+    ///End of the range, exclusive (RFC 3339). Defaults to now.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub to: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+}
+impl ::std::default::Default for AnalyticsGapsGetQuery {
+    fn default() -> Self {
+        Self {
+            from: Default::default(),
+            limit: defaults::default_nzu64::<::std::num::NonZeroU64, 10>(),
+            to: Default::default(),
+        }
+    }
 }
 ///path parameters of `analytics_messages_get`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -937,12 +1089,15 @@ pub struct AnalyticsMessagesGetPath {
 ///query parameters of `analytics_messages_get`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct AnalyticsMessagesGetQuery {
-    ///Start of the range, inclusive (RFC 3339). Defaults to 30 days before `to`.
+    ///Start of the range, inclusive (RFC 3339; times count to the microsecond, finer digits of `from` and `to` are dropped). Defaults to 30 days before `to`. `from` must be before `to` and the range at most 366 days long, else 422 on `from`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub from: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     ///Width of each bucket.
     #[serde(default = "defaults::analytics_messages_get_query_interval")]
     pub interval: AnalyticsMessagesGetQueryInterval,
+    ///The IANA time zone (`Europe/Stockholm`, `America/New_York`) in which buckets begin: hours, days at midnight, ISO weeks on Monday at midnight, months on the 1st at midnight. A bucket across a daylight-saving change has its true length (a day of 23 or 25 hours). An unknown zone answers 422 on `timezone`.
+    #[serde(default = "defaults::analytics_messages_get_query_timezone")]
+    pub timezone: AnalyticsMessagesGetQueryTimezone,
     ///End of the range, exclusive (RFC 3339). Defaults to now.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub to: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -952,6 +1107,7 @@ impl ::std::default::Default for AnalyticsMessagesGetQuery {
         Self {
             from: Default::default(),
             interval: defaults::analytics_messages_get_query_interval(),
+            timezone: defaults::analytics_messages_get_query_timezone(),
             to: Default::default(),
         }
     }
@@ -1021,33 +1177,73 @@ impl ::std::default::Default for AnalyticsMessagesGetQueryInterval {
         AnalyticsMessagesGetQueryInterval::Day
     }
 }
-///A bot's totals over a date range.
+///The IANA time zone (`Europe/Stockholm`, `America/New_York`) in which buckets begin: hours, days at midnight, ISO weeks on Monday at midnight, months on the 1st at midnight. A bucket across a daylight-saving change has its true length (a day of 23 or 25 hours). An unknown zone answers 422 on `timezone`.
+#[derive(
+    ::schemars::JsonSchema, ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd,
+)]
+#[serde(transparent)]
+pub struct AnalyticsMessagesGetQueryTimezone(::std::string::String);
+impl ::std::ops::Deref for AnalyticsMessagesGetQueryTimezone {
+    type Target = ::std::string::String;
+    fn deref(&self) -> &::std::string::String {
+        &self.0
+    }
+}
+impl ::std::convert::From<AnalyticsMessagesGetQueryTimezone> for ::std::string::String {
+    fn from(value: AnalyticsMessagesGetQueryTimezone) -> Self {
+        value.0
+    }
+}
+impl ::std::default::Default for AnalyticsMessagesGetQueryTimezone {
+    fn default() -> Self {
+        AnalyticsMessagesGetQueryTimezone("UTC".to_string())
+    }
+}
+impl ::std::str::FromStr for AnalyticsMessagesGetQueryTimezone {
+    type Err = self::error::ConversionError;
+    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        if value.chars().count() > 64usize {
+            return Err("longer than 64 characters".into());
+        }
+        if value.chars().count() < 1usize {
+            return Err("shorter than 1 characters".into());
+        }
+        Ok(Self(value.to_string()))
+    }
+}
+impl ::std::convert::TryFrom<&str> for AnalyticsMessagesGetQueryTimezone {
+    type Error = self::error::ConversionError;
+    fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for AnalyticsMessagesGetQueryTimezone {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for AnalyticsMessagesGetQueryTimezone {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        ::std::string::String::deserialize(deserializer)?
+            .parse()
+            .map_err(|e: self::error::ConversionError| {
+                <D::Error as ::serde::de::Error>::custom(e.to_string())
+            })
+    }
+}
+///A bot's figures over a range and over the period of equal length before it.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct AnalyticsOverview {
-    ///Mean milliseconds from a user's message to the bot's reply; null without replies.
-    #[serde(deserialize_with = "::std::option::Option::deserialize")]
-    #[schemars(with = "crate::Nullable<f64>")]
-    pub average_response_ms: ::std::option::Option<f64>,
-    ///Start of the range used, inclusive.
-    pub from: ::chrono::DateTime<::chrono::offset::Utc>,
-    ///Share of the range's conversations handed off to a human (0 when there were none).
-    pub handoff_rate: f64,
-    ///Mean CSAT score (1-5); null without ratings.
-    #[serde(deserialize_with = "::std::option::Option::deserialize")]
-    #[schemars(with = "crate::Nullable<f64>")]
-    pub satisfaction: ::std::option::Option<f64>,
-    pub thumbs_down: u64,
-    pub thumbs_up: u64,
-    ///End of the range used, exclusive.
-    pub to: ::chrono::DateTime<::chrono::offset::Utc>,
-    ///The most frequent user messages (compared case- and whitespace-insensitively), at most 10, most frequent first.
+    pub current: AnalyticsFigures,
+    pub previous: AnalyticsFigures,
+    ///The most frequent user messages of the current range (compared after lower casing, collapsing whitespace and dropping trailing `?`, `!` and `.`), at most 10, most frequent first, ties in alphabetical order.
     pub top_questions: ::std::vec::Vec<AnalyticsTopQuestion>,
-    ///Conversations started in the range.
-    pub total_conversations: u64,
-    ///Messages from users, the bot and agents.
-    pub total_messages: u64,
-    ///Distinct users (`user_id` when the caller gave one, else `session_id`).
-    pub unique_users: u64,
 }
 ///path parameters of `analytics_overview_get`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -1060,23 +1256,25 @@ pub struct AnalyticsOverviewGetPath {
     ::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default,
 )]
 pub struct AnalyticsOverviewGetQuery {
-    ///Start of the range, inclusive (RFC 3339). Defaults to 30 days before `to`.
+    ///Start of the range, inclusive (RFC 3339; times count to the microsecond, finer digits of `from` and `to` are dropped). Defaults to 30 days before `to`. `from` must be before `to` and the range at most 366 days long, else 422 on `from`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub from: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     ///End of the range, exclusive (RFC 3339). Defaults to now.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub to: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
 }
-///A count per time bucket over a date range.
+///A count per time bucket over a range.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct AnalyticsTimeSeries {
-    ///Start of the first bucket.
+    ///Start of the first bucket (the request's `from`, moved back to its bucket's start).
     pub from: ::chrono::DateTime<::chrono::offset::Utc>,
     ///Width of each bucket.
     pub interval: AnalyticsTimeSeriesInterval,
     ///One point per bucket, oldest first, empty buckets included (at most 1000).
     pub points: ::std::vec::Vec<AnalyticsTimeSeriesPoint>,
-    ///End of the range, exclusive.
+    ///The time zone the buckets begin in.
+    pub timezone: ::std::string::String,
+    ///End of the last bucket, exclusive (the request's `to`, moved forward to its bucket's end).
     pub to: ::chrono::DateTime<::chrono::offset::Utc>,
 }
 ///Width of each bucket.
@@ -1142,33 +1340,35 @@ impl ::std::convert::TryFrom<::std::string::String> for AnalyticsTimeSeriesInter
 ///The value of one bucket.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct AnalyticsTimeSeriesPoint {
-    ///Start of the bucket (UTC).
+    ///Start of the bucket, in UTC (the local start in the series' time zone).
     pub start: ::chrono::DateTime<::chrono::offset::Utc>,
-    pub value: f64,
+    pub value: u64,
 }
 ///A frequent user question.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct AnalyticsTopQuestion {
     pub count: ::std::num::NonZeroU64,
-    ///The question, normalized (lower case, collapsed whitespace).
+    ///The question, normalized (lower case, collapsed whitespace, no trailing `?`, `!` or `.`).
     pub question: ::std::string::String,
 }
-///A group of user messages sharing their most significant keywords.
+///A group of user messages sharing their most significant keyword.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct AnalyticsTopic {
     ///User messages in the topic.
     pub count: ::std::num::NonZeroU64,
-    ///Up to 3 user messages of the topic, as written.
+    ///Up to 3 user messages of the topic, as first written.
     pub sample_questions: ::std::vec::Vec<::std::string::String>,
     ///The keywords naming the topic.
     pub topic: ::std::string::String,
 }
-///The most frequent topics of users' messages over a date range.
+///User messages of a range grouped into topics.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct AnalyticsTopics {
     pub from: ::chrono::DateTime<::chrono::offset::Utc>,
+    ///The user messages grouped (all of the range for topics, the unanswered ones for gaps), including those without keywords.
+    pub messages: u64,
     pub to: ::chrono::DateTime<::chrono::offset::Utc>,
-    ///Largest first.
+    ///Largest first (ties by name), at most `limit`.
     pub topics: ::std::vec::Vec<AnalyticsTopic>,
 }
 ///path parameters of `analytics_topics_get`.
@@ -1180,7 +1380,7 @@ pub struct AnalyticsTopicsGetPath {
 ///query parameters of `analytics_topics_get`.
 #[derive(::schemars::JsonSchema, ::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
 pub struct AnalyticsTopicsGetQuery {
-    ///Start of the range, inclusive (RFC 3339). Defaults to 30 days before `to`.
+    ///Start of the range, inclusive (RFC 3339; times count to the microsecond, finer digits of `from` and `to` are dropped). Defaults to 30 days before `to`. `from` must be before `to` and the range at most 366 days long, else 422 on `from`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub from: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     ///How many topics to return.
@@ -11055,9 +11255,17 @@ pub mod defaults {
     -> super::AnalyticsConversationsGetQueryInterval {
         super::AnalyticsConversationsGetQueryInterval::Day
     }
+    pub(super) fn analytics_conversations_get_query_timezone()
+    -> super::AnalyticsConversationsGetQueryTimezone {
+        super::AnalyticsConversationsGetQueryTimezone("UTC".to_string())
+    }
     pub(super) fn analytics_messages_get_query_interval() -> super::AnalyticsMessagesGetQueryInterval
     {
         super::AnalyticsMessagesGetQueryInterval::Day
+    }
+    pub(super) fn analytics_messages_get_query_timezone() -> super::AnalyticsMessagesGetQueryTimezone
+    {
+        super::AnalyticsMessagesGetQueryTimezone("UTC".to_string())
     }
 }
 /// Error types.

@@ -168,6 +168,7 @@ diesel::table! {
         engine -> Nullable<Text>,
         agent_id -> Nullable<Text>,
         created_at -> Timestamp,
+        answered -> Nullable<Bool>,
     }
 }
 
@@ -412,6 +413,7 @@ diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(documents -> bots (bot_id));
 diesel::joinable!(knowledge_entries -> documents (document_id));
 diesel::joinable!(messages -> conversations (conversation_id));
+diesel::joinable!(feedback -> conversations (conversation_id));
 diesel::joinable!(conversations -> bots (bot_id));
 diesel::joinable!(one_time_codes -> users (user_id));
 diesel::joinable!(bots -> accounts (account_id));

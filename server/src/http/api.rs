@@ -6,11 +6,11 @@
 //! `impl` block of the generated trait (Rust cannot split an `impl` across files), at about ten
 //! lines per operation, in operationId order, so each handler is found by its name.
 
-use super::{Ctx, Limited, Operational, WithJson, not_implemented, raw, reply, serve};
+use super::{Ctx, Limited, Operational, WithJson, raw, reply, serve};
 use crate::app::{App, OPENAPI_YAML};
 use crate::services::{
-    Call, accounts, bots, chat, contacts, credentials, inbox, knowledge, notifications, ops,
-    presence, teams, webhooks,
+    Call, accounts, analytics, bots, chat, contacts, credentials, inbox, knowledge, notifications,
+    ops, presence, teams, webhooks,
 };
 use botwire_api::{
     BotwireApi, HeaderParams, JsonBody, ParsedBody, PathParams, QueryParams, Raw, types,
@@ -137,7 +137,26 @@ impl BotwireApi for ServerImpl {
         path: PathParams<types::AnalyticsConversationsGetPath>,
         query: QueryParams<types::AnalyticsConversationsGetQuery>,
     ) -> Limited<HttpResponseOk<types::AnalyticsTimeSeries>> {
-        not_implemented(&rqctx, (path, query)).await
+        serve(
+            &rqctx,
+            (path, query),
+            async |call: &Call<'_>, (path, query)| {
+                let query = analytics::SeriesQuery {
+                    range: analytics::Range::of(query.from, query.to)?,
+                    interval: &query.interval.to_string(),
+                    timezone: &query.timezone,
+                };
+                analytics::analytics_series_get(
+                    call,
+                    path.bot_id,
+                    analytics::Series::Conversations,
+                    query,
+                )
+                .await
+                .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn analytics_csat_get(
@@ -145,7 +164,41 @@ impl BotwireApi for ServerImpl {
         path: PathParams<types::AnalyticsCsatGetPath>,
         query: QueryParams<types::AnalyticsCsatGetQuery>,
     ) -> Limited<HttpResponseOk<types::AnalyticsCsat>> {
-        not_implemented(&rqctx, (path, query)).await
+        serve(
+            &rqctx,
+            (path, query),
+            async |call: &Call<'_>, (path, query)| {
+                let range = analytics::Range::of(query.from, query.to)?;
+                analytics::analytics_csat_get(call, path.bot_id, range)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
+    }
+
+    async fn analytics_gaps_get(
+        rqctx: Ctx,
+        path: PathParams<types::AnalyticsGapsGetPath>,
+        query: QueryParams<types::AnalyticsGapsGetQuery>,
+    ) -> Limited<HttpResponseOk<types::AnalyticsTopics>> {
+        serve(
+            &rqctx,
+            (path, query),
+            async |call: &Call<'_>, (path, query)| {
+                let range = analytics::Range::of(query.from, query.to)?;
+                analytics::analytics_topics_get(
+                    call,
+                    path.bot_id,
+                    range,
+                    analytics::Grouped::Unanswered,
+                    query.limit,
+                )
+                .await
+                .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn analytics_messages_get(
@@ -153,7 +206,26 @@ impl BotwireApi for ServerImpl {
         path: PathParams<types::AnalyticsMessagesGetPath>,
         query: QueryParams<types::AnalyticsMessagesGetQuery>,
     ) -> Limited<HttpResponseOk<types::AnalyticsTimeSeries>> {
-        not_implemented(&rqctx, (path, query)).await
+        serve(
+            &rqctx,
+            (path, query),
+            async |call: &Call<'_>, (path, query)| {
+                let query = analytics::SeriesQuery {
+                    range: analytics::Range::of(query.from, query.to)?,
+                    interval: &query.interval.to_string(),
+                    timezone: &query.timezone,
+                };
+                analytics::analytics_series_get(
+                    call,
+                    path.bot_id,
+                    analytics::Series::Messages,
+                    query,
+                )
+                .await
+                .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn analytics_overview_get(
@@ -161,7 +233,17 @@ impl BotwireApi for ServerImpl {
         path: PathParams<types::AnalyticsOverviewGetPath>,
         query: QueryParams<types::AnalyticsOverviewGetQuery>,
     ) -> Limited<HttpResponseOk<types::AnalyticsOverview>> {
-        not_implemented(&rqctx, (path, query)).await
+        serve(
+            &rqctx,
+            (path, query),
+            async |call: &Call<'_>, (path, query)| {
+                let range = analytics::Range::of(query.from, query.to)?;
+                analytics::analytics_overview_get(call, path.bot_id, range)
+                    .await
+                    .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn analytics_topics_get(
@@ -169,7 +251,23 @@ impl BotwireApi for ServerImpl {
         path: PathParams<types::AnalyticsTopicsGetPath>,
         query: QueryParams<types::AnalyticsTopicsGetQuery>,
     ) -> Limited<HttpResponseOk<types::AnalyticsTopics>> {
-        not_implemented(&rqctx, (path, query)).await
+        serve(
+            &rqctx,
+            (path, query),
+            async |call: &Call<'_>, (path, query)| {
+                let range = analytics::Range::of(query.from, query.to)?;
+                analytics::analytics_topics_get(
+                    call,
+                    path.bot_id,
+                    range,
+                    analytics::Grouped::All,
+                    query.limit,
+                )
+                .await
+                .map(HttpResponseOk)
+            },
+        )
+        .await
     }
 
     async fn api_key_create(

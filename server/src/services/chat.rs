@@ -327,6 +327,7 @@ pub async fn conversation_escalate(
             engine: None,
             agent_id: None,
             created_at: now,
+            answered: None,
         };
         let mut after = before.clone();
         after.handed_off = true;

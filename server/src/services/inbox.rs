@@ -326,6 +326,7 @@ pub async fn conversation_reply(
             engine: None,
             agent_id: agent.clone(),
             created_at: now,
+            answered: None,
         };
         let mut after = before.clone();
         after.handed_off = true;

@@ -2,6 +2,7 @@
 //! resolved once by the HTTP layer) and the operation's typed input, and know nothing of HTTP.
 
 pub mod accounts;
+pub mod analytics;
 pub mod bots;
 pub mod chat;
 pub mod contacts;

@@ -85,6 +85,7 @@ macro_rules! usage_add {
     };
 }
 
+pub mod analytics;
 pub mod api_keys;
 pub mod bots;
 pub mod chat;

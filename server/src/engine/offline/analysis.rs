@@ -129,6 +129,22 @@ pub fn content_words(text: &str, language: &str) -> Vec<String> {
     tokens(&mut analysis.builder(false), text)
 }
 
+/// The keywords of `text` in `language`, as the engine matches them: each content word (stop
+/// words out) as (its stem, the word as written, lowercased), in order. What the analytics
+/// group user messages by.
+pub fn keywords(text: &str, language: &str) -> Vec<(String, String)> {
+    let analysis = analysis_for(&normalize_language(language).unwrap_or_default());
+    let words = tokens(&mut analysis.builder(false), text);
+    let mut stemmer = analysis.analyzer();
+    words
+        .into_iter()
+        .filter_map(|word| {
+            let stem = tokens(&mut stemmer, &word).into_iter().next()?;
+            Some((stem, word))
+        })
+        .collect()
+}
+
 pub(super) fn tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
     let mut stream = analyzer.token_stream(text);
     let mut out = Vec::new();

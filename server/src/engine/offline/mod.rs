@@ -39,7 +39,7 @@ use super::{EngineError, EntryContent, KnowledgeEntry, detect_language};
 use analysis::{ANALYSES, analysis_for};
 use lang_index::{LangIndex, Search};
 
-pub use analysis::content_words;
+pub use analysis::{content_words, keywords};
 
 /// How much more a word of a FAQ question counts than a word of body text. Measured with the
 /// answer-quality test (hit@1 of questions / of shortened questions): 1 -> 0.925 / 0.777,

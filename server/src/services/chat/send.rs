@@ -78,6 +78,8 @@ pub struct Exchange {
     /// The month to count the user's message in when the exchange is stored (no quota
     /// applies, so it was not counted before answering).
     uncounted_month: Option<String>,
+    /// When the message reopens a conversation humans have: the handoff it starts.
+    handoff_at: Option<chrono::NaiveDateTime>,
 }
 
 enum Prepared {
@@ -403,7 +405,12 @@ async fn prepare(
         queued_at: None,
         awaiting_agent_since: None,
     });
-    // A message reopens a resolved or closed conversation.
+    // A message reopens a resolved or closed conversation; one that humans have waits for an
+    // agent again, which the analytics count as a handoff (its first response runs from here).
+    let closed = [ConversationStatus::Resolved, ConversationStatus::Closed]
+        .iter()
+        .any(|status| conversation.status == status.to_string());
+    let handoff_at = (conversation.handed_off && closed).then_some(now);
     conversation.status = if conversation.handed_off {
         ConversationStatus::Pending
     } else {
@@ -460,6 +467,9 @@ async fn prepare(
         engine: None,
         agent_id: None,
         created_at: now,
+        // The bot answers unless humans have the conversation (`finish` clears it when they
+        // took it meanwhile): the knowledge gaps are the messages it was not confident on.
+        answered: (!conversation.handed_off).then_some(answer.confident),
     };
     Ok(Prepared::Ready(Box::new(Exchange {
         db: call.app.db.clone(),
@@ -468,6 +478,7 @@ async fn prepare(
         account_id: bot.account_id.clone(),
         conversation,
         new,
+        handoff_at,
         user_message,
         answer,
         llm,
@@ -750,6 +761,7 @@ impl Exchange {
             events,
             live,
             usage: self.uncounted_month.clone().map(|month| (month, 1)),
+            handoff_at: self.handoff_at,
         };
         let recorded = store::exchange_record(&self.db, &self.queue, write).await?;
         if handed_off && recorded == Recorded::Yes {
@@ -774,7 +786,11 @@ impl Exchange {
             engine: Some(draft.engine.to_string()),
             agent_id: None,
             created_at: now().max(self.user_message.created_at + chrono::Duration::microseconds(1)),
+            answered: None,
         });
+        if reply.is_none() {
+            self.user_message.answered = None;
+        }
         while self.record(reply.as_ref()).await? == Recorded::SessionTaken {
             // Another first message of this session started its conversation meanwhile: this
             // exchange joins it.

@@ -279,6 +279,7 @@ mod tests {
             engine: None,
             agent_id: None,
             created_at: chrono::NaiveDateTime::default(),
+            answered: None,
         }
     }
 

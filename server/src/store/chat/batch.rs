@@ -3,7 +3,7 @@
 //! commit's write, which [`super::queue`] schedules.
 
 use super::{ExchangeWrite, MessageRow, Recorded};
-use crate::db::schema::{conversations, events, messages};
+use crate::db::schema::{conversations, events, handoffs, messages};
 use crate::db::{Db, DbError, SqliteConn};
 use crate::store::live::LiveWrites;
 use crate::store::queries::conversations::{ConversationsLock, ConversationsUpdate};
@@ -196,6 +196,7 @@ pub(super) async fn exchanges_write(
             let mut new_messages = Vec::new();
             let mut new_events = Vec::new();
             let mut live = Vec::new();
+            let mut handoffs = Vec::new();
             // By session (a stable sort keeps a session's exchanges in order), so that batches
             // running at once on PostgreSQL insert new conversations in one order: two first
             // messages of a session in two batches each wait on the other's insert of the
@@ -238,6 +239,14 @@ pub(super) async fn exchanges_write(
                             &event.payload,
                         )
                     }));
+                    if let Some(at) = write.handoff_at {
+                        handoffs.push((
+                            handoffs::id.eq(super::super::new_id()),
+                            handoffs::conversation_id.eq(&write.conversation.id),
+                            handoffs::bot_id.eq(&write.conversation.bot_id),
+                            handoffs::requested_at.eq(at),
+                        ));
+                    }
                     if let Some((month, n)) = &write.usage {
                         *usage.entry((&write.account_id, month)).or_default() += n;
                     }
@@ -249,6 +258,13 @@ pub(super) async fn exchanges_write(
                 .await?;
             if !live.is_empty() {
                 conn.live_write(&live).await?;
+            }
+            // Rare (a reopening of a conversation humans have): a row each.
+            for handoff in handoffs {
+                diesel::insert_into(handoffs::table)
+                    .values(handoff)
+                    .execute(&mut *conn)
+                    .await?;
             }
             // Last: on PostgreSQL a counter's row is its account's one hot row, locked from
             // here to the commit. In order, so that two batches lock rows in the same order.

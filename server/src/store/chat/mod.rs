@@ -58,6 +58,8 @@ pub struct MessageRow {
     pub engine: Option<String>,
     pub agent_id: Option<String>,
     pub created_at: NaiveDateTime,
+    /// On a user's message the bot answered: whether the offline engine was confident.
+    pub answered: Option<bool>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -194,6 +196,8 @@ pub struct ExchangeWrite {
     /// For the live streams (a visitor's message to a conversation humans have).
     pub live: Vec<crate::store::live::LiveEventInsert>,
     pub usage: Option<(String, i64)>,
+    /// A handoff the message starts (it reopens a conversation humans have), at this time.
+    pub handoff_at: Option<NaiveDateTime>,
 }
 
 /// A conversation's messages, oldest first, after the cursor. The page's `total` is the

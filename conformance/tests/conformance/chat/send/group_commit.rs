@@ -52,6 +52,7 @@ fn first_exchange(
         engine: (role == "bot").then(|| "offline".into()),
         agent_id: None,
         created_at: at,
+        answered: None,
     };
     let messages = vec![
         message(message_ids[0], "user", format!("Hello from {session}")),
@@ -68,6 +69,7 @@ fn first_exchange(
         }],
         live: Vec::new(),
         usage: Some((botwire_server::services::quota::month_now(), 1)),
+        handoff_at: None,
     }
 }
 

@@ -1,0 +1,2 @@
+DROP INDEX conversations_started;
+ALTER TABLE messages DROP COLUMN answered;
