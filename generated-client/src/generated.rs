@@ -24105,7 +24105,7 @@ impl Client {
     }
     /**This contract
 
-    Returns this OpenAPI 3.1 contract as YAML, exactly as the running server was built from it. Needs no credential and is not rate-limited.
+    Returns this OpenAPI 3.1 contract as YAML, exactly as the running server was built from it, as `text/yaml` (read as text by every HTTP client and code generator; RFC 9512's `application/yaml` is not, e.g. openapi-python-client drops such a response). Needs no credential and is not rate-limited.
 
     Sends a `GET` request to `/openapi.yaml`
 

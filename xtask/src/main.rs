@@ -10,6 +10,7 @@
 
 mod bench;
 mod ci;
+mod clients;
 mod downconvert;
 mod drift;
 mod fuzz;
@@ -71,6 +72,7 @@ fn run() -> Result<()> {
         }
         ["ci"] => ci::run(&root),
         ["lint-spec"] => ci::lint_spec(&root),
+        ["clients"] => clients::run(&root),
         ["drift-demo"] => drift::run(&root),
         ["llm-e2e"] => llm_e2e::run(&root),
         ["fuzz", options @ ..] => fuzz::run(&root, &fuzz::Options::parse(options)?),
@@ -82,6 +84,8 @@ fn run() -> Result<()> {
                  regen [--check]  generate the server interface and client from openapi.yaml\n  \
                  ci               run every check (what .ci/run runs)\n  \
                  lint-spec        validate openapi.yaml (openapi-spec-validator, redocly)\n  \
+                 clients          generate Python and TypeScript clients with third-party\n                   \
+                 generators and run the quick start through each against a server\n  \
                  drift-demo       show that spec changes break the server build until implemented\n  \
                  llm-e2e          chat send and stream against a real local LLM (llama-server, SmolLM2)\n  \
                  fuzz [--max-examples N] [--seed N]\n                   \

@@ -37,7 +37,7 @@ async fn readiness_get_reports_the_database_and_its_migrations(ctx: &TestContext
 
 async fn openapi_get_serves_the_contract_as_it_is_in_the_repository(ctx: &TestContext) {
     let response = ctx.client.openapi_get().send().await.expect("openapi_get");
-    assert_eq!(response.headers()["content-type"], "application/yaml");
+    assert_eq!(response.headers()["content-type"], "text/yaml");
     assert_eq!(read_text(response).await.expect("body"), spec::OPENAPI_YAML);
 }
 

@@ -1066,7 +1066,7 @@ impl BotwireApi for ServerImpl {
     }
 
     async fn openapi_get(rqctx: Ctx) -> Operational<Raw> {
-        reply(&rqctx, raw("application/yaml", OPENAPI_YAML.to_string()))
+        reply(&rqctx, raw("text/yaml", OPENAPI_YAML.to_string()))
     }
 
     async fn presence_available_list(
