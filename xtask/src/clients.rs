@@ -7,8 +7,8 @@
 //! real server through the generated client: register, API key, bot, FAQ upload, webhook, chat,
 //! history. Output in `target/clients/`.
 
-use crate::bench::process::{Scratch, Server, botwire_serve, free_addr};
-use crate::ci::{cargo, ensure_venv, run_step};
+use crate::bench::process::{Scratch, debug_server};
+use crate::ci::{ensure_venv, run_step};
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::process::Command;
@@ -85,32 +85,8 @@ pub fn run(root: &Path) -> Result<()> {
             .arg(&typescript),
     )?;
 
-    run_step(
-        "build the server",
-        cargo(root).args([
-            "build",
-            "--locked",
-            "-p",
-            "botwire-server",
-            "--bin",
-            "botwire",
-        ]),
-    )?;
     let scratch = Scratch::new()?;
-    let addr = free_addr()?;
-    let database_url = format!("sqlite://{}", scratch.path("botwire.sqlite3").display());
-    let server = Server::start(
-        botwire_serve(
-            &root.join("target/debug/botwire"),
-            addr,
-            &database_url,
-            scratch.path("data"),
-        )
-        .env("BOTWIRE_WEBHOOK_ALLOWED_CIDRS", "127.0.0.1/32"),
-        scratch.path("server.log"),
-        "server",
-    )?;
-    server.wait_ready("/ready")?;
+    let server = debug_server(root, &scratch)?;
     let base = format!("http://{}", server.addr);
     // The webhook's target: no receiver is needed to create it (deliveries are retried later).
     let hook = format!("http://{}/hook", server.addr);

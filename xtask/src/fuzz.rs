@@ -14,8 +14,8 @@
 //! refused) fails the run; the JUnit report is in `target/fuzz/`.
 
 use crate::bench::http;
-use crate::bench::process::{Scratch, Server, botwire_serve, free_addr};
-use crate::ci::{cargo, ensure_venv, run_step};
+use crate::bench::process::{Scratch, debug_server};
+use crate::ci::{ensure_venv, run_step};
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::process::Command;
@@ -52,35 +52,11 @@ impl Options {
 
 pub fn run(root: &Path, options: &Options) -> Result<()> {
     let venv = ensure_venv(&root.join("target/tools"), "fuzz", &[SCHEMATHESIS])?;
-    run_step(
-        "build the server",
-        cargo(root).args([
-            "build",
-            "--locked",
-            "-p",
-            "botwire-server",
-            "--bin",
-            "botwire",
-        ]),
-    )?;
     let scratch = Scratch::new()?;
-    let addr = free_addr()?;
     let log = scratch.path("server.log");
-    let database_url = format!("sqlite://{}", scratch.path("botwire.sqlite3").display());
-    let server = Server::start(
-        // Rate limits are out of the way: the fuzzer sends thousands of requests with one key,
-        // and 429s would test nothing.
-        botwire_serve(
-            &root.join("target/debug/botwire"),
-            addr,
-            &database_url,
-            scratch.path("data"),
-        )
-        .env("BOTWIRE_WEBHOOK_ALLOWED_CIDRS", "127.0.0.1/32"),
-        log.clone(),
-        "server",
-    )?;
-    server.wait_ready("/ready")?;
+    // Rate limits are out of the way (`botwire_serve`): the fuzzer sends thousands of requests
+    // with one key, and 429s would test nothing.
+    let server = debug_server(root, &scratch)?;
     let fixture = Fixture::create(server.addr)?;
 
     let unimplemented =

@@ -104,6 +104,36 @@ pub(crate) fn botwire_serve(
     command
 }
 
+/// The debug `botwire` (built first), serving on a free loopback port from an SQLite database in
+/// `scratch`, logging to `scratch`'s `server.log`, webhook targets on loopback allowed; ready.
+pub(crate) fn debug_server(root: &Path, scratch: &Scratch) -> Result<Server> {
+    crate::ci::run_step(
+        "build the server",
+        crate::ci::cargo(root).args([
+            "build",
+            "--locked",
+            "-p",
+            "botwire-server",
+            "--bin",
+            "botwire",
+        ]),
+    )?;
+    let database_url = format!("sqlite://{}", scratch.path("botwire.sqlite3").display());
+    let server = Server::start(
+        botwire_serve(
+            &root.join("target/debug/botwire"),
+            free_addr()?,
+            &database_url,
+            scratch.path("data"),
+        )
+        .env("BOTWIRE_WEBHOOK_ALLOWED_CIDRS", "127.0.0.1/32"),
+        scratch.path("server.log"),
+        "server",
+    )?;
+    server.wait_ready("/ready")?;
+    Ok(server)
+}
+
 /// A detached shell that runs `action` once this process has ended (however it ends), unless
 /// `still_needed` fails first.
 pub(crate) fn spawn_watchdog(still_needed: &str, action: &str) -> Result<()> {
