@@ -56,8 +56,16 @@ pub fn register(api: &mut ApiDescription<App>) -> anyhow::Result<()> {
             methods.insert(Method::HEAD.to_string());
         }
         let allow = methods.iter().cloned().collect::<Vec<_>>().join(", ");
+        let visitor = visitor_methods(item);
         for method in METHODS {
             if methods.contains(method.as_str()) {
+                continue;
+            }
+            if method == Method::OPTIONS && !visitor.is_empty() {
+                register_one(
+                    api,
+                    preflight_endpoint(path, &visitor, &allow).visible(false),
+                )?;
                 continue;
             }
             let allow = allow.clone();
@@ -84,6 +92,72 @@ fn register_one(api: &mut ApiDescription<App>, endpoint: ApiEndpoint<App>) -> an
     let id = endpoint.operation_id.clone();
     api.register(endpoint)
         .map_err(|e| anyhow::anyhow!("registering {id}: {e}"))
+}
+
+/// The methods of a path's operations that a widget token may call (`security` lists
+/// `widgetToken`), comma-separated; empty when none.
+fn visitor_methods(item: &Value) -> String {
+    let admits_widget = |operation: &Value| {
+        operation
+            .get("security")
+            .and_then(Value::as_array)
+            .is_some_and(|schemes| schemes.iter().any(|s| s.get("widgetToken").is_some()))
+    };
+    item.as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(method, operation)| {
+            METHODS
+                .iter()
+                .any(|m| m.as_str().eq_ignore_ascii_case(method))
+                && admits_widget(operation)
+        })
+        .map(|(method, _)| method.to_uppercase())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `OPTIONS` on a path with visitor operations: a CORS preflight (an `Origin` and an
+/// `Access-Control-Request-Method`) is answered by `cors::preflight`; anything else is the 405
+/// every other missing method gets.
+fn preflight_endpoint(path: &str, visitor: &str, allow: &str) -> ApiEndpoint<App> {
+    let (visitor, allow) = (visitor.to_string(), allow.to_string());
+    let handler = move |rqctx: Ctx| {
+        let (visitor, allow) = (visitor.clone(), allow.clone());
+        async move {
+            let headers = rqctx.request.headers();
+            let origin = headers
+                .get(header::ORIGIN)
+                .filter(|_| headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD));
+            let Some(origin) = origin.cloned() else {
+                return Ok::<_, types::Error>(method_not_allowed(&rqctx, &allow));
+            };
+            match super::cors::preflight(origin, &visitor) {
+                Ok(response) => {
+                    rqctx
+                        .context()
+                        .metrics
+                        .record("cors_preflight", StatusCode::NO_CONTENT.as_u16());
+                    Ok(Reply::ok(Raw(response)))
+                }
+                Err(error) => Err(crate::error::Error::Internal(format!(
+                    "building a preflight answer: {error}"
+                ))
+                .to_envelope()
+                .with_request_id(&rqctx.request_id)),
+            }
+        }
+    };
+    let mut endpoint = ApiEndpoint::new(
+        format!("cors_preflight {path}"),
+        handler,
+        Method::OPTIONS,
+        "application/json",
+        path,
+        ApiEndpointVersions::All,
+    );
+    endpoint.parameters = path_variables(path);
+    endpoint
 }
 
 /// The envelope of a method the path does not have.

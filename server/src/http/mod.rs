@@ -5,6 +5,7 @@
 //! the request id, logged, counted).
 
 mod api;
+mod cors;
 mod fallback;
 
 pub use api::ServerImpl;
@@ -12,6 +13,7 @@ pub use fallback::register as register_fallbacks;
 
 use crate::app::App;
 use crate::auth;
+use crate::auth::Principal;
 use crate::auth::access;
 use crate::error::Error;
 use crate::services::Call;
@@ -78,6 +80,11 @@ where
     };
     let ip = rqctx.request.remote_addr().ip();
     let principal = auth::authenticate(app, rqctx.request.headers(), policy).await;
+    // A visitor's request from a page passed the bot's origin check: that page may read it.
+    let cors_origin = match &principal {
+        Ok(Principal::Visitor { .. }) => rqctx.request.headers().get(header::ORIGIN).cloned(),
+        _ => None,
+    };
     // A caller whose credential fails is counted by address, which also slows down guessing.
     let bucket = match &principal {
         Ok(principal) => principal.rate_limit_key(ip),
@@ -128,6 +135,9 @@ where
     }
     let mut reply = reply(rqctx, result)?;
     reply.headers_mut().extend(headers);
+    if let Some(origin) = cors_origin {
+        cors::allow(reply.headers_mut(), origin);
+    }
     Ok(reply)
 }
 
