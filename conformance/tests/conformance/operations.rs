@@ -50,13 +50,51 @@ async fn docs_get_lists_every_operation(ctx: &TestContext) {
             .starts_with("text/html")
     );
     let html = read_text(response).await.expect("body");
+    let unimplemented = spec::unimplemented();
     for op in spec::operations() {
+        // Its section, its entry in the table of contents, and an example.
         assert!(
             html.contains(&format!("id=\"{}\"", op.id)),
             "the docs page misses {}",
             op.id
         );
+        assert!(
+            html.contains(&format!("href=\"#{}\"", op.id)),
+            "the contents miss {}",
+            op.id
+        );
+        let section = html
+            .split(&format!("id=\"{}\"", op.id))
+            .nth(1)
+            .unwrap_or_default();
+        let section = section.split("</section>").next().unwrap_or_default();
+        assert!(
+            section.contains("Access: <code>") && section.contains("curl -X "),
+            "{}",
+            op.id
+        );
+        assert_eq!(
+            section.contains("class=\"pending\""),
+            unimplemented.contains(&op.id),
+            "{}: marked as not built exactly when it is not",
+            op.id
+        );
     }
+    // Every named schema has its entry; the Markdown is rendered, not shown raw.
+    for name in spec::DOCUMENT["components"]["schemas"]
+        .as_object()
+        .unwrap()
+        .keys()
+    {
+        assert!(
+            html.contains(&format!("id=\"schema-{name}\"")),
+            "the docs page misses {name}"
+        );
+    }
+    assert!(html.contains("<h2>Conventions</h2>") && !html.contains("## Conventions"));
+    assert!(html.contains("<nav") && html.contains("id=\"quick-start\""));
+    // Self-contained: nothing fetched from elsewhere, no script.
+    assert!(!html.contains("<script") && !html.contains("src=\"http") && !html.contains("<link"));
 }
 
 async fn metrics_get_counts_responses_by_operation_and_status(ctx: &TestContext) {
