@@ -2,5 +2,3 @@
 -- replied with its fallback); null on other messages and on those a human had (no bot reply).
 -- The analytics' knowledge gaps are the false ones.
 ALTER TABLE messages ADD COLUMN answered BOOLEAN;
--- The conversations a bot started in a range (analytics), by their start.
-CREATE INDEX conversations_started ON conversations (bot_id, created_at);

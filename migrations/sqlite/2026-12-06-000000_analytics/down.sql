@@ -1,2 +1,1 @@
-DROP INDEX conversations_started;
 ALTER TABLE messages DROP COLUMN answered;
