@@ -4,7 +4,6 @@ mod docs;
 
 use crate::app::{App, OPENAPI_YAML};
 use crate::error::Error;
-use anyhow::Result;
 use botwire_api::types::{Health, HealthStatus, Readiness, ReadinessDatabase, ReadinessStatus};
 use std::sync::LazyLock;
 
@@ -39,14 +38,10 @@ pub fn metrics_get(app: &App) -> String {
 /// The docs page, rendered once from the contract (no scripts, nothing fetched); `start()`
 /// renders it before listening, so a contract that does not render stops the start.
 static DOCS: LazyLock<Result<String, String>> =
-    LazyLock::new(|| render_docs(OPENAPI_YAML).map_err(|e| format!("{e:#}")));
+    LazyLock::new(|| docs::render(OPENAPI_YAML).map_err(|e| format!("{e:#}")));
 
 /// The docs page (`docs_get`).
 pub fn docs_get() -> Result<&'static str, Error> {
     DOCS.as_deref()
         .map_err(|e| Error::Internal(format!("rendering the docs page: {e}")))
-}
-
-fn render_docs(openapi_yaml: &str) -> Result<String> {
-    docs::render(openapi_yaml)
 }

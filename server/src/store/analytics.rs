@@ -13,6 +13,17 @@ use diesel_async::RunQueryDsl;
 /// The roles the analytics count as messages (not `system`).
 const COUNTED_ROLES: [&str; 3] = ["user", "assistant", "agent"];
 
+/// The bot's messages created in `[from, to)`, each joined to its conversation.
+macro_rules! bot_messages {
+    ($bot_id:expr, $from:expr, $to:expr) => {
+        messages::table
+            .inner_join(conversations::table)
+            .filter(conversations::bot_id.eq($bot_id))
+            .filter(messages::created_at.ge($from))
+            .filter(messages::created_at.lt($to))
+    };
+}
+
 /// A message of the range: when, whose, and (a user's) whether the engine was confident.
 #[derive(Debug, Clone, Queryable)]
 pub struct MessageStat {
@@ -45,13 +56,8 @@ pub async fn messages_in_range(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> Result<Vec<MessageStat>, DbError> {
-    let bot_id = bot_id.to_string();
     Ok(with_conn!(db, |conn| {
-        messages::table
-            .inner_join(conversations::table)
-            .filter(conversations::bot_id.eq(&bot_id))
-            .filter(messages::created_at.ge(from))
-            .filter(messages::created_at.lt(to))
+        bot_messages!(bot_id, from, to)
             .filter(messages::role.eq_any(COUNTED_ROLES))
             .select((messages::created_at, messages::role, messages::answered))
             .load::<MessageStat>(&mut conn)
@@ -66,10 +72,9 @@ pub async fn conversations_started(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> Result<Vec<ConversationStat>, DbError> {
-    let bot_id = bot_id.to_string();
     let rows: Vec<(NaiveDateTime, bool, bool, bool)> = with_conn!(db, |conn| {
         conversations::table
-            .filter(conversations::bot_id.eq(&bot_id))
+            .filter(conversations::bot_id.eq(bot_id))
             .filter(conversations::created_at.ge(from))
             .filter(conversations::created_at.lt(to))
             .select((
@@ -109,13 +114,8 @@ pub async fn message_senders(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> Result<Vec<(Option<String>, String)>, DbError> {
-    let bot_id = bot_id.to_string();
     Ok(with_conn!(db, |conn| {
-        messages::table
-            .inner_join(conversations::table)
-            .filter(conversations::bot_id.eq(&bot_id))
-            .filter(messages::created_at.ge(from))
-            .filter(messages::created_at.lt(to))
+        bot_messages!(bot_id, from, to)
             .filter(messages::role.eq("user"))
             .select((conversations::user_id, conversations::session_id))
             .distinct()
@@ -132,14 +132,9 @@ pub async fn bot_replies(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> Result<Vec<(NaiveDateTime, Option<NaiveDateTime>)>, DbError> {
-    let bot_id = bot_id.to_string();
     let asked = diesel::alias!(messages as asked);
     Ok(with_conn!(db, |conn| {
-        messages::table
-            .inner_join(conversations::table)
-            .filter(conversations::bot_id.eq(&bot_id))
-            .filter(messages::created_at.ge(from))
-            .filter(messages::created_at.lt(to))
+        bot_messages!(bot_id, from, to)
             .filter(messages::role.eq("assistant"))
             .select((
                 messages::created_at,
@@ -168,10 +163,9 @@ pub async fn handoffs_in_range(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> Result<Vec<(NaiveDateTime, Option<NaiveDateTime>)>, DbError> {
-    let bot_id = bot_id.to_string();
     Ok(with_conn!(db, |conn| {
         handoffs::table
-            .filter(handoffs::bot_id.eq(&bot_id))
+            .filter(handoffs::bot_id.eq(bot_id))
             .filter(handoffs::requested_at.ge(from))
             .filter(handoffs::requested_at.lt(to))
             .select((handoffs::requested_at, handoffs::first_response_at))
@@ -187,11 +181,10 @@ pub async fn feedback_in_range(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> Result<Vec<(Option<String>, Option<i64>)>, DbError> {
-    let bot_id = bot_id.to_string();
     Ok(with_conn!(db, |conn| {
         feedback::table
             .inner_join(conversations::table)
-            .filter(conversations::bot_id.eq(&bot_id))
+            .filter(conversations::bot_id.eq(bot_id))
             .filter(feedback::created_at.ge(from))
             .filter(feedback::created_at.lt(to))
             .select((feedback::rating, feedback::csat))
@@ -209,13 +202,8 @@ pub async fn user_messages(
     to: NaiveDateTime,
     unanswered: bool,
 ) -> Result<Vec<UserMessage>, DbError> {
-    let bot_id = bot_id.to_string();
     Ok(with_conn!(db, |conn| {
-        let mut query = messages::table
-            .inner_join(conversations::table)
-            .filter(conversations::bot_id.eq(&bot_id))
-            .filter(messages::created_at.ge(from))
-            .filter(messages::created_at.lt(to))
+        let mut query = bot_messages!(bot_id, from, to)
             .filter(messages::role.eq("user"))
             .into_boxed();
         if unanswered {

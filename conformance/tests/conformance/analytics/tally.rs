@@ -21,7 +21,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use uuid::Uuid;
 
 on_both_databases!(analytics_figures_match_an_independent_tally);
@@ -724,5 +724,4 @@ async fn analytics_figures_match_an_independent_tally(ctx: &TestContext) {
         )
         .await;
     }
-    let _ = BTreeMap::<(), ()>::new();
 }

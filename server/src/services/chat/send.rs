@@ -407,9 +407,10 @@ async fn prepare(
     });
     // A message reopens a resolved or closed conversation; one that humans have waits for an
     // agent again, which the analytics count as a handoff (its first response runs from here).
-    let closed = [ConversationStatus::Resolved, ConversationStatus::Closed]
-        .iter()
-        .any(|status| conversation.status == status.to_string());
+    let closed = matches!(
+        conversation.status.parse(),
+        Ok(ConversationStatus::Resolved | ConversationStatus::Closed)
+    );
     let handoff_at = (conversation.handed_off && closed).then_some(now);
     conversation.status = if conversation.handed_off {
         ConversationStatus::Pending
